@@ -1,0 +1,171 @@
+"""Speak Shipper's cancel endpoint: build the body, send it, parse either envelope.
+
+One aiohttp session per run. Transport problems (connection refused, reset,
+timeout) are raised as aiohttp.ClientError / TimeoutError for the runner to
+classify; every HTTP answer, whatever its status, comes back as an ApiAnswer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from .models import CancelRequest
+
+CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
+# Error bodies are a few hundred bytes; a gateway could send megabytes of HTML.
+MAX_BODY_BYTES = 64 * 1024
+MAX_MESSAGE_CHARS = 300
+USER_AGENT = "batch-cancel/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAnswer:
+    """One HTTP answer from the cancel endpoint, reduced to what a results row needs."""
+
+    http_status: int
+    error_code: str = ""
+    error_message: str = ""
+    request_id: str = ""
+    retry_after_s: float | None = None
+
+
+def build_body(request: CancelRequest) -> dict[str, Any]:
+    """The exact nesting of the contract: data.cancellation.{order_no, ...}."""
+    return {
+        "data": {
+            "cancellation": {
+                "order_no": request.order_no,
+                "cancel_reason": request.cancel_reason,
+                "warehouse_id": request.warehouse_id,
+            }
+        }
+    }
+
+
+def parse_error(body: bytes, content_type: str) -> tuple[str, str]:
+    """(code, message) from an error body in either envelope, or from whatever came instead.
+
+    NOTE: Shipper uses two envelopes (shipper-cancel-api.md, "Responses"): the usual
+    `metadata.errors` list, and for 401 a single `metadata.error` object. Bodies that
+    are not JSON at all (gateway HTML, empty, truncated) still yield a readable message.
+    """
+    text = body.decode("utf-8", errors="replace")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    if isinstance(metadata, dict):
+        errors = metadata.get("errors")
+        if not isinstance(errors, list):
+            errors = [metadata.get("error")]
+        entries = [entry for entry in errors if isinstance(entry, dict)]
+        if entries:
+            codes = [str(entry.get("code", "")) for entry in entries]
+            messages = [str(entry.get("message", "")) for entry in entries]
+            return ";".join(code for code in codes if code), _clean("; ".join(messages))
+        if isinstance(metadata.get("message"), str):
+            return "", _clean(metadata["message"])
+    snippet = _clean(text)
+    if not snippet:
+        return "", "empty response body"
+    kind = content_type or "unknown content type"
+    return "", _clean(f"non-JSON response ({kind}): {snippet}")
+
+
+def _clean(text: str) -> str:
+    """One line, no control characters, bounded length: it ends up in a spreadsheet cell."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(flat) > MAX_MESSAGE_CHARS:
+        flat = flat[: MAX_MESSAGE_CHARS - 1] + "…"
+    return flat
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_BODY_BYTES:
+        chunk = await response.content.read(MAX_BODY_BYTES - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+class ShipperClient:
+    """An async context manager owning the run's one aiohttp session."""
+
+    def __init__(
+        self, *, base_url: str, api_key: str, timeout_s: float, max_connections: int
+    ) -> None:
+        self._url = base_url.rstrip("/") + CANCEL_PATH
+        self._api_key = api_key
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:  # the key is a secret; never let it reach a log
+        return f"ShipperClient(url={self._url!r})"
+
+    async def __aenter__(self) -> ShipperClient:
+        self._session = aiohttp.ClientSession(
+            headers={"x-api-key": self._api_key, "User-Agent": USER_AGENT},
+            timeout=self._timeout,
+            connector=aiohttp.TCPConnector(limit=self._max_connections),
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def cancel(self, request: CancelRequest) -> ApiAnswer:
+        """Send one cancel. Raises aiohttp.ClientError or TimeoutError on transport failure."""
+        assert self._session is not None, "use ShipperClient as an async context manager"
+        # A redirect would resend the key to another host and may turn PATCH into GET.
+        async with self._session.patch(
+            self._url, json=build_body(request), allow_redirects=False
+        ) as response:
+            body = await _read_capped(response)
+            request_id = response.headers.get("x-request-id", "")
+            if 200 <= response.status < 300:
+                return ApiAnswer(http_status=response.status, request_id=request_id)
+            code, message = parse_error(body, response.content_type)
+            return ApiAnswer(
+                http_status=response.status,
+                error_code=code,
+                error_message=message or response.reason or "",
+                request_id=request_id,
+                retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+            )

@@ -1,0 +1,128 @@
+"""One frozen options object per concern, built from flags and the environment.
+
+Only this module reads `SHIPPER_API_KEY` and `SHIPPER_BASE_URL`; everything else
+gets the values passed in, so tests never depend on the caller's environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+from .models import FIELDS
+
+API_KEY_ENV = "SHIPPER_API_KEY"
+BASE_URL_ENV = "SHIPPER_BASE_URL"
+
+# Shipper publishes no rate limit (shipper-cancel-api.md, "What the documentation
+# does not say"), so the default is deliberately polite; raise it with --rate once
+# Shipper confirms what the account may do.
+DEFAULT_RATE = 5.0
+DEFAULT_CONCURRENCY = 4
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputOptions:
+    """How to read the orders CSV."""
+
+    path: Path
+    column_map: Mapping[str, str] = field(default_factory=dict)  # field -> header in the file
+    default_warehouse_id: str | None = None
+    default_cancel_reason: str | None = None
+    delimiter: str | None = None  # None: detect from the header line
+    encoding: str = "utf-8-sig"  # utf-8-sig reads plain UTF-8 too and drops Excel's BOM
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions:
+    """Where and how fast to send. The key is excluded from repr so it never reaches a log."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    rate: float = DEFAULT_RATE  # most request starts in any one-second window
+    concurrency: int = DEFAULT_CONCURRENCY  # most requests in flight
+    timeout_s: float = DEFAULT_TIMEOUT_S  # per attempt, connect to last byte
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+def parse_column_map(pairs: Sequence[str]) -> dict[str, str]:
+    """Turn ["order_no=No. Pesanan", ...] into {"order_no": "No. Pesanan"}."""
+    column_map: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, header = pair.partition("=")
+        name = name.strip()
+        if not sep or not header.strip():
+            raise ConfigError(f"--map expects FIELD=HEADER, got {pair!r}")
+        if name not in FIELDS:
+            raise ConfigError(f"--map: unknown field {name!r}; fields are {', '.join(FIELDS)}")
+        column_map[name] = header.strip()
+    return column_map
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
+    """Refuse URLs that would send the key somewhere it should not go."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"base URL must look like https://host[/prefix], got {base_url!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError("base URL must not carry a query string or fragment")
+    if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(parts.hostname)):
+        raise ConfigError(
+            f"refusing plain http to {parts.hostname}: the API key would travel unencrypted "
+            "(use https, or --allow-insecure-http if you really mean it)"
+        )
+    return base_url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def send_options_from_env(
+    *,
+    base_url_flag: str | None,
+    rate: float,
+    concurrency: int,
+    timeout_s: float,
+    max_attempts: int,
+    allow_insecure_http: bool = False,
+    environ: Mapping[str, str] = os.environ,
+) -> SendOptions:
+    """Build SendOptions; the key comes from the environment only, never from a flag."""
+    api_key = environ.get(API_KEY_ENV, "").strip()
+    if not api_key:
+        raise ConfigError(f"{API_KEY_ENV} is not set: export the Shipper API key in it")
+    base_url = (base_url_flag or environ.get(BASE_URL_ENV, "")).strip()
+    if not base_url:
+        raise ConfigError(
+            f"no API base URL: pass --base-url or set {BASE_URL_ENV} "
+            "(Shipper does not publish one default host)"
+        )
+    if not rate > 0:
+        raise ConfigError("--rate must be greater than 0")
+    if concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    if not timeout_s > 0:
+        raise ConfigError("--timeout must be greater than 0")
+    if max_attempts < 1:
+        raise ConfigError("--max-attempts must be at least 1")
+    return SendOptions(
+        base_url=check_base_url(base_url, allow_insecure_http=allow_insecure_http),
+        api_key=api_key,
+        rate=rate,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
+        max_attempts=max_attempts,
+    )

@@ -1,0 +1,87 @@
+"""Records that flow through a run: what to send, and what became of each row.
+
+Plain frozen dataclasses and str-valued enums, no I/O, so every other module can
+share them without pulling in pandas or aiohttp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+# The API's field limits (shipper-cancel-api.md, "Body shape"). Counted in
+# characters: the documentation does not say characters or bytes, and this is
+# the one place to change if Shipper ever says otherwise.
+ORDER_NO_MAX = 50
+WAREHOUSE_ID_MAX = 20
+CANCEL_REASON_MAX = 50
+
+FIELDS = ("order_no", "warehouse_id", "cancel_reason")
+
+
+class Outcome(StrEnum):
+    """The `result_status` of a row in the results CSV."""
+
+    CANCELLED = "cancelled"  # the API confirmed the cancel (HTTP 2xx)
+    REJECTED = "rejected"  # the API refused this row (4xx other than 401/403/429)
+    FAILED = "failed"  # transient errors outlasted the retries
+    INVALID = "invalid"  # not sent: the row failed local validation
+    DUPLICATE = "duplicate"  # not sent: same order earlier in the file
+    NOT_SENT = "not_sent"  # not sent: the run stopped (or --dry-run) before it
+
+
+# Outcomes that mean somebody should look at the row the next morning.
+NEEDS_ATTENTION = frozenset({Outcome.REJECTED, Outcome.FAILED, Outcome.INVALID, Outcome.NOT_SENT})
+
+
+class LocalCode(StrEnum):
+    """`result_error_code` values made by batch-cancel itself (the API's codes are numbers)."""
+
+    ORDER_NO_MISSING = "order_no_missing"
+    ORDER_NO_TOO_LONG = "order_no_too_long"
+    WAREHOUSE_ID_MISSING = "warehouse_id_missing"
+    WAREHOUSE_ID_TOO_LONG = "warehouse_id_too_long"
+    CANCEL_REASON_MISSING = "cancel_reason_missing"
+    CANCEL_REASON_SHORTENED = "cancel_reason_shortened"  # a note; the row is still sent
+    DUPLICATE_ROW = "duplicate_row"
+    CONNECTION_ERROR = "connection_error"
+    TIMEOUT = "timeout"
+    AUTH_REFUSED = "auth_refused"  # not_sent: the API refused the key on an earlier row
+    RUN_INTERRUPTED = "run_interrupted"  # not_sent: Ctrl-C / SIGTERM
+    INTERNAL_ERROR = "internal_error"  # failed: a bug in batch-cancel; please report it
+    DRY_RUN = "dry_run"  # not_sent: --dry-run
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """One validated row, ready to send."""
+
+    source_row: int  # 1 = first data row of the input file
+    order_no: str
+    warehouse_id: str
+    cancel_reason: str
+    note: str = ""  # e.g. "cancel_reason shortened ..." carried into the result
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """What became of one input row; one per data row, exactly once."""
+
+    source_row: int
+    status: Outcome
+    http_status: int | None = None
+    error_code: str = ""
+    error_message: str = ""
+    attempts: int = 0
+    request_id: str = ""
+    finished_at: str = ""  # ISO-8601 UTC
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedRow:
+    """A data row as read from the file: its original cells, and either a request or a verdict."""
+
+    source_row: int
+    cells: tuple[str, ...]  # the original cells, echoed unchanged into the results
+    request: CancelRequest | None  # None when the row was not valid to send
+    verdict: RowResult | None  # set for invalid and duplicate rows

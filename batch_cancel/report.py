@@ -1,0 +1,115 @@
+"""Write the results CSV in input order, and the one-screen summary.
+
+Results arrive in completion order; a small reorder buffer holds the rows that
+finished ahead of an earlier one still in flight, so memory stays bounded by the
+rows in flight, not by the file. The file is written under a temporary name and
+renamed at the end, so a reader never sees a half-written results file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
+
+RESULT_COLUMNS = (
+    "source_row",
+    "result_status",
+    "result_http_status",
+    "result_error_code",
+    "result_error_message",
+    "result_attempts",
+    "result_request_id",
+    "result_finished_at",
+)
+
+
+def default_results_path(input_path: Path) -> Path:
+    """<input stem>.results.csv beside the input."""
+    return input_path.with_name(f"{input_path.stem}.results.csv")
+
+
+class ResultsWriter:
+    """Context manager: `add()` results in any order, rows come out in input order."""
+
+    def __init__(self, path: Path, input_header: Sequence[str]) -> None:
+        self.path = path
+        # A results file is a valid input; its old result columns are replaced, not echoed twice.
+        self._echo = [i for i, name in enumerate(input_header) if name not in RESULT_COLUMNS]
+        self._header = [input_header[i] for i in self._echo] + list(RESULT_COLUMNS)
+        self._partial = path.with_name(f".{path.name}.partial")
+        self._pending: dict[int, tuple[LoadedRow, RowResult]] = {}
+        self._next_row = 1
+        self.counts: Counter[Outcome] = Counter()
+
+    def __enter__(self) -> ResultsWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # utf-8-sig: Excel, where these files are reviewed, needs the BOM to read UTF-8.
+        self._handle = self._partial.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(self._header)
+        return self
+
+    def add(self, row: LoadedRow, result: RowResult) -> None:
+        self.counts[result.status] += 1
+        self._pending[row.source_row] = (row, result)
+        while self._next_row in self._pending:
+            self._write(*self._pending.pop(self._next_row))
+            self._next_row += 1
+
+    def _write(self, row: LoadedRow, result: RowResult) -> None:
+        cells = row.cells
+        echoed = [cells[i] if i < len(cells) else "" for i in self._echo]
+        self._writer.writerow(
+            [
+                *echoed,
+                result.source_row,
+                result.status.value,
+                "" if result.http_status is None else result.http_status,
+                result.error_code,
+                result.error_message,
+                result.attempts,
+                result.request_id,
+                result.finished_at,
+            ]
+        )
+
+    @property
+    def rows_written(self) -> int:
+        return self._next_row - 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Rows still pending mean a gap in the numbering: write them anyway rather
+        # than lose them, in order, after the gap.
+        for source_row in sorted(self._pending):
+            self._write(*self._pending[source_row])
+        self._pending.clear()
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        os.replace(self._partial, self.path)
+
+
+def format_summary(
+    counts: Counter[Outcome], results_path: Path | None, *, elapsed_s: float, headline: str
+) -> str:
+    """A few lines for stderr: the verdict first, then counts per status, then where to look."""
+    total = sum(counts.values())
+    lines = [headline, f"  rows: {total} in {elapsed_s:.1f}s"]
+    for outcome in Outcome:
+        if counts[outcome]:
+            flag = "  <- needs attention" if outcome in NEEDS_ATTENTION else ""
+            lines.append(f"  {outcome.value:<10} {counts[outcome]:>7}{flag}")
+    if results_path is not None:
+        lines.append(f"  results: {results_path}")
+    return "\n".join(lines)

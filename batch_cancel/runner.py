@@ -1,0 +1,263 @@
+"""Send every row through a rate-limited pool of workers, with retries, and report each result.
+
+The runner never prints. Results leave through `on_result(row, result)` in the
+order they complete (the report puts them back in input order). The run stops
+taking new rows when the API refuses the key, when the input breaks mid-file,
+or when `request_stop()` is called (signals); whatever was not sent then is
+reported `not_sent`, so every row still gets exactly one result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+
+from .client import ApiAnswer
+from .errors import InputFileError
+from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[CancelRequest], Awaitable[ApiAnswer]]
+ResultSink = Callable[[LoadedRow, RowResult], None]
+
+# Starts are spaced a little more than 1/rate apart: the server counts arrivals,
+# which jitter by a few milliseconds, and N+1 arrivals must never fit in one second.
+RATE_SAFETY = 1.02
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+RETRY_AFTER_MAX_S = 120.0
+# Let the event loop breathe while long runs of unsendable rows stream past.
+YIELD_EVERY_ROWS = 500
+
+
+class StopReason(StrEnum):
+    AUTH_REFUSED = "auth_refused"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    max_attempts: int
+    backoff_base_s: float = BACKOFF_BASE_S
+    backoff_max_s: float = BACKOFF_MAX_S
+    retry_after_max_s: float = RETRY_AFTER_MAX_S
+
+    def delay(self, attempt: int, retry_after_s: float | None) -> float:
+        """Wait before attempt `attempt + 1`: the server's Retry-After, else full-jitter backoff."""
+        if retry_after_s is not None:
+            return min(retry_after_s, self.retry_after_max_s)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunEnd:
+    """How the run ended; per-row facts are in the results, not here."""
+
+    stop_reason: StopReason | None
+    stop_message: str = ""
+    input_error: str = ""  # the input broke off mid-file; rows after the break are unread
+
+
+def rate_limiter(rate: float) -> AsyncLimiter:
+    """At most `rate` starts in any one-second window.
+
+    AsyncLimiter(rate, 1) starts empty and lets `rate` calls through at once, so
+    up to 2 x rate can land in the first second (DESIGN.md). A bucket of one
+    request refilled every 1/rate seconds spaces starts evenly instead.
+    """
+    return AsyncLimiter(1, RATE_SAFETY / rate)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _is_transient(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        send: Sender,
+        rate: float,
+        concurrency: int,
+        policy: RetryPolicy,
+        on_result: ResultSink,
+    ) -> None:
+        self._send = send
+        self._limiter = rate_limiter(rate)
+        self._concurrency = concurrency
+        self._policy = policy
+        self._on_result = on_result
+        self._stop = asyncio.Event()
+        self._stop_reason: StopReason | None = None
+        self._stop_message = ""
+        self._input_error = ""
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self, reason: StopReason, message: str) -> None:
+        """Stop taking new rows; requests in flight finish. The first reason given wins."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+            self._stop_message = message
+            log.warning("stopping: %s", message)
+        self._stop.set()
+
+    async def run(self, rows: Iterable[LoadedRow]) -> RunEnd:
+        queue: asyncio.Queue[LoadedRow | None] = asyncio.Queue(maxsize=2 * self._concurrency)
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(self._concurrency)]
+        try:
+            await self._produce(rows, queue)
+        finally:
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers)
+        return RunEnd(
+            stop_reason=self._stop_reason,
+            stop_message=self._stop_message,
+            input_error=self._input_error,
+        )
+
+    async def _produce(
+        self, rows: Iterable[LoadedRow], queue: asyncio.Queue[LoadedRow | None]
+    ) -> None:
+        try:
+            for count, row in enumerate(rows, start=1):
+                if row.verdict is not None:
+                    self._on_result(row, row.verdict)
+                elif self._stop.is_set():
+                    self._on_result(row, self._not_sent(row))
+                else:
+                    await queue.put(row)
+                if count % YIELD_EVERY_ROWS == 0:
+                    await asyncio.sleep(0)
+        except InputFileError as exc:
+            # Rows already read still go out; the ones past the break cannot be reported
+            # row by row, so the run ends with the error instead.
+            log.error("%s", exc)
+            self._input_error = str(exc)
+
+    async def _worker(self, queue: asyncio.Queue[LoadedRow | None]) -> None:
+        while (row := await queue.get()) is not None:
+            if self._stop.is_set():
+                result = self._not_sent(row)
+            else:
+                try:
+                    result = await self._send_with_retries(row)
+                except Exception as exc:  # a bug must cost one row, never the run's record
+                    log.exception("unexpected error on row %d", row.source_row)
+                    result = RowResult(
+                        source_row=row.source_row,
+                        status=Outcome.FAILED,
+                        error_code=LocalCode.INTERNAL_ERROR,
+                        error_message=f"unexpected {type(exc).__name__}: {exc}",
+                        finished_at=_now(),
+                    )
+            self._on_result(row, result)
+
+    def _not_sent(self, row: LoadedRow) -> RowResult:
+        code = (
+            LocalCode.AUTH_REFUSED
+            if self._stop_reason is StopReason.AUTH_REFUSED
+            else LocalCode.RUN_INTERRUPTED
+        )
+        return RowResult(
+            source_row=row.source_row,
+            status=Outcome.NOT_SENT,
+            error_code=code,
+            error_message=f"not sent: {self._stop_message}",
+        )
+
+    async def _send_with_retries(self, row: LoadedRow) -> RowResult:
+        request = row.request
+        assert request is not None
+        attempts = 0
+        answer = _transport_failure(LocalCode.RUN_INTERRUPTED, "")
+        while True:
+            await self._limiter.acquire()
+            if self._stop.is_set():
+                # A row tried before may have reached Shipper: failed, not not_sent.
+                if attempts:
+                    return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
+                return self._not_sent(row)
+            attempts += 1
+            try:
+                answer = await self._send(request)
+            except TimeoutError:
+                answer = _transport_failure(LocalCode.TIMEOUT, "no answer within the timeout")
+            except aiohttp.ClientError as exc:
+                detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                answer = _transport_failure(LocalCode.CONNECTION_ERROR, detail)
+            status = answer.http_status
+            if 200 <= status < 300:
+                return _result(row, Outcome.CANCELLED, answer, attempts)
+            if status in (401, 403):
+                self.request_stop(
+                    StopReason.AUTH_REFUSED,
+                    f"the API refused the key (HTTP {status}"
+                    f"{' code ' + answer.error_code if answer.error_code else ''}); "
+                    "check SHIPPER_API_KEY",
+                )
+                return _result(row, Outcome.REJECTED, answer, attempts)
+            if status and not _is_transient(status):
+                return _result(row, Outcome.REJECTED, answer, attempts)
+            if attempts >= self._policy.max_attempts or self._stop.is_set():
+                return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
+            delay = self._policy.delay(attempts, answer.retry_after_s)
+            log.debug(
+                "row %d: attempt %d failed (%s %s), retrying in %.2fs",
+                row.source_row,
+                attempts,
+                status or "",
+                answer.error_message,
+                delay,
+            )
+            await self._sleep_unless_stopped(delay)
+
+    async def _sleep_unless_stopped(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+
+def _transport_failure(code: LocalCode, message: str) -> ApiAnswer:
+    """A failure with no HTTP answer, shaped like one so that every path ends the same way."""
+    return ApiAnswer(http_status=0, error_code=code, error_message=message)
+
+
+def _result(
+    row: LoadedRow, status: Outcome, answer: ApiAnswer, attempts: int, *, gave_up: bool = False
+) -> RowResult:
+    assert row.request is not None
+    message = answer.error_message
+    if gave_up:
+        message = f"gave up after {attempts} attempt(s): {message}"
+    return RowResult(
+        source_row=row.source_row,
+        status=status,
+        http_status=answer.http_status or None,
+        error_code=answer.error_code,
+        error_message=_join(message, row.request.note),
+        attempts=attempts,
+        request_id=answer.request_id,
+        finished_at=_now(),
+    )
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)

@@ -1,0 +1,320 @@
+"""A local Shipper-compatible server for the demo and the tests.
+
+It answers ``PATCH /v3/fulfillment/outbound/oms/cancel`` the way
+``shipper-cancel-api.md`` describes, keeps an in-memory order book, and can
+inject the faults a nightly run must survive: latency, 500s, 429s with
+``Retry-After`` and connections dropped without any answer. ``GET
+/_sandbox/stats`` reports what arrived so tests can check pacing and that no
+order was cancelled twice.
+
+It is started as its own process, so it imports only the standard library and
+aiohttp (no pandas, no other ``batch_cancel`` module) to start fast.
+
+Sandbox-only behaviour (the real API's codes for these cases are undocumented,
+so a client must not rely on these numbers):
+
+======  =====  ==========================================================
+code    HTTP   meaning
+======  =====  ==========================================================
+9001    400    stock already allocated (ALLOCATED, PICKED, PACKED)
+9002    400    order is already cancelled
+9003    400    order already left the warehouse (SHIPPED, CLOSED)
+9429    429    rate limit exceeded (the real limits are undocumented)
+======  =====  ==========================================================
+
+The ``FAULTY`` order state is sandbox-only too: such an order always gets a
+500/803, so the demo can show a row whose transient errors outlast the retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import csv
+import hmac
+import json
+import random
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
+STATS_PATH = "/_sandbox/stats"
+
+# Character limits from the contract; counted in characters (the docs don't say).
+FIELD_LIMITS = {"order_no": 50, "cancel_reason": 50, "warehouse_id": 20}
+
+INVALID_INPUT = (810, "Invalid Input. Please Validate Your Input.")
+INTERNAL_ERROR = (803, "Internal Server error.")
+UNKNOWN_ORDER = (3012, "Order Doesn't Exist in WMS and OMS.")
+ALREADY_CANCELLED = (9002, "Order is already cancelled.")
+TOO_MANY_REQUESTS = (9429, "Too Many Requests (sandbox)")
+UNAUTHORIZED = (802, "Unauthorized Access. You are not authorized to access this resource.")
+
+
+class OrderState(StrEnum):
+    CREATED = "CREATED"
+    ALLOCATED = "ALLOCATED"
+    PICKED = "PICKED"
+    PACKED = "PACKED"
+    SHIPPED = "SHIPPED"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+    FAULTY = "FAULTY"  # sandbox-only: always answers 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxConfig:
+    api_key: str = field(default="sandbox-key", repr=False)
+    # (order_no, warehouse_id) -> state; None accepts any order once.
+    orders: Mapping[tuple[str, str], OrderState] | None = None
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    rate_limit: float | None = None
+    retry_after_s: int = 1
+    drop_rate: float = 0.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("fail_rate", "drop_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if self.latency_ms < 0 or self.retry_after_s < 0:
+            raise ValueError("latency_ms and retry_after_s must not be negative")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError("rate_limit must be positive")
+
+
+def load_order_book(path: str | Path) -> dict[tuple[str, str], OrderState]:
+    """Read a CSV with header ``order_no,warehouse_id,state`` into an order book."""
+    book: dict[tuple[str, str], OrderState] = {}
+    # utf-8-sig because spreadsheet tools on Windows prepend a BOM.
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"order_no", "warehouse_id", "state"} <= set(reader.fieldnames or ()):
+            raise ValueError(f"{path}: header must be order_no,warehouse_id,state")
+        for row in reader:
+            order_no = (row["order_no"] or "").strip()
+            warehouse_id = (row["warehouse_id"] or "").strip()
+            raw_state = (row["state"] or "").strip()
+            where = f"{path}, line {reader.line_num}"
+            if not order_no or not warehouse_id:
+                raise ValueError(f"{where}: order_no and warehouse_id are required")
+            try:
+                state = OrderState(raw_state.upper())
+            except ValueError:
+                allowed = ", ".join(OrderState)
+                raise ValueError(
+                    f"{where}: unknown state {raw_state!r} (expected one of {allowed})"
+                ) from None
+            if (order_no, warehouse_id) in book:
+                raise ValueError(f"{where}: duplicate order {order_no} on {warehouse_id}")
+            book[order_no, warehouse_id] = state
+    return book
+
+
+class SandboxState:
+    """Everything the sandbox remembers; one per app, mutated only on the event loop."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.orders: dict[tuple[str, str], OrderState] = dict(config.orders or {})
+        self.arrivals: list[float] = []
+        self.answers: Counter[str] = Counter()
+        self.cancel_calls: Counter[str] = Counter()
+        self.cancelled: list[str] = []
+
+    def lookup(self, key: tuple[str, str]) -> OrderState | None:
+        if self.config.orders is None:
+            return self.orders.get(key, OrderState.CREATED)
+        return self.orders.get(key)
+
+    def recent_arrivals(self, now: float) -> int:
+        # arrivals is sorted because time.monotonic() never goes back.
+        return len(self.arrivals) - bisect.bisect_right(self.arrivals, now - 1.0)
+
+    def snapshot(self) -> dict[str, Any]:
+        answers = {key: self.answers[key] for key in ("200", "400", "401", "429", "500")}
+        return {
+            "arrivals": list(self.arrivals),
+            "answers": answers | {"dropped": self.answers["dropped"]},
+            "cancel_calls": dict(self.cancel_calls),
+            "cancelled": list(self.cancelled),
+        }
+
+
+STATE_KEY = web.AppKey("sandbox_state", SandboxState)
+
+
+def _only(value: object, key: str) -> object:
+    """value[key] if value is an object with exactly that one key, else None."""
+    if isinstance(value, dict) and set(value) == {key}:
+        return value[key]
+    return None
+
+
+def _parse_cancellation(raw: bytes) -> tuple[str, str, str] | None:
+    """Return (order_no, warehouse_id, cancel_reason) from a valid body, else None."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+        return None
+    cancellation = _only(_only(body, "data"), "cancellation")
+    if not isinstance(cancellation, dict) or set(cancellation) != set(FIELD_LIMITS):
+        return None
+    for name, limit in FIELD_LIMITS.items():
+        value = cancellation[name]
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            return None
+    return cancellation["order_no"], cancellation["warehouse_id"], cancellation["cancel_reason"]
+
+
+def _key_is_valid(request: web.Request, api_key: str) -> bool:
+    sent = request.headers.get("x-api-key")
+    return sent is not None and hmac.compare_digest(sent.encode(), api_key.encode())
+
+
+def _answer(
+    state: SandboxState,
+    request: web.Request,
+    status: int,
+    error: tuple[int, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    metadata: dict[str, Any] = {
+        "path": request.path,
+        "http_status_code": status,
+        "http_status": HTTPStatus(status).phrase,
+    }
+    if error is not None:
+        metadata["errors"] = [{"code": error[0], "message": error[1]}]
+    metadata["timestamp"] = int(time.time())
+    state.answers[str(status)] += 1
+    return web.json_response({"metadata": metadata}, status=status, headers=headers)
+
+
+def _unauthorized(state: SandboxState, request: web.Request) -> web.Response:
+    # NOTE: the documented 401 has its own envelope (shipper-cancel-api.md).
+    metadata = {
+        "path": request.path,
+        "status_code": 401,
+        "status": "Unauthorized",
+        "message": f"{request.method} {request.path} [401] Unauthorized",
+        "error": {"code": UNAUTHORIZED[0], "message": UNAUTHORIZED[1]},
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    state.answers["401"] += 1
+    return web.json_response({"metadata": metadata}, status=401)
+
+
+async def _cancel(request: web.Request) -> web.Response:
+    arrived = time.monotonic()
+    state = request.app[STATE_KEY]
+    config = state.config
+    state.arrivals.append(arrived)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raw = b""
+    cancellation = _parse_cancellation(raw)
+    key_is_valid = _key_is_valid(request, config.api_key)
+    # Counted before any fault so tests can see every attempt, even dropped ones.
+    if key_is_valid and cancellation is not None:
+        state.cancel_calls[f"{cancellation[0]}|{cancellation[1]}"] += 1
+
+    if config.drop_rate and state.rng.random() < config.drop_rate:
+        state.answers["dropped"] += 1
+        if request.transport is not None:
+            request.transport.abort()
+        # aiohttp cannot write this to the aborted transport, takes that for a
+        # client disconnect and stays quiet (raising would log a traceback). Only
+        # the access log sees it: 444 is nginx's "closed without response".
+        return web.Response(status=444, reason="Dropped by sandbox")
+
+    if config.rate_limit is not None and state.recent_arrivals(arrived) > config.rate_limit:
+        retry_after = {"Retry-After": str(config.retry_after_s)}
+        return _answer(state, request, 429, TOO_MANY_REQUESTS, headers=retry_after)
+
+    if config.latency_ms:
+        await asyncio.sleep(config.latency_ms / 1000)
+    if not key_is_valid:
+        return _unauthorized(state, request)
+    if config.fail_rate and state.rng.random() < config.fail_rate:
+        return _answer(state, request, 500, INTERNAL_ERROR)
+    if cancellation is None:
+        return _answer(state, request, 400, INVALID_INPUT)
+
+    # No await from here on, so check-and-cancel is atomic for concurrent requests.
+    order_no, warehouse_id, _reason = cancellation
+    order_state = state.lookup((order_no, warehouse_id))
+    if order_state is None:
+        return _answer(state, request, 400, UNKNOWN_ORDER)
+    if order_state is OrderState.FAULTY:
+        return _answer(state, request, 500, INTERNAL_ERROR)
+    if order_state is OrderState.CANCELLED:
+        return _answer(state, request, 400, ALREADY_CANCELLED)
+    if order_state in (OrderState.ALLOCATED, OrderState.PICKED, OrderState.PACKED):
+        message = f"Order cannot be cancelled: stock is already allocated (status {order_state})."
+        return _answer(state, request, 400, (9001, message))
+    if order_state in (OrderState.SHIPPED, OrderState.CLOSED):
+        message = f"Order cannot be cancelled: order is {order_state}."
+        return _answer(state, request, 400, (9003, message))
+    state.orders[order_no, warehouse_id] = OrderState.CANCELLED
+    state.cancelled.append(f"{order_no}|{warehouse_id}")
+    return _answer(state, request, 200)
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE_KEY].snapshot())
+
+
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    # A signal rather than the handler, so 404/405 answers carry one too.
+    response.headers.setdefault("x-request-id", f"sbx-{uuid.uuid4().hex[:16]}")
+
+
+def create_app(config: SandboxConfig) -> web.Application:
+    app = web.Application()
+    app[STATE_KEY] = SandboxState(config)
+    app.router.add_route("PATCH", CANCEL_PATH, _cancel)
+    app.router.add_get(STATS_PATH, _stats)
+    app.on_response_prepare.append(_add_request_id)
+    return app
+
+
+async def serve(config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Serve until cancelled, SIGINT or SIGTERM; print the URL once listening."""
+    runner = web.AppRunner(create_app(config), shutdown_timeout=5.0)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    try:
+        await web.TCPSite(runner, host, port).start()
+        bound_port = runner.addresses[0][1]
+        shown_host = f"[{host}]" if ":" in host else host
+        print(f"Shipper sandbox listening on http://{shown_host}:{bound_port}", flush=True)
+        # Our own handlers, so that a signal ends serve() normally instead of
+        # asyncio.run() turning SIGINT into a KeyboardInterrupt traceback.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Not available on Windows or outside the main thread.
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, stop.set)
+                handled.append(signum)
+        await stop.wait()
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+        await runner.cleanup()
