@@ -392,18 +392,18 @@ def _cmd_sandbox(args: argparse.Namespace) -> ExitStatus:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     try:
         orders = load_order_book(args.orders) if args.orders else None
+        config = SandboxConfig(
+            api_key=args.api_key,
+            orders=orders,
+            latency_ms=args.latency_ms,
+            fail_rate=args.fail_rate,
+            rate_limit=args.rate_limit,
+            retry_after_s=args.retry_after,
+            drop_rate=args.drop_rate,
+            seed=args.seed,
+        )
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"--orders: {exc}") from exc
-    config = SandboxConfig(
-        api_key=args.api_key,
-        orders=orders,
-        latency_ms=args.latency_ms,
-        fail_rate=args.fail_rate,
-        rate_limit=args.rate_limit,
-        retry_after_s=args.retry_after,
-        drop_rate=args.drop_rate,
-        seed=args.seed,
-    )
+        raise ConfigError(f"sandbox: {exc}") from exc
     asyncio.run(serve(config, args.host, args.port))
     return ExitStatus.SUCCESS
 

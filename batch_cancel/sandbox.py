@@ -135,6 +135,7 @@ class SandboxState:
         self.answers: Counter[str] = Counter()
         self.cancel_calls: Counter[str] = Counter()
         self.cancelled: list[str] = []
+        self.events: list[tuple[float, str, int]] = []  # (arrival, "ORDER|WH", HTTP status)
 
     def lookup(self, key: tuple[str, str]) -> OrderState | None:
         if self.config.orders is None:
@@ -152,10 +153,12 @@ class SandboxState:
             "answers": answers | {"dropped": self.answers["dropped"]},
             "cancel_calls": dict(self.cancel_calls),
             "cancelled": list(self.cancelled),
+            "events": [list(event) for event in self.events],
         }
 
 
 STATE_KEY = web.AppKey("sandbox_state", SandboxState)
+ORDER_KEY = "sandbox_order"  # request-scoped: the "ORDER|WH" a request carried
 
 
 def _only(value: object, key: str) -> object:
@@ -222,8 +225,16 @@ def _unauthorized(state: SandboxState, request: web.Request) -> web.Response:
 async def _cancel(request: web.Request) -> web.Response:
     arrived = time.monotonic()
     state = request.app[STATE_KEY]
-    config = state.config
     state.arrivals.append(arrived)
+    response = await _decide(request, state, arrived)
+    # One event per request, so tests can see what each order got and when.
+    order = request.get(ORDER_KEY, "")
+    state.events.append((arrived, order, response.status))
+    return response
+
+
+async def _decide(request: web.Request, state: SandboxState, arrived: float) -> web.Response:
+    config = state.config
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -231,8 +242,10 @@ async def _cancel(request: web.Request) -> web.Response:
     cancellation = _parse_cancellation(raw)
     key_is_valid = _key_is_valid(request, config.api_key)
     # Counted before any fault so tests can see every attempt, even dropped ones.
+    if cancellation is not None:
+        request[ORDER_KEY] = f"{cancellation[0]}|{cancellation[1]}"
     if key_is_valid and cancellation is not None:
-        state.cancel_calls[f"{cancellation[0]}|{cancellation[1]}"] += 1
+        state.cancel_calls[request[ORDER_KEY]] += 1
 
     if config.drop_rate and state.rng.random() < config.drop_rate:
         state.answers["dropped"] += 1
