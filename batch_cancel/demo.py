@@ -1,0 +1,95 @@
+"""`make demo`: the main job end to end against the local sandbox, nothing else needed.
+
+Starts `batch-cancel sandbox` with the sample order book and a little latency
+and 10% injected 500s, then runs the real CLI three times, as an operator would:
+1. the nightly export: every per-row outcome (cancelled, rejected, failed,
+   invalid, duplicate) and retries that recover;
+2. a marketplace export (semicolons, BOM, Indonesian headers) read with --map;
+3. a wrong API key: the run stops at once, the rest is `not_sent`, exit 3.
+The demo succeeds when each run ends with the exit status it should.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+OUT = ROOT / "demo-out"
+# The sandbox's own key: not a secret, it opens nothing but this local process.
+SANDBOX_KEY = "sandbox-demo-key"
+
+
+def _start_sandbox() -> tuple[subprocess.Popen[str], str]:
+    sandbox = subprocess.Popen(
+        [
+            sys.executable, "-m", "batch_cancel", "sandbox", "--port", "0",
+            "--api-key", SANDBOX_KEY, "--orders", str(SAMPLES / "orders.csv"),
+            "--latency-ms", "40", "--fail-rate", "0.1", "--seed", "7",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sandbox.stdout is not None
+    line = sandbox.stdout.readline().strip()
+    if "listening on" not in line:
+        sandbox.kill()
+        raise SystemExit(f"demo: the sandbox did not start ({line!r})")
+    print(f"demo: {line}", flush=True)
+    return sandbox, line.rsplit(" ", 1)[-1]
+
+
+def _run(title: str, args: list[str], *, api_key: str, expected: int) -> bool:
+    print(f"\n=== {title}\n$ batch-cancel {shlex.join(args)}", flush=True)
+    env = {**os.environ, "SHIPPER_API_KEY": api_key}
+    status = subprocess.run(
+        [sys.executable, "-m", "batch_cancel", *args], env=env, check=False
+    ).returncode
+    verdict = "as expected" if status == expected else f"UNEXPECTED, wanted {expected}"
+    print(f"--- exit status {status} ({verdict})", flush=True)
+    return status == expected
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    sandbox, url = _start_sandbox()
+    common = ["--base-url", url, "--rate", "10", "--concurrency", "4", "--max-attempts", "3"]
+    try:
+        results = [
+            _run(
+                "1. nightly export: every outcome (exit 1: some rows need a human)",
+                ["run", str(SAMPLES / "nightly-export.csv"),
+                 "-o", str(OUT / "nightly-export.results.csv"), *common],
+                api_key=SANDBOX_KEY,
+                expected=1,
+            ),
+            _run(
+                "2. marketplace export: semicolons, BOM, other headers, mapped with --map",
+                ["run", str(SAMPLES / "marketplace-export.csv"),
+                 "-o", str(OUT / "marketplace-export.results.csv"),
+                 "--map", "order_no=No. Pesanan", "--map", "cancel_reason=Alasan Pembatalan",
+                 "--warehouse-id", "WH-TGR04", *common],
+                api_key=SANDBOX_KEY,
+                expected=0,
+            ),
+            _run(
+                "3. wrong API key: stops at once, the rest is not_sent (exit 3)",
+                ["run", str(SAMPLES / "nightly-export.csv"),
+                 "-o", str(OUT / "wrong-key.results.csv"), *common],
+                api_key="not-the-sandbox-key",
+                expected=3,
+            ),
+        ]
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+    print(f"\ndemo: results CSVs are in {OUT}/")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Helpers the tests share: paths, the test key, running the CLI, reading and writing CSVs."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+DATA = Path(__file__).resolve().parent / "data"
+API_KEY = "test-key-Zq8Jf3VwX1"  # distinctive, so a leak is easy to grep for
+
+
+@dataclass
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli_env(api_key: str | None = API_KEY, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPPER_")}
+    if api_key is not None:
+        env["SHIPPER_API_KEY"] = api_key
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliRun:
+    """Run the real CLI in a subprocess, as cron would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "batch_cancel", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=cli_env() if env is None else env,
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
+    return CliRun(done.returncode, done.stdout, done.stderr)
+
+
+def read_results(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: str = ",") -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path

@@ -1,0 +1,438 @@
+"""The real CLI, in a subprocess, against the real sandbox on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import Sandbox
+from .helpers import API_KEY, ROOT, SAMPLES, cli_env, read_results, run_cli, write_csv
+
+pytestmark = pytest.mark.integration
+
+HEADER = ["order_no", "warehouse_id", "cancel_reason"]
+FAST = ["--rate", "200", "--concurrency", "8"]
+
+
+def orders_csv(path: Path, count: int, prefix: str = "ORD") -> Path:
+    rows = [[f"{prefix}-{i:05d}", "WH-TGR04", "Cancelled from marketplace"] for i in range(count)]
+    return write_csv(path, HEADER, rows)
+
+
+def max_in_one_second(arrivals: list[float]) -> int:
+    """The most arrivals in any window [t, t + 1s), counted on the server's clock."""
+    best, start = 0, 0
+    for end, arrived in enumerate(arrivals):
+        while arrived - arrivals[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_sample_export_gives_every_outcome_row_by_row(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--orders", str(SAMPLES / "orders.csv"))
+    out = tmp_path / "results.csv"
+    done = run_cli(
+        "run",
+        SAMPLES / "nightly-export.csv",
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--max-attempts",
+        "2",
+        *FAST,
+    )
+    assert done.returncode == 1, done.stderr
+    rows = {int(row["source_row"]): row for row in read_results(out)}
+    assert sorted(rows) == list(range(1, 41))
+    expected = {
+        1: ("cancelled", "200", ""),
+        6: ("rejected", "400", "3012"),  # unknown to Shipper
+        7: ("rejected", "400", "9001"),  # ALLOCATED
+        9: ("cancelled", "200", ""),  # leading zeros kept: 0001234567
+        10: ("invalid", "", "order_no_missing"),
+        13: ("duplicate", "", "duplicate_row"),
+        15: ("rejected", "400", "9001"),  # PICKED
+        16: ("invalid", "", "warehouse_id_too_long"),
+        20: ("cancelled", "200", ""),  # long reason, shortened
+        21: ("rejected", "400", "9003"),  # SHIPPED
+        24: ("invalid", "", "cancel_reason_missing"),
+        26: ("rejected", "400", "9002"),  # already cancelled
+        30: ("invalid", "", "order_no_too_long"),
+        32: ("failed", "500", "803"),  # FAULTY: 500 every time
+    }
+    for source_row, (status, http, code) in expected.items():
+        row = rows[source_row]
+        assert (row["result_status"], row["result_http_status"], row["result_error_code"]) == (
+            status,
+            http,
+            code,
+        ), row
+    assert rows[9]["order_no"] == "0001234567"
+    assert "cancel_reason_shortened" in rows[20]["result_error_message"]
+    assert rows[13]["result_error_message"] == "same order_no and warehouse_id as row 2"
+    assert rows[32]["result_attempts"] == "2"
+    assert "gave up after 2 attempt(s)" in rows[32]["result_error_message"]
+    assert all(rows[r]["result_request_id"].startswith("sbx-") for r in (1, 6, 32))
+    assert rows[1]["result_finished_at"].endswith("Z")
+    # Input columns come back unchanged, in order, before the result columns.
+    assert list(rows[1])[:5] == [
+        "marketplace",
+        "order_no",
+        "warehouse_id",
+        "cancel_reason",
+        "cancelled_at",
+    ]
+    counts = Counter(row["result_status"] for row in rows.values())
+    assert counts == {"cancelled": 26, "rejected": 7, "failed": 1, "invalid": 4, "duplicate": 2}
+    assert "rejected         7" in done.stderr
+    assert str(out) in done.stderr
+    # Nothing was cancelled twice, and nothing invalid or duplicate reached the server.
+    stats = sandbox.stats()
+    assert len(stats["cancelled"]) == len(set(stats["cancelled"])) == 26
+    assert sum(stats["cancel_calls"].values()) == 26 + 7 + 2  # FAULTY was tried twice
+
+
+def test_marketplace_export_with_map_and_default_warehouse(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--orders", str(SAMPLES / "orders.csv"))
+    out = tmp_path / "m.csv"
+    done = run_cli(
+        "run",
+        SAMPLES / "marketplace-export.csv",
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--map",
+        "order_no=No. Pesanan",
+        "--map",
+        "cancel_reason=Alasan Pembatalan",
+        "--warehouse-id",
+        "WH-TGR04",
+        *FAST,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = read_results(out)
+    assert [row["result_status"] for row in rows] == ["cancelled"] * 7
+    assert next(iter(rows[0])) == "No. Pesanan"  # BOM stripped, header echoed as is
+    assert "Total (Rp)" in rows[0]
+
+
+def test_retries_recover_from_500s_429s_and_dropped_connections(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox(
+        "--fail-rate",
+        "0.25",
+        "--drop-rate",
+        "0.15",
+        "--rate-limit",
+        "30",
+        "--retry-after",
+        "1",
+        "--seed",
+        "3",
+    )
+    out = tmp_path / "r.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 60),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "50",
+        "--concurrency",
+        "8",
+        "--max-attempts",
+        "10",
+        "--timeout",
+        "5",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = read_results(out)
+    assert [row["result_status"] for row in rows] == ["cancelled"] * 60
+    answers = sandbox.stats()["answers"]
+    assert answers["500"] > 0
+    assert answers["429"] > 0
+    assert answers["dropped"] > 0
+    assert sum(int(row["result_attempts"]) for row in rows) > 60
+    assert len(sandbox.stats()["cancelled"]) == 60
+
+
+def test_retry_after_is_honoured(tmp_path: Path, start_sandbox: Callable[..., Sandbox]) -> None:
+    # The sandbox allows 1 request per second and asks for 2 s of patience on 429.
+    sandbox = start_sandbox("--rate-limit", "1", "--retry-after", "2")
+    out = tmp_path / "r.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 3),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "10",
+        "--concurrency",
+        "1",
+        "--max-attempts",
+        "5",
+    )
+    assert done.returncode == 0, done.stderr
+    events = sandbox.stats()["events"]
+    throttled = [(t, order) for t, order, status in events if status == 429]
+    assert throttled, "the scenario should have produced at least one 429"
+    for refused_at, order in throttled:
+        next_try = min(t for t, o, _ in events if o == order and t > refused_at)
+        assert next_try - refused_at >= 2.0 - 0.05  # allow clock granularity only
+
+
+def test_no_one_second_window_holds_more_than_rate(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "30")
+    out = tmp_path / "r.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 45),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "15",
+        "--concurrency",
+        "16",
+    )
+    assert done.returncode == 0, done.stderr
+    arrivals = sandbox.stats()["arrivals"]
+    assert len(arrivals) == 45
+    assert max_in_one_second(arrivals) <= 15
+
+
+def test_wrong_key_stops_within_concurrency_and_exits_3(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "200")
+    out = tmp_path / "r.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 50),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "100",
+        "--concurrency",
+        "4",
+        env=cli_env(api_key="wrong-key-0000"),
+    )
+    assert done.returncode == 3, done.stderr
+    stats = sandbox.stats()
+    assert 1 <= len(stats["arrivals"]) <= 4
+    rows = read_results(out)
+    statuses = Counter(row["result_status"] for row in rows)
+    assert statuses["rejected"] == len(stats["arrivals"])
+    assert statuses["not_sent"] == 50 - len(stats["arrivals"])
+    assert {row["result_error_code"] for row in rows if row["result_status"] == "rejected"} == {
+        "802"
+    }
+    assert {row["result_error_code"] for row in rows if row["result_status"] == "not_sent"} == {
+        "auth_refused"
+    }
+    assert "refused the key" in done.stderr
+
+
+def test_unreachable_server_fails_every_row_without_crashing(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    # Port 9 (discard) on loopback: nothing listens, connections are refused at once.
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 5),
+        "-o",
+        out,
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--max-attempts",
+        "2",
+        *FAST,
+    )
+    assert done.returncode == 1, done.stderr
+    rows = read_results(out)
+    assert [row["result_status"] for row in rows] == ["failed"] * 5
+    assert {row["result_error_code"] for row in rows} == {"connection_error"}
+    assert all(row["result_attempts"] == "2" for row in rows)
+    assert "Traceback" not in done.stderr
+
+
+def test_timeout_is_a_transient_failure(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "1500")
+    out = tmp_path / "r.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 2),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--timeout",
+        "0.3",
+        "--max-attempts",
+        "2",
+        *FAST,
+    )
+    assert done.returncode == 1, done.stderr
+    rows = read_results(out)
+    assert [(row["result_status"], row["result_error_code"]) for row in rows] == [
+        ("failed", "timeout")
+    ] * 2
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "message"),
+    [
+        (cli_env(api_key=None), ["--base-url", "http://127.0.0.1:9"], "SHIPPER_API_KEY is not set"),
+        (cli_env(), [], "no API base URL"),
+        (cli_env(), ["--base-url", "http://shipper.example/"], "refusing plain http"),
+        (cli_env(), ["--base-url", "http://127.0.0.1:9", "--rate", "0"], "--rate must be"),
+    ],
+)
+def test_configuration_errors_exit_2_before_reading(
+    tmp_path: Path, env: dict[str, str], flags: list[str], message: str
+) -> None:
+    missing_input = tmp_path / "does-not-exist.csv"
+    done = run_cli("run", missing_input, *flags, env=env)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "no such file" not in done.stderr  # configuration is checked first
+
+
+def test_base_url_from_environment(tmp_path: Path, start_sandbox: Callable[..., Sandbox]) -> None:
+    sandbox = start_sandbox()
+    out = tmp_path / "r.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 2),
+        "-o",
+        out,
+        *FAST,
+        env=cli_env(SHIPPER_BASE_URL=sandbox.url),
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(sandbox.stats()["cancelled"]) == 2
+
+
+def test_missing_column_is_a_file_error_listing_columns(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", ["order", "gudang"], [["A-1", "WH-1"]])
+    done = run_cli("run", source, "--base-url", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert "missing required column(s): order_no, warehouse_id, cancel_reason" in done.stderr
+    assert "'order', 'gudang'" in done.stderr
+    assert not (tmp_path / "in.results.csv").exists()
+
+
+def test_default_output_path_and_dry_run(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "night.csv", HEADER, [["A-1", "WH-1", "r"], ["", "WH-1", "r"]])
+    done = run_cli("run", source, "--dry-run", env=cli_env(api_key=None))
+    assert done.returncode == 1  # one invalid row
+    rows = read_results(tmp_path / "night.results.csv")
+    assert [(row["result_status"], row["result_error_code"]) for row in rows] == [
+        ("not_sent", "dry_run"),
+        ("invalid", "order_no_missing"),
+    ]
+
+
+def test_validate_reports_problems_and_sends_nothing(tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "in.csv",
+        HEADER,
+        [["A-1", "WH-1", "r"], ["A-1", "WH-1", "r"], ["A-2", "W" * 21, "r"]],
+    )
+    done = run_cli("validate", source, env=cli_env(api_key=None))
+    assert done.returncode == 1
+    assert "row 2: duplicate: same order_no and warehouse_id as row 1" in done.stderr
+    assert "row 3: invalid: warehouse_id is 21 characters" in done.stderr
+    assert "3 data row(s): 1 valid, 1 invalid, 1 duplicate" in done.stderr
+    assert not list(tmp_path.glob("*.results.csv"))
+
+
+def test_sigterm_finishes_in_flight_and_writes_every_row(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "100")
+    out = tmp_path / "r.csv"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "batch_cancel",
+            "run",
+            str(orders_csv(tmp_path / "in.csv", 200)),
+            "-o",
+            str(out),
+            "--base-url",
+            sandbox.url,
+            "--rate",
+            "20",
+            "--concurrency",
+            "4",
+        ],
+        env=cli_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(sandbox.stats()["cancelled"]) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143, stderr
+    rows = read_results(out)
+    assert [int(row["source_row"]) for row in rows] == list(range(1, 201))
+    statuses = Counter(row["result_status"] for row in rows)
+    assert set(statuses) == {"cancelled", "not_sent"}
+    # Every order the server cancelled is reported cancelled: nothing confirmed is lost.
+    cancelled_on_server = {key.split("|")[0] for key in sandbox.stats()["cancelled"]}
+    assert {row["order_no"] for row in rows if row["result_status"] == "cancelled"} == (
+        cancelled_on_server
+    )
+
+
+def test_api_key_never_appears_in_output_or_results(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--fail-rate", "0.3", "--seed", "1")
+    out = tmp_path / "r.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 10),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--max-attempts",
+        "2",
+        "-v",
+        *FAST,
+    )
+    assert done.returncode in (0, 1)
+    for text in (done.stdout, done.stderr, out.read_text(encoding="utf-8-sig")):
+        assert API_KEY not in text
