@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate",
         type=float,
         default=DEFAULT_RATE,
-        help=f"most requests started in any one-second window (default: {DEFAULT_RATE:g})",
+        help="most requests started in any one-second window, retries included; 0 = no limit "
+        f"(default: {DEFAULT_RATE:g})",
     )
     run.add_argument(
         "--concurrency",

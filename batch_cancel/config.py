@@ -46,7 +46,7 @@ class SendOptions:
 
     base_url: str
     api_key: str = field(repr=False)
-    rate: float = DEFAULT_RATE  # most request starts in any one-second window
+    rate: float = DEFAULT_RATE  # most request starts in any one-second window; 0 = no limit
     concurrency: int = DEFAULT_CONCURRENCY  # most requests in flight
     timeout_s: float = DEFAULT_TIMEOUT_S  # per attempt, connect to last byte
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -110,8 +110,8 @@ def send_options_from_env(
             f"no API base URL: pass --base-url or set {BASE_URL_ENV} "
             "(Shipper does not publish one default host)"
         )
-    if not rate > 0:
-        raise ConfigError("--rate must be greater than 0")
+    if not rate >= 0:
+        raise ConfigError("--rate must be 0 (no limit) or more")
     if concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     if not timeout_s > 0:

@@ -98,7 +98,8 @@ class Runner:
         on_result: ResultSink,
     ) -> None:
         self._send = send
-        self._limiter = rate_limiter(rate)
+        # rate 0: no client-side limit (benchmarks, local sandboxes).
+        self._limiter = rate_limiter(rate) if rate else None
         self._concurrency = concurrency
         self._policy = policy
         self._on_result = on_result
@@ -190,7 +191,8 @@ class Runner:
         attempts = 0
         answer = _transport_failure(LocalCode.RUN_INTERRUPTED, "")
         while True:
-            await self._limiter.acquire()
+            if self._limiter is not None:
+                await self._limiter.acquire()
             if self._stop.is_set():
                 # A row tried before may have reached Shipper: failed, not not_sent.
                 if attempts:

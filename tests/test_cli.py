@@ -310,7 +310,7 @@ def test_timeout_is_a_transient_failure(
         (cli_env(api_key=None), ["--base-url", "http://127.0.0.1:9"], "SHIPPER_API_KEY is not set"),
         (cli_env(), [], "no API base URL"),
         (cli_env(), ["--base-url", "http://shipper.example/"], "refusing plain http"),
-        (cli_env(), ["--base-url", "http://127.0.0.1:9", "--rate", "0"], "--rate must be"),
+        (cli_env(), ["--base-url", "http://127.0.0.1:9", "--rate", "-1"], "--rate must be"),
     ],
 )
 def test_configuration_errors_exit_2_before_reading(
