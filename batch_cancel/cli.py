@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
-import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from enum import IntEnum
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import (
@@ -26,29 +26,24 @@ from .config import (
     DEFAULT_RATE,
     DEFAULT_TIMEOUT_S,
     InputOptions,
-    SendOptions,
     parse_column_map,
     send_options_from_env,
 )
 from .errors import BatchCancelError, ConfigError, InputFileError
-from .models import NEEDS_ATTENTION, LoadedRow, LocalCode, Outcome, RowResult
-from .runner import RunEnd, Runner, StopReason
+from .ledger import STATE_ENV, default_state_path
+from .lock import LockHeldError
+from .models import ExitStatus, LoadedRow, Outcome, RowResult
+from .report import default_results_path
+from .runner import HealthPolicy
 
 log = logging.getLogger("batch_cancel")
 
 PROGRESS_EVERY_S = 10.0
 MAX_PROBLEMS_SHOWN = 20
-
-
-class ExitStatus(IntEnum):
-    """Documented in the README; cron wrappers depend on these numbers."""
-
-    SUCCESS = 0  # every row cancelled (duplicates allowed)
-    ROWS_NEED_ATTENTION = 1  # finished, but some rows are invalid / rejected / failed / not sent
-    USAGE_OR_INPUT = 2  # bad flags, configuration or unreadable input; nothing sent
-    API_REFUSED_KEY = 3  # the API refused the key; the rest were not sent
-    INTERRUPTED = 130  # SIGINT (Ctrl-C)
-    TERMINATED = 143  # SIGTERM
+# A dead API should end the night early, and the next cron run resume, rather
+# than every row burning its retries against it.
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 25
+DEFAULT_DOWN_AFTER_S = 300.0
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +117,60 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="read and validate, write results, send nothing"
     )
+    _add_state_option(run)
+    run.add_argument(
+        "--no-state",
+        action="store_true",
+        help="keep no ledger: no re-run protection, no lock (benchmarks only; not for cron)",
+    )
+    run.add_argument(
+        "--force-resend",
+        action="store_true",
+        help="send rows an earlier run already cancelled (default: report them skipped)",
+    )
+    run.add_argument(
+        "--already-cancelled-code",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="API error code meaning 'order already cancelled'; such rows count as cancelled "
+        "(repeatable; Shipper does not document it)",
+    )
+    run.add_argument(
+        "--max-consecutive-failures",
+        type=int,
+        default=DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        metavar="N",
+        help="stop for tonight after N transient failures in a row, 0 = never "
+        f"(default: {DEFAULT_MAX_CONSECUTIVE_FAILURES})",
+    )
+    run.add_argument(
+        "--down-after",
+        type=float,
+        default=DEFAULT_DOWN_AFTER_S,
+        metavar="SECONDS",
+        help="stop for tonight when nothing but transient failures came back for this long, "
+        f"0 = never (default: {DEFAULT_DOWN_AFTER_S:g})",
+    )
+    run.add_argument(
+        "--progress-every",
+        type=float,
+        default=PROGRESS_EVERY_S,
+        metavar="SECONDS",
+        help=f"progress log line interval without a terminal (default: {PROGRESS_EVERY_S:g})",
+    )
+    run.add_argument(
+        "--summary-json", type=Path, metavar="PATH", help="write a run summary as JSON"
+    )
+    run.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="stderr log format"
+    )
+
+    history = commands.add_parser("history", help="what the ledger knows about an order")
+    history.add_argument("order_no", metavar="ORDER_NO")
+    history.add_argument("--warehouse-id", help="only this warehouse")
+    history.add_argument("--json", action="store_true", help="one JSON object per line")
+    _add_state_option(history)
 
     validate = commands.add_parser("validate", help="check a CSV, send nothing")
     _add_input_options(validate)
@@ -145,6 +194,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_state_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help=f"ledger database (default: ${STATE_ENV}, else "
+        "$XDG_STATE_HOME/batch-cancel/ledger.sqlite3)",
+    )
+
+
 def _input_options(args: argparse.Namespace) -> InputOptions:
     if args.delimiter is not None and len(args.delimiter.replace("\\t", "\t")) != 1:
         raise ConfigError("--delimiter must be a single character (use '\\t' for tab)")
@@ -161,7 +220,10 @@ def _input_options(args: argparse.Namespace) -> InputOptions:
 def _setup_logging(args: argparse.Namespace, secret: str | None = None) -> None:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if getattr(args, "log_format", "text") == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     if secret:
         handler.addFilter(_RedactSecret(secret))
     root = logging.getLogger()
@@ -169,6 +231,21 @@ def _setup_logging(args: argparse.Namespace, secret: str | None = None) -> None:
     root.setLevel(level)
     # aiohttp's own debug output could echo request headers; keep it out.
     logging.getLogger("aiohttp").setLevel(max(level, logging.INFO))
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 class _RedactSecret(logging.Filter):
@@ -186,61 +263,48 @@ class _RedactSecret(logging.Filter):
 
 
 class _Progress:
-    """A tqdm bar on a terminal; a log line every PROGRESS_EVERY_S seconds otherwise (cron)."""
+    """A tqdm bar on a terminal; otherwise (cron) a log line every `every_s` seconds."""
 
-    def __init__(self, total_estimate: int, *, quiet: bool) -> None:
-        self._done = 0
+    def __init__(self, total_estimate: int, *, quiet: bool, every_s: float) -> None:
         self._total = total_estimate
+        self._counts: Counter[Outcome] = Counter()
         self._started = time.monotonic()
         self._last_line = self._started
+        self._every_s = every_s
+        self._quiet = quiet
         self._bar = None
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
             self._bar = tqdm(total=total_estimate, unit="row", file=sys.stderr, dynamic_ncols=True)
-        self._quiet = quiet
 
-    def advance(self) -> None:
-        self._done += 1
+    def advance(self, row: LoadedRow, result: RowResult) -> None:
+        self._counts[result.status] += 1
         if self._bar is not None:
             self._bar.update(1)
             return
         now = time.monotonic()
-        if not self._quiet and now - self._last_line >= PROGRESS_EVERY_S:
+        if not self._quiet and now - self._last_line >= self._every_s:
             self._last_line = now
-            rate = self._done / (now - self._started)
-            left = max(self._total - self._done, 0)
-            eta = f", ETA {left / rate:.0f}s" if rate > 0 and left else ""
-            log.info("progress: %d/~%d rows, %.1f rows/s%s", self._done, self._total, rate, eta)
+            log.info("progress: %s", self.line(now))
+
+    def line(self, now: float) -> str:
+        done = self._counts.total()
+        rate = done / max(now - self._started, 1e-9)
+        left = max(self._total - done, 0)
+        eta = f", ETA {left / rate:.0f}s" if rate > 0 and left else ""
+        counts = ", ".join(f"{outcome.value} {n}" for outcome, n in self._counts.most_common())
+        return f"{done}/~{self._total} rows, {rate:.1f} rows/s{eta} ({counts})"
 
     def close(self) -> None:
         if self._bar is not None:
-            self._bar.total = self._done
+            self._bar.total = self._bar.n
             self._bar.refresh()
             self._bar.close()
 
 
-def _estimate_rows(path: Path) -> int:
-    """Line count minus the header: exact for ordinary exports, fine for a progress bar."""
-    lines = 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            lines += block.count(b"\n")
-    return max(lines, 1) - 1 if lines else 0
-
-
-def _exit_status_for(
-    counts: Counter[Outcome], *, ignore: frozenset[Outcome] = frozenset()
-) -> ExitStatus:
-    needs = any(counts[outcome] for outcome in NEEDS_ATTENTION - ignore)
-    return ExitStatus.ROWS_NEED_ATTENTION if needs else ExitStatus.SUCCESS
-
-
-def _headline(counts: Counter[Outcome]) -> str:
-    attention = sum(counts[outcome] for outcome in NEEDS_ATTENTION)
-    if attention:
-        return f"batch-cancel: finished; {attention} row(s) need attention"
-    return f"batch-cancel: finished; all {counts[Outcome.CANCELLED]} order(s) cancelled"
+if TYPE_CHECKING:
+    from .job import JobReport
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
@@ -273,10 +337,9 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
 
 
 def _cmd_run(args: argparse.Namespace) -> ExitStatus:
-    from .loader import OrdersFile
-    from .report import ResultsWriter, default_results_path, format_summary
+    from .job import JobOptions, open_orders, run_job, scan_input
+    from .report import format_summary
 
-    input_options = _input_options(args)
     # Configuration is checked before the input is read, so a missing key costs nothing.
     send_options = None
     if not args.dry_run:
@@ -289,102 +352,83 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
             allow_insecure_http=args.allow_insecure_http,
         )
     _setup_logging(args, secret=send_options.api_key if send_options else None)
-    orders = OrdersFile(input_options)
-    output: Path = args.output or default_results_path(args.input)
-    if output.resolve() == args.input.resolve():
-        raise ConfigError(f"the results file would overwrite the input: {output}")
-
-    started = time.monotonic()
-    progress = _Progress(_estimate_rows(args.input), quiet=args.quiet)
-    end = RunEnd(stop_reason=None)
-    with ResultsWriter(output, orders.header) as writer:
-
-        def on_result(row: LoadedRow, result: RowResult) -> None:
-            writer.add(row, result)
-            progress.advance()
-
-        try:
-            if send_options is None:
-                for row in orders.rows():
-                    on_result(row, row.verdict or _dry_run_result(row))
-            else:
-                end = asyncio.run(_send_all(orders.rows(), send_options, on_result))
-        finally:
-            progress.close()
-    counts = writer.counts
-
-    if end.stop_reason is StopReason.AUTH_REFUSED:
-        headline, status = f"batch-cancel: stopped: {end.stop_message}", ExitStatus.API_REFUSED_KEY
-    elif end.stop_reason is StopReason.INTERRUPTED:
-        headline = f"batch-cancel: stopped: {end.stop_message}"
-        status = ExitStatus.TERMINATED if "SIGTERM" in end.stop_message else ExitStatus.INTERRUPTED
-    elif end.input_error:
-        headline = (
-            f"batch-cancel: input broke off, rows after the break were not read: {end.input_error}"
-        )
-        status = ExitStatus.USAGE_OR_INPUT
-    elif send_options is None:
-        headline = "batch-cancel: dry run; nothing sent"
-        status = _exit_status_for(counts, ignore=frozenset({Outcome.NOT_SENT}))
-    else:
-        headline, status = _headline(counts), _exit_status_for(counts)
+    options = JobOptions(
+        input=_input_options(args),
+        output=args.output or default_results_path(args.input),
+        send=send_options,
+        state_path=None if args.no_state else (args.state or default_state_path()),
+        force_resend=args.force_resend,
+        already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
+        health=HealthPolicy(
+            max_consecutive_failures=args.max_consecutive_failures,
+            down_after_s=args.down_after,
+        ),
+    )
+    orders = open_orders(options)
+    total, sha256 = scan_input(options.input.path)
+    progress = _Progress(total, quiet=args.quiet, every_s=args.progress_every)
+    try:
+        report = run_job(options, orders, input_sha256=sha256, on_result=progress.advance)
+    finally:
+        progress.close()
     print(
-        format_summary(counts, output, elapsed_s=time.monotonic() - started, headline=headline),
+        format_summary(
+            report.counts, report.results_path, elapsed_s=report.elapsed_s, headline=report.headline
+        ),
         file=sys.stderr,
     )
-    return status
+    if args.summary_json:
+        _write_summary_json(args.summary_json, report)
+    return report.exit_status
 
 
-def _dry_run_result(row: LoadedRow) -> RowResult:
-    note = row.request.note if row.request else ""
-    return RowResult(
-        source_row=row.source_row,
-        status=Outcome.NOT_SENT,
-        error_code=LocalCode.DRY_RUN,
-        error_message="; ".join(filter(None, ["dry run: valid, would be sent", note])),
+def _write_summary_json(path: Path, report: JobReport) -> None:
+    summary = {
+        "run_id": report.run_id,
+        "exit_status": int(report.exit_status),
+        "headline": report.headline,
+        "results_path": str(report.results_path),
+        "elapsed_s": round(report.elapsed_s, 3),
+        "rows": report.counts.total(),
+        "counts": {outcome.value: report.counts[outcome] for outcome in Outcome},
+        "stop_reason": report.end.stop_reason.value if report.end.stop_reason else None,
+        "stop_message": report.end.stop_message,
+        "input_error": report.end.input_error,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _cmd_history(args: argparse.Namespace) -> ExitStatus:
+    from .ledger import Ledger
+
+    state_path = args.state or default_state_path()
+    if not state_path.exists():
+        print(f"batch-cancel: no ledger at {state_path} yet", file=sys.stderr)
+        return ExitStatus.ROWS_NEED_ATTENTION
+    ledger = Ledger(state_path)
+    try:
+        entries = list(ledger.history(args.order_no, args.warehouse_id))
+    finally:
+        ledger.close()
+    if not entries:
+        where = f" on {args.warehouse_id}" if args.warehouse_id else ""
+        print(f"no record of order {args.order_no}{where} in {state_path}", file=sys.stderr)
+        return ExitStatus.ROWS_NEED_ATTENTION
+    for entry in entries:
+        print(json.dumps(entry, ensure_ascii=False) if args.json else _history_line(entry))
+    return ExitStatus.SUCCESS
+
+
+def _history_line(entry: dict[str, object]) -> str:
+    answer = (f"HTTP {entry['http_status']}" if entry["http_status"] else "no answer") + "".join(
+        f" {entry[key]}" for key in ("error_code", "error_message") if entry[key]
     )
-
-
-async def _send_all(
-    rows: Iterator[LoadedRow],
-    options: SendOptions,
-    on_result: Callable[[LoadedRow, RowResult], None],
-) -> RunEnd:
-    from .client import ShipperClient
-    from .runner import RetryPolicy, Runner
-
-    async with ShipperClient(
-        base_url=options.base_url,
-        api_key=options.api_key,
-        timeout_s=options.timeout_s,
-        max_connections=options.concurrency,
-    ) as client:
-        runner = Runner(
-            send=client.cancel,
-            rate=options.rate,
-            concurrency=options.concurrency,
-            policy=RetryPolicy(max_attempts=options.max_attempts),
-            on_result=on_result,
-        )
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, _on_signal, runner, signum)
-        try:
-            return await runner.run(rows)
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
-
-
-def _on_signal(runner: Runner, signum: int) -> None:
-    """First signal: finish what is in flight and report the rest not_sent. Second: leave now."""
-    name = signal.Signals(signum).name
-    if runner.stopping:
-        log.warning("second %s: exiting at once", name)
-        raise SystemExit(128 + signum)
-    runner.request_stop(
-        StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
-    )
+    if entry["kind"] == "attempt":
+        what = f"attempt {entry['attempt']} sent -> {answer}"
+    else:
+        what = f"outcome {entry['status']} after {entry['attempt']} attempt(s): {answer}"
+    return f"{entry['at']}  run {entry['run_id']}  {entry['warehouse_id']}  {what}"
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> ExitStatus:
@@ -417,7 +461,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_sandbox(args)
         if args.command == "validate":
             return _cmd_validate(args)
+        if args.command == "history":
+            return _cmd_history(args)
         return _cmd_run(args)
+    except LockHeldError as exc:
+        print(f"batch-cancel: {exc}", file=sys.stderr)
+        return ExitStatus.LOCKED
     except InputFileError as exc:
         print(f"batch-cancel: input error: {exc}", file=sys.stderr)
         return ExitStatus.USAGE_OR_INPUT

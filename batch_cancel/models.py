@@ -7,7 +7,7 @@ share them without pulling in pandas or aiohttp.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 # The API's field limits (shipper-cancel-api.md, "Body shape"). Counted in
 # characters: the documentation does not say characters or bytes, and this is
@@ -19,6 +19,18 @@ CANCEL_REASON_MAX = 50
 FIELDS = ("order_no", "warehouse_id", "cancel_reason")
 
 
+class ExitStatus(IntEnum):
+    """The process exit status; documented in the README, cron wrappers depend on it."""
+
+    SUCCESS = 0  # every row cancelled, skipped (cancelled before) or a duplicate
+    ROWS_NEED_ATTENTION = 1  # finished, but some rows are invalid / rejected / failed / not sent
+    USAGE_OR_INPUT = 2  # bad flags, configuration or unreadable input; nothing sent
+    API_REFUSED_OR_DOWN = 3  # the API refused the key, or looked down; the rest not sent
+    LOCKED = 4  # another run holds the state lock; nothing done
+    INTERRUPTED = 130  # SIGINT (Ctrl-C)
+    TERMINATED = 143  # SIGTERM
+
+
 class Outcome(StrEnum):
     """The `result_status` of a row in the results CSV."""
 
@@ -27,6 +39,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # transient errors outlasted the retries
     INVALID = "invalid"  # not sent: the row failed local validation
     DUPLICATE = "duplicate"  # not sent: same order earlier in the file
+    SKIPPED = "skipped"  # not sent: an earlier run already cancelled it (the ledger says so)
     NOT_SENT = "not_sent"  # not sent: the run stopped (or --dry-run) before it
 
 
@@ -44,9 +57,11 @@ class LocalCode(StrEnum):
     CANCEL_REASON_MISSING = "cancel_reason_missing"
     CANCEL_REASON_SHORTENED = "cancel_reason_shortened"  # a note; the row is still sent
     DUPLICATE_ROW = "duplicate_row"
+    ALREADY_CANCELLED = "already_cancelled"  # skipped: cancelled by an earlier run
     CONNECTION_ERROR = "connection_error"
     TIMEOUT = "timeout"
     AUTH_REFUSED = "auth_refused"  # not_sent: the API refused the key on an earlier row
+    API_DOWN = "api_down"  # not_sent: the API looked down, the run stopped for tonight
     RUN_INTERRUPTED = "run_interrupted"  # not_sent: Ctrl-C / SIGTERM
     INTERNAL_ERROR = "internal_error"  # failed: a bug in batch-cancel; please report it
     DRY_RUN = "dry_run"  # not_sent: --dry-run

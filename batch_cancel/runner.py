@@ -17,22 +17,20 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
 from .client import ApiAnswer
 from .errors import InputFileError
 from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
+from .pacing import HealthWatch, Throttle, rate_limiter
 
 log = logging.getLogger(__name__)
 
 Sender = Callable[[CancelRequest], Awaitable[ApiAnswer]]
 ResultSink = Callable[[LoadedRow, RowResult], None]
 
-# Starts are spaced a little more than 1/rate apart: the server counts arrivals,
-# which jitter by a few milliseconds, and N+1 arrivals must never fit in one second.
-RATE_SAFETY = 1.02
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
 RETRY_AFTER_MAX_S = 120.0
@@ -42,7 +40,32 @@ YIELD_EVERY_ROWS = 500
 
 class StopReason(StrEnum):
     AUTH_REFUSED = "auth_refused"
+    API_DOWN = "api_down"
     INTERRUPTED = "interrupted"
+
+
+class AttemptLog(Protocol):
+    """Where each attempt is recorded before it is sent and when it is answered (the ledger)."""
+
+    def attempt_started(self, request: CancelRequest, attempt: int) -> int: ...
+
+    def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None: ...
+
+
+class _NoAttemptLog:
+    def attempt_started(self, request: CancelRequest, attempt: int) -> int:
+        return 0
+
+    def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None:
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthPolicy:
+    """When to decide the API is down and stop for tonight (0 disables a rule)."""
+
+    max_consecutive_failures: int = 0
+    down_after_s: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,16 +92,6 @@ class RunEnd:
     input_error: str = ""  # the input broke off mid-file; rows after the break are unread
 
 
-def rate_limiter(rate: float) -> AsyncLimiter:
-    """At most `rate` starts in any one-second window.
-
-    AsyncLimiter(rate, 1) starts empty and lets `rate` calls through at once, so
-    up to 2 x rate can land in the first second (DESIGN.md). A bucket of one
-    request refilled every 1/rate seconds spaces starts evenly instead.
-    """
-    return AsyncLimiter(1, RATE_SAFETY / rate)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -96,10 +109,24 @@ class Runner:
         concurrency: int,
         policy: RetryPolicy,
         on_result: ResultSink,
+        attempt_log: AttemptLog | None = None,
+        health: HealthPolicy | None = None,
+        already_cancelled_codes: frozenset[str] = frozenset(),
     ) -> None:
         self._send = send
         # rate 0: no client-side limit (benchmarks, local sandboxes).
         self._limiter = rate_limiter(rate) if rate else None
+        self._throttle = Throttle(rate)
+        health = health or HealthPolicy()
+        self._health = HealthWatch(
+            max_consecutive_failures=health.max_consecutive_failures,
+            down_after_s=health.down_after_s,
+        )
+        self._attempt_log: AttemptLog = attempt_log or _NoAttemptLog()
+        # NOTE: Shipper does not document the code for "already cancelled"
+        # (shipper-cancel-api.md); when the operator names it, such an answer
+        # means the goal is reached and the row counts as cancelled.
+        self._already_cancelled = already_cancelled_codes
         self._concurrency = concurrency
         self._policy = policy
         self._on_result = on_result
@@ -173,11 +200,10 @@ class Runner:
             self._on_result(row, result)
 
     def _not_sent(self, row: LoadedRow) -> RowResult:
-        code = (
-            LocalCode.AUTH_REFUSED
-            if self._stop_reason is StopReason.AUTH_REFUSED
-            else LocalCode.RUN_INTERRUPTED
-        )
+        code = {
+            StopReason.AUTH_REFUSED: LocalCode.AUTH_REFUSED,
+            StopReason.API_DOWN: LocalCode.API_DOWN,
+        }.get(self._stop_reason or StopReason.INTERRUPTED, LocalCode.RUN_INTERRUPTED)
         return RowResult(
             source_row=row.source_row,
             status=Outcome.NOT_SENT,
@@ -191,6 +217,7 @@ class Runner:
         attempts = 0
         answer = _transport_failure(LocalCode.RUN_INTERRUPTED, "")
         while True:
+            await self._throttle.wait_turn()
             if self._limiter is not None:
                 await self._limiter.acquire()
             if self._stop.is_set():
@@ -199,16 +226,29 @@ class Runner:
                     return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
                 return self._not_sent(row)
             attempts += 1
-            try:
-                answer = await self._send(request)
-            except TimeoutError:
-                answer = _transport_failure(LocalCode.TIMEOUT, "no answer within the timeout")
-            except aiohttp.ClientError as exc:
-                detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                answer = _transport_failure(LocalCode.CONNECTION_ERROR, detail)
+            answer = await self._attempt(request, attempts)
             status = answer.http_status
+            if status == 429:
+                self._throttle.on_throttled(answer.retry_after_s)
+            elif status and not _is_transient(status):
+                self._throttle.on_clean_answer()
+                self._health.on_alive()
+            elif why := self._health.on_transient_failure():
+                self.request_stop(
+                    StopReason.API_DOWN,
+                    f"the API looks down ({why}); the next run will resume",
+                )
+
             if 200 <= status < 300:
                 return _result(row, Outcome.CANCELLED, answer, attempts)
+            if answer.error_code and answer.error_code in self._already_cancelled:
+                return _result(
+                    row,
+                    Outcome.CANCELLED,
+                    answer,
+                    attempts,
+                    note="already cancelled in Shipper",
+                )
             if status in (401, 403):
                 self.request_stop(
                     StopReason.AUTH_REFUSED,
@@ -232,6 +272,22 @@ class Runner:
             )
             await self._sleep_unless_stopped(delay)
 
+    async def _attempt(self, request: CancelRequest, attempt: int) -> ApiAnswer:
+        """One request, recorded before it leaves and as soon as it is answered."""
+        attempt_id = self._attempt_log.attempt_started(request, attempt)
+        try:
+            answer = await self._send(request)
+        except TimeoutError:
+            answer = _transport_failure(LocalCode.TIMEOUT, "no answer within the timeout")
+        except aiohttp.ClientError as exc:
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            answer = _transport_failure(LocalCode.CONNECTION_ERROR, detail)
+        cancelled = 200 <= answer.http_status < 300 or (
+            bool(answer.error_code) and answer.error_code in self._already_cancelled
+        )
+        self._attempt_log.attempt_answered(attempt_id, answer, cancelled=cancelled)
+        return answer
+
     async def _sleep_unless_stopped(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=delay)
@@ -243,12 +299,20 @@ def _transport_failure(code: LocalCode, message: str) -> ApiAnswer:
 
 
 def _result(
-    row: LoadedRow, status: Outcome, answer: ApiAnswer, attempts: int, *, gave_up: bool = False
+    row: LoadedRow,
+    status: Outcome,
+    answer: ApiAnswer,
+    attempts: int,
+    *,
+    gave_up: bool = False,
+    note: str = "",
 ) -> RowResult:
     assert row.request is not None
     message = answer.error_message
     if gave_up:
         message = f"gave up after {attempts} attempt(s): {message}"
+    if note:
+        message = f"{note} ({answer.error_code}: {message})"
     return RowResult(
         source_row=row.source_row,
         status=status,

@@ -6,6 +6,7 @@ import csv
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +23,16 @@ class CliRun:
     stderr: str
 
 
-def cli_env(api_key: str | None = API_KEY, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPPER_")}
+def cli_env(
+    api_key: str | None = API_KEY, state: Path | None = None, **extra: str
+) -> dict[str, str]:
+    """The CLI's environment: the test key, and a ledger of its own unless `state` is shared."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPPER_", "BATCH_CANCEL_"))}
     if api_key is not None:
         env["SHIPPER_API_KEY"] = api_key
+    if state is None:
+        state = Path(tempfile.mkdtemp(prefix="batch-cancel-state-")) / "ledger.sqlite3"
+    env["BATCH_CANCEL_STATE"] = str(state)
     env.update(extra)
     return env
 

@@ -1,0 +1,235 @@
+"""One `run`, end to end: loader → ledger → runner → results CSV, under the state lock.
+
+The CLI builds a JobOptions, calls `run_job`, and prints what comes back; this
+module decides nothing about presentation. It owns the process-level parts of
+a run: the state lock, the ledger's run record, SIGINT/SIGTERM, and the exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .client import ShipperClient
+from .config import InputOptions, SendOptions
+from .errors import ConfigError
+from .ledger import Ledger, RunRecord, skip_already_cancelled
+from .loader import OrdersFile
+from .lock import RunLock
+from .models import NEEDS_ATTENTION, ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
+from .report import ResultsWriter
+from .runner import HealthPolicy, RetryPolicy, RunEnd, Runner, StopReason
+
+log = logging.getLogger(__name__)
+
+ResultListener = Callable[[LoadedRow, RowResult], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobOptions:
+    input: InputOptions
+    output: Path
+    send: SendOptions | None  # None: dry run, nothing is sent
+    state_path: Path | None  # None: no ledger (no re-run protection)
+    force_resend: bool = False
+    already_cancelled_codes: frozenset[str] = frozenset()
+    health: HealthPolicy = field(default_factory=HealthPolicy)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobReport:
+    counts: Counter[Outcome]
+    exit_status: ExitStatus
+    headline: str
+    results_path: Path
+    run_id: int | None
+    elapsed_s: float
+    end: RunEnd
+
+
+def scan_input(path: Path) -> tuple[int, str]:
+    """(estimated data rows, sha256) in one pass: the progress total and the file identity."""
+    lines, digest = 0, hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            lines += block.count(b"\n")
+            digest.update(block)
+    return max(lines - 1, 0), digest.hexdigest()
+
+
+def open_orders(options: JobOptions) -> OrdersFile:
+    """Open and check the input's header; raises before anything is sent."""
+    if options.output.resolve() == options.input.path.resolve():
+        raise ConfigError(f"the results file would overwrite the input: {options.output}")
+    return OrdersFile(options.input)
+
+
+def run_job(
+    options: JobOptions,
+    orders: OrdersFile,
+    *,
+    input_sha256: str,
+    on_result: ResultListener,
+) -> JobReport:
+    started = time.monotonic()
+    run: RunRecord | None = None
+    end = RunEnd(stop_reason=None)
+    with ExitStack() as stack:
+        rows: Iterable[LoadedRow] = orders.rows()
+        if options.send is not None and options.state_path is not None:
+            stack.enter_context(
+                RunLock(options.state_path.with_name(options.state_path.name + ".lock"))
+            )
+            ledger = Ledger(options.state_path)
+            stack.callback(ledger.close)
+            run = ledger.start_run(
+                input_path=options.input.path.resolve(),
+                input_sha256=input_sha256,
+                options=_loggable_options(options),
+            )
+            rows = skip_already_cancelled(rows, ledger, force_resend=options.force_resend)
+        writer = stack.enter_context(ResultsWriter(options.output, orders.header))
+
+        def record(row: LoadedRow, result: RowResult) -> None:
+            # The ledger first: it is the durable record; the CSV is rewritten at the end.
+            if run is not None:
+                request = row.request
+                run.record_outcome(
+                    result,
+                    request.order_no if request else "",
+                    request.warehouse_id if request else "",
+                )
+            writer.add(row, result)
+            on_result(row, result)
+
+        if options.send is None:
+            for row in rows:
+                record(row, row.verdict or _dry_run_result(row))
+        else:
+            end = asyncio.run(_send_all(rows, options, run, record))
+        counts = writer.counts
+        status, headline = _verdict(counts, end, dry_run=options.send is None)
+        if run is not None:
+            run.end(status)
+    return JobReport(
+        counts=counts,
+        exit_status=status,
+        headline=headline,
+        results_path=options.output,
+        run_id=run.run_id if run else None,
+        elapsed_s=time.monotonic() - started,
+        end=end,
+    )
+
+
+def _loggable_options(options: JobOptions) -> dict[str, Any]:
+    """What a run is recorded with: everything that shaped it, never the key."""
+    send = options.send
+    assert send is not None
+    return {
+        "base_url": send.base_url,
+        "rate": send.rate,
+        "concurrency": send.concurrency,
+        "timeout_s": send.timeout_s,
+        "max_attempts": send.max_attempts,
+        "output": str(options.output),
+        "force_resend": options.force_resend,
+        "already_cancelled_codes": sorted(options.already_cancelled_codes),
+        "column_map": dict(options.input.column_map),
+        "default_warehouse_id": options.input.default_warehouse_id,
+        "default_cancel_reason": options.input.default_cancel_reason,
+    }
+
+
+def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[ExitStatus, str]:
+    if end.stop_reason in (StopReason.AUTH_REFUSED, StopReason.API_DOWN):
+        return ExitStatus.API_REFUSED_OR_DOWN, f"batch-cancel: stopped: {end.stop_message}"
+    if end.stop_reason is StopReason.INTERRUPTED:
+        status = ExitStatus.TERMINATED if "SIGTERM" in end.stop_message else ExitStatus.INTERRUPTED
+        return status, f"batch-cancel: stopped: {end.stop_message}"
+    if end.input_error:
+        return (
+            ExitStatus.USAGE_OR_INPUT,
+            f"batch-cancel: input broke off, rows after the break were not read: {end.input_error}",
+        )
+    ignore = frozenset({Outcome.NOT_SENT}) if dry_run else frozenset()
+    attention = sum(counts[outcome] for outcome in NEEDS_ATTENTION - ignore)
+    if dry_run:
+        headline = "batch-cancel: dry run; nothing sent"
+    elif attention:
+        headline = f"batch-cancel: finished; {attention} row(s) need attention"
+    else:
+        done = counts[Outcome.CANCELLED] + counts[Outcome.SKIPPED]
+        headline = f"batch-cancel: finished; all {done} order(s) cancelled"
+    return (ExitStatus.ROWS_NEED_ATTENTION if attention else ExitStatus.SUCCESS), headline
+
+
+def _dry_run_result(row: LoadedRow) -> RowResult:
+    note = row.request.note if row.request else ""
+    return RowResult(
+        source_row=row.source_row,
+        status=Outcome.NOT_SENT,
+        error_code=LocalCode.DRY_RUN,
+        error_message="; ".join(filter(None, ["dry run: valid, would be sent", note])),
+    )
+
+
+async def _send_all(
+    rows: Iterable[LoadedRow],
+    options: JobOptions,
+    run: RunRecord | None,
+    on_result: ResultListener,
+) -> RunEnd:
+    send = options.send
+    assert send is not None
+    async with ShipperClient(
+        base_url=send.base_url,
+        api_key=send.api_key,
+        timeout_s=send.timeout_s,
+        max_connections=send.concurrency,
+    ) as client:
+        runner = Runner(
+            send=client.cancel,
+            rate=send.rate,
+            concurrency=send.concurrency,
+            policy=RetryPolicy(max_attempts=send.max_attempts),
+            on_result=on_result,
+            attempt_log=run,
+            health=options.health,
+            already_cancelled_codes=options.already_cancelled_codes,
+        )
+        log.info(
+            "sending to %s: at most %g starts/s, %d in flight, %d attempts per row",
+            send.base_url,
+            send.rate,
+            send.concurrency,
+            send.max_attempts,
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, _on_signal, runner, signum)
+        try:
+            return await runner.run(iter(rows))
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+
+def _on_signal(runner: Runner, signum: int) -> None:
+    """First signal: finish what is in flight and report the rest not_sent. Second: leave now."""
+    name = signal.Signals(signum).name
+    if runner.stopping:
+        log.warning("second %s: exiting at once", name)
+        raise SystemExit(128 + signum)
+    runner.request_stop(
+        StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
+    )

@@ -1,0 +1,124 @@
+"""When the next request may start: the hard rate cap, and backing off when the API pushes back.
+
+Three pieces, each with one question:
+- `rate_limiter`: never more than `--rate` starts in any one-second window (aiolimiter).
+- `Throttle`: after a 429 the whole pool waits out Retry-After and runs at a
+  reduced rate, then speeds up again step by step while answers are clean.
+- `HealthWatch`: has the API been failing long enough that sending more is
+  pointless tonight (the next cron run will resume)?
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from aiolimiter import AsyncLimiter
+
+# Starts are spaced a little more than 1/rate apart: the server counts arrivals,
+# which jitter by a few milliseconds, and N+1 arrivals must never fit in one second.
+RATE_SAFETY = 1.02
+# After a 429, each further 429 halves the rate (down to the floor); every
+# RECOVER_AFTER clean answers raise it by RECOVER_FACTOR until it is back at --rate.
+THROTTLE_FACTOR = 0.5
+RECOVER_AFTER = 10
+RECOVER_FACTOR = 1.25
+MIN_RATE = 0.2  # one start every 5 s at worst
+DEFAULT_PAUSE_S = 1.0  # a 429 without Retry-After
+# With --rate 0 (no limit) there is no rate to halve: a 429 starts the brake here.
+UNLIMITED_THROTTLE_START = 20.0
+
+
+def rate_limiter(rate: float) -> AsyncLimiter:
+    """At most `rate` starts in any one-second window.
+
+    AsyncLimiter(rate, 1) starts empty and lets `rate` calls through at once, so
+    up to 2 x rate can land in the first second (DESIGN.md). A bucket of one
+    request refilled every 1/rate seconds spaces starts evenly instead.
+    """
+    return AsyncLimiter(1, RATE_SAFETY / rate)
+
+
+class Throttle:
+    """A brake in front of the limiter that only engages after the API answered 429.
+
+    While engaged it hands out start slots 1/current_rate apart (first come,
+    first served) and holds everyone until the latest Retry-After has passed.
+    `current_rate` never exceeds the configured rate, so the limiter's cap holds.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._full_rate = rate if rate > 0 else float("inf")
+        self.current_rate = self._full_rate
+        self._clock = clock
+        self._paused_until = 0.0
+        self._next_slot = 0.0
+        self._clean_streak = 0
+
+    @property
+    def engaged(self) -> bool:
+        return self.current_rate < self._full_rate or self._clock() < self._paused_until
+
+    async def wait_turn(self) -> None:
+        while self.engaged:
+            now = self._clock()
+            slot = max(now, self._paused_until, self._next_slot)
+            self._next_slot = slot + 1 / self.current_rate
+            if slot <= now:
+                return
+            await asyncio.sleep(slot - now)
+            if self._clock() >= self._paused_until:
+                return  # no new 429 moved the pause while we slept
+
+    def on_throttled(self, retry_after_s: float | None) -> None:
+        pause = retry_after_s if retry_after_s is not None else DEFAULT_PAUSE_S
+        self._paused_until = max(self._paused_until, self._clock() + pause)
+        base = min(self.current_rate, UNLIMITED_THROTTLE_START * 2)
+        self.current_rate = max(MIN_RATE, base * THROTTLE_FACTOR)
+        self._clean_streak = 0
+
+    def on_clean_answer(self) -> None:
+        if self.current_rate >= self._full_rate:
+            return
+        self._clean_streak += 1
+        if self._clean_streak >= RECOVER_AFTER:
+            self._clean_streak = 0
+            faster = self.current_rate * RECOVER_FACTOR
+            back_to_full = faster >= min(self._full_rate, UNLIMITED_THROTTLE_START * 2)
+            self.current_rate = self._full_rate if back_to_full else faster
+
+
+class HealthWatch:
+    """Decides the API is down: too many transient failures in a row, or none alive for too long.
+
+    A 429 is not counted: the API is alive and asking us to slow down.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_consecutive_failures: int,
+        down_after_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_failures = max_consecutive_failures
+        self._down_after_s = down_after_s
+        self._clock = clock
+        self._failures = 0
+        self._last_alive = clock()
+
+    def on_alive(self) -> None:
+        """Any real answer other than 429/5xx: the API works, even if it refused the row."""
+        self._failures = 0
+        self._last_alive = self._clock()
+
+    def on_transient_failure(self) -> str | None:
+        """Count a failure; return why the API looks down, or None."""
+        self._failures += 1
+        if self._max_failures and self._failures >= self._max_failures:
+            return f"{self._failures} transient failures in a row"
+        silent = self._clock() - self._last_alive
+        if self._down_after_s and silent >= self._down_after_s:
+            return f"no successful answer for {silent:.0f}s"
+        return None
