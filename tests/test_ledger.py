@@ -1,0 +1,226 @@
+"""The ledger, the state lock, and the pacing rules, without any network."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from batch_cancel.client import ApiAnswer
+from batch_cancel.ledger import Ledger, RunRecord, default_state_path, skip_already_cancelled
+from batch_cancel.lock import LockHeldError, RunLock
+from batch_cancel.models import CancelRequest, LoadedRow, Outcome, RowResult
+from batch_cancel.pacing import HealthWatch, Throttle
+
+
+def request(order_no: str, source_row: int = 1) -> CancelRequest:
+    return CancelRequest(source_row, order_no, "WH-1", "reason")
+
+
+def loaded(order_no: str, source_row: int = 1) -> LoadedRow:
+    return LoadedRow(source_row, (order_no, "WH-1", "reason"), request(order_no, source_row), None)
+
+
+def start_run(ledger: Ledger) -> RunRecord:
+    return ledger.start_run(input_path=Path("in.csv"), input_sha256="0" * 64, options={"rate": 5})
+
+
+def answer(record: RunRecord, order_no: str, status: int, *, cancelled: bool) -> None:
+    attempt_id = record.attempt_started(request(order_no), 1)
+    record.attempt_answered(attempt_id, ApiAnswer(http_status=status), cancelled=cancelled)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    opened = Ledger(tmp_path / "state" / "ledger.sqlite3")
+    yield opened
+    opened.close()
+
+
+def test_default_state_path_follows_env_then_xdg(tmp_path: Path) -> None:
+    assert default_state_path({"BATCH_CANCEL_STATE": str(tmp_path / "x.db")}) == tmp_path / "x.db"
+    xdg = default_state_path({"XDG_STATE_HOME": str(tmp_path)})
+    assert xdg == tmp_path / "batch-cancel" / "ledger.sqlite3"
+
+
+def test_ledger_uses_wal_and_never_stores_the_key(ledger: Ledger) -> None:
+    record = start_run(ledger)
+    answer(record, "A-1", 200, cancelled=True)
+    record.end(0)
+    db = sqlite3.connect(ledger.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    options = json.loads(db.execute("SELECT options_json FROM runs").fetchone()[0])
+    assert options == {"rate": 5}
+    assert db.execute("SELECT exit_status FROM runs").fetchone()[0] == 0
+
+
+def test_prior_cancel_follows_the_latest_answer(ledger: Ledger) -> None:
+    first = start_run(ledger)
+    assert ledger.prior_cancel("A-1", "WH-1") is None
+    answer(first, "A-1", 200, cancelled=True)
+    prior = ledger.prior_cancel("A-1", "WH-1")
+    assert prior is not None
+    assert prior.run_id == first.run_id
+    assert ledger.prior_cancel("A-1", "WH-OTHER") is None
+    # A later, forced resend that was refused is the latest word: not cancelled any more.
+    second = start_run(ledger)
+    answer(second, "A-1", 400, cancelled=False)
+    assert ledger.prior_cancel("A-1", "WH-1") is None
+    # An "already cancelled" answer the runner judged a cancel counts again.
+    answer(second, "A-1", 400, cancelled=True)
+    assert ledger.prior_cancel("A-1", "WH-1") is not None
+
+
+def test_confirmed_answer_survives_a_kill_before_the_outcome_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    writer = Ledger(path)
+    answer(start_run(writer), "A-1", 200, cancelled=True)
+    # No record_outcome, no end, no close: the process "died" here.
+    reader = Ledger(path)
+    assert reader.prior_cancel("A-1", "WH-1") is not None
+    reader.close()
+    writer.close()
+
+
+def test_unanswered_attempt_is_reported(ledger: Ledger) -> None:
+    record = start_run(ledger)
+    record.attempt_started(request("A-1"), 1)  # sent, never answered
+    doubt = ledger.unanswered_attempt("A-1", "WH-1")
+    assert doubt is not None
+    assert doubt.reason == "killed"
+    timeout_id = record.attempt_started(request("A-2"), 1)
+    record.attempt_answered(
+        timeout_id, ApiAnswer(http_status=0, error_code="timeout"), cancelled=False
+    )
+    doubt = ledger.unanswered_attempt("A-2", "WH-1")
+    assert doubt is not None
+    assert doubt.reason == "timeout"
+    answer(record, "A-3", 400, cancelled=False)
+    assert ledger.unanswered_attempt("A-3", "WH-1") is None
+
+
+def test_skip_already_cancelled_marks_skipped_and_flags_doubt(ledger: Ledger) -> None:
+    earlier = start_run(ledger)
+    answer(earlier, "DONE", 200, cancelled=True)
+    earlier.attempt_started(request("DOUBT"), 1)
+    rows = [loaded("DONE", 1), loaded("DOUBT", 2), loaded("NEW", 3)]
+    out = list(skip_already_cancelled(rows, ledger))
+    assert [row.source_row for row in out] == [1, 2, 3]
+    assert out[0].request is None
+    assert out[0].verdict is not None
+    assert out[0].verdict.status is Outcome.SKIPPED
+    assert out[0].verdict.error_code == "already_cancelled"
+    assert f"in run {earlier.run_id}" in out[0].verdict.error_message
+    assert out[1].request is not None
+    assert "was sent but never answered (the run was killed mid-request)" in out[1].request.note
+    assert out[2] == rows[2]
+    forced = list(skip_already_cancelled(rows, ledger, force_resend=True))
+    assert forced[0] == rows[0]
+
+
+def test_history_lists_attempts_and_outcomes(ledger: Ledger) -> None:
+    record = start_run(ledger)
+    answer(record, "A-1", 500, cancelled=False)
+    answer(record, "A-1", 200, cancelled=True)
+    record.record_outcome(
+        RowResult(
+            source_row=1,
+            status=Outcome.CANCELLED,
+            http_status=200,
+            attempts=2,
+            finished_at="2099-01-01T00:00:00.000Z",
+        ),
+        "A-1",
+        "WH-1",
+    )
+    entries = list(ledger.history("A-1"))
+    assert [entry["kind"] for entry in entries] == ["attempt", "attempt", "outcome"]
+    assert [entry["http_status"] for entry in entries] == [500, 200, 200]
+    assert entries[-1]["status"] == "cancelled"
+    assert list(ledger.history("A-1", "WH-OTHER")) == []
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    sqlite3.connect(path).execute("PRAGMA user_version=99")
+    with pytest.raises(Exception, match="newer than this batch-cancel"):
+        Ledger(path)
+
+
+def test_lock_is_exclusive_and_names_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3.lock"
+    with RunLock(path), pytest.raises(LockHeldError, match=f"pid {os.getpid()}"):
+        # flock locks belong to open file descriptions: a second open conflicts
+        # even within one process, as a second cron run would.
+        RunLock(path).__enter__()
+    with RunLock(path):  # released on exit, so it can be taken again
+        pass
+
+
+def test_stale_lock_file_from_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3.lock"
+    path.write_text(json.dumps({"pid": 999_999_999, "started_at": "2020-01-01T00:00:00Z"}))
+    with RunLock(path):
+        holder = json.loads(path.read_text())
+    assert holder["pid"] == os.getpid()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_throttle_halves_on_429_and_recovers_on_clean_answers() -> None:
+    clock = FakeClock()
+    throttle = Throttle(8.0, clock=clock)
+    assert not throttle.engaged
+    throttle.on_throttled(2.0)
+    assert throttle.engaged
+    assert throttle.current_rate == 4.0
+    throttle.on_throttled(None)
+    assert throttle.current_rate == 2.0
+    clock.now += 3  # the pause is over, the reduced rate stays until answers are clean
+    assert throttle.engaged
+    for _ in range(9):
+        throttle.on_clean_answer()
+    assert throttle.current_rate == 2.0
+    throttle.on_clean_answer()
+    assert throttle.current_rate == 2.5
+    for _ in range(100):
+        throttle.on_clean_answer()
+    assert throttle.current_rate == 8.0
+    assert not throttle.engaged
+
+
+async def test_throttle_holds_everyone_until_retry_after() -> None:
+    throttle = Throttle(1000.0)
+    throttle.on_throttled(0.2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await throttle.wait_turn()
+    assert loop.time() - started >= 0.19  # waited out Retry-After (a lower bound only)
+
+
+def test_health_watch_trips_on_consecutive_failures_and_silence() -> None:
+    clock = FakeClock()
+    watch = HealthWatch(max_consecutive_failures=3, down_after_s=60, clock=clock)
+    assert watch.on_transient_failure() is None
+    assert watch.on_transient_failure() is None
+    watch.on_alive()  # a real answer resets the count
+    assert watch.on_transient_failure() is None
+    assert watch.on_transient_failure() is None
+    assert watch.on_transient_failure() == "3 transient failures in a row"
+    silent = HealthWatch(max_consecutive_failures=0, down_after_s=60, clock=clock)
+    clock.now += 61
+    assert silent.on_transient_failure() == "no successful answer for 61s"
+    never = HealthWatch(max_consecutive_failures=0, down_after_s=0, clock=clock)
+    clock.now += 10_000
+    assert never.on_transient_failure() is None

@@ -1,0 +1,302 @@
+"""Running unattended: kills, re-runs, the lock, signals, 429 storms, a dead API, cron output.
+
+Real subprocesses against the real sandbox on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import Sandbox
+from .helpers import API_KEY, ROOT, cli_env, read_results, run_cli, write_csv
+
+pytestmark = pytest.mark.integration
+
+HEADER = ["order_no", "warehouse_id", "cancel_reason"]
+
+
+def orders_csv(path: Path, count: int, prefix: str = "U") -> Path:
+    rows = [[f"{prefix}-{i:05d}", "WH-1", "Cancelled from marketplace"] for i in range(count)]
+    return write_csv(path, HEADER, rows)
+
+
+def start_run(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "batch_cancel", "run", *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def test_kill_9_then_rerun_loses_nothing_and_never_resends_a_confirmed_cancel(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "150")
+    state = tmp_path / "ledger.sqlite3"
+    env = cli_env(state=state)
+    source = orders_csv(tmp_path / "in.csv", 150)
+    out = tmp_path / "out.csv"
+    flags = [
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "50",
+        "--concurrency",
+        "8",
+        "--already-cancelled-code",
+        "9002",
+    ]
+    first = start_run(source, "-o", out, *flags, env=env)
+    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 30)
+    first.kill()  # SIGKILL: no handler runs, whatever was in flight is in doubt
+    first.communicate(timeout=10)
+    cancelled_by_first = set(sandbox.stats()["cancelled"])
+    # What the ledger knew as confirmed when the process died.
+    db = sqlite3.connect(state)
+    confirmed = {
+        f"{order}|{warehouse}"
+        for order, warehouse in db.execute(
+            "SELECT order_no, warehouse_id FROM attempts WHERE cancelled = 1"
+        )
+    }
+    db.close()
+    assert confirmed, "the first run should have recorded some confirmed cancels"
+    assert confirmed <= cancelled_by_first
+
+    second = run_cli("run", source, "-o", out, *flags, env=env)
+    assert second.returncode == 0, second.stderr
+    rows = read_results(out)
+    assert [int(row["source_row"]) for row in rows] == list(range(1, 151))
+    by_order = {f"{row['order_no']}|{row['warehouse_id']}": row for row in rows}
+    stats = sandbox.stats()
+    assert len(stats["cancelled"]) == len(set(stats["cancelled"])) == 150
+    for key in cancelled_by_first:
+        assert by_order[key]["result_status"] in ("cancelled", "skipped")
+    for key in confirmed:  # known cancelled: skipped, and never sent a second time
+        assert by_order[key]["result_status"] == "skipped"
+        assert stats["cancel_calls"][key] == 1
+    resent = {key for key, calls in stats["cancel_calls"].items() if calls > 1}
+    for key in resent:  # only orders whose answer the kill swallowed were sent again
+        assert key in cancelled_by_first - confirmed
+        assert "was sent but never answered" in by_order[key]["result_error_message"]
+
+
+def test_rerun_of_the_same_file_skips_everything_and_force_resend_overrides(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox()
+    env = cli_env(state=tmp_path / "ledger.sqlite3")
+    source = orders_csv(tmp_path / "in.csv", 5)
+    flags = ["--base-url", sandbox.url, "--rate", "100"]
+    assert run_cli("run", source, *flags, env=env).returncode == 0
+    again = run_cli("run", source, *flags, env=env)
+    assert again.returncode == 0, again.stderr
+    rows = read_results(tmp_path / "in.results.csv")
+    assert [row["result_status"] for row in rows] == ["skipped"] * 5
+    assert all("already cancelled at" in row["result_error_message"] for row in rows)
+    assert all(row["result_error_message"].endswith("in run 1") for row in rows)
+    assert sum(sandbox.stats()["cancel_calls"].values()) == 5
+    forced = run_cli("run", source, *flags, "--force-resend", env=env)
+    assert forced.returncode == 1  # the sandbox answers 9002: already cancelled
+    assert sum(sandbox.stats()["cancel_calls"].values()) == 10
+
+
+def test_overlapping_export_next_night_sends_only_new_orders(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox()
+    env = cli_env(state=tmp_path / "ledger.sqlite3")
+    flags = ["--base-url", sandbox.url, "--rate", "100"]
+    monday = write_csv(tmp_path / "mon.csv", HEADER, [[f"O-{i}", "WH-1", "r"] for i in range(4)])
+    tuesday = write_csv(
+        tmp_path / "tue.csv", HEADER, [[f"O-{i}", "WH-1", "r"] for i in range(2, 7)]
+    )
+    assert run_cli("run", monday, *flags, env=env).returncode == 0
+    assert run_cli("run", tuesday, *flags, env=env).returncode == 0
+    statuses = [row["result_status"] for row in read_results(tmp_path / "tue.results.csv")]
+    assert statuses == ["skipped", "skipped", "cancelled", "cancelled", "cancelled"]
+    assert set(sandbox.stats()["cancel_calls"].values()) == {1}
+
+
+def test_second_concurrent_run_exits_4_naming_the_holder(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "100")
+    env = cli_env(state=tmp_path / "ledger.sqlite3")
+    source = orders_csv(tmp_path / "in.csv", 40)
+    first = start_run(source, "--base-url", sandbox.url, "--rate", "10", env=env)
+    wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 1)
+    second = run_cli("run", source, "-o", tmp_path / "b.csv", "--base-url", sandbox.url, env=env)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=30)
+    assert second.returncode == 4
+    assert f"pid {first.pid}" in second.stderr
+    assert "holds the state lock" in second.stderr
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_sigterm_exits_143_with_every_row_recorded(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "100")
+    state = tmp_path / "ledger.sqlite3"
+    out = tmp_path / "out.csv"
+    summary = tmp_path / "summary.json"
+    process = start_run(
+        orders_csv(tmp_path / "in.csv", 100),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "20",
+        "--summary-json",
+        summary,
+        env=cli_env(state=state),
+    )
+    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143, stderr
+    rows = read_results(out)
+    assert len(rows) == 100
+    counts = Counter(row["result_status"] for row in rows)
+    assert counts["cancelled"] == len(sandbox.stats()["cancelled"])
+    assert counts["cancelled"] + counts["not_sent"] == 100
+    report = json.loads(summary.read_text())
+    assert report["exit_status"] == 143
+    assert report["counts"]["not_sent"] == counts["not_sent"]
+    db = sqlite3.connect(state)
+    assert db.execute("SELECT exit_status FROM runs").fetchall() == [(143,)]
+    assert db.execute("SELECT count(*) FROM outcomes").fetchone()[0] == 100
+
+
+def test_429_storm_slows_the_whole_pool_and_still_finishes(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    # The client may start 40/s, the sandbox tolerates 8/s: without a shared
+    # brake nearly every request would be refused.
+    sandbox = start_sandbox("--rate-limit", "8", "--retry-after", "1")
+    out = tmp_path / "out.csv"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 60),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "40",
+        "--concurrency",
+        "8",
+        "--max-attempts",
+        "8",
+    )
+    assert done.returncode == 0, done.stderr
+    assert [row["result_status"] for row in read_results(out)] == ["cancelled"] * 60
+    answers = sandbox.stats()["answers"]
+    assert answers["429"] > 0
+    # Every row was cancelled once; the brake kept refusals well under one per row.
+    assert answers["200"] == 60
+    assert answers["429"] < 30
+
+
+def test_dead_api_stops_early_with_exit_3(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    summary = tmp_path / "s.json"
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 200),
+        "-o",
+        out,
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--rate",
+        "200",
+        "--concurrency",
+        "4",
+        "--max-attempts",
+        "5",
+        "--max-consecutive-failures",
+        "12",
+        "--summary-json",
+        summary,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "the API looks down (12 transient failures in a row)" in done.stderr
+    rows = read_results(out)
+    assert len(rows) == 200
+    attempts = sum(int(row["result_attempts"]) for row in rows)
+    assert attempts < 200 * 5 / 10  # far from every row retried to the limit
+    counts = Counter(row["result_status"] for row in rows)
+    assert counts["not_sent"] > 150
+    assert {row["result_error_code"] for row in rows if row["result_status"] == "not_sent"} == {
+        "api_down"
+    }
+    assert json.loads(summary.read_text())["stop_reason"] == "api_down"
+
+
+def test_cron_output_progress_lines_json_logs_and_history(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "20")
+    state = tmp_path / "ledger.sqlite3"
+    env = cli_env(state=state)
+    done = run_cli(
+        "run",
+        orders_csv(tmp_path / "in.csv", 30),
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "30",
+        "--progress-every",
+        "0.2",
+        "--log-format",
+        "json",
+        "-v",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    log_lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    progress = [entry["message"] for entry in log_lines if entry["message"].startswith("progress")]
+    assert progress, done.stderr
+    assert "/~30 rows" in progress[-1]
+    assert "cancelled" in progress[-1]
+    assert "\r" not in done.stderr  # no progress bar without a terminal
+    for text in (done.stdout, done.stderr, state.read_bytes().decode("latin-1")):
+        assert API_KEY not in text
+
+    history = run_cli("history", "U-00003", env=env)
+    assert history.returncode == 0, history.stderr
+    lines = history.stdout.splitlines()
+    assert len(lines) == 2
+    assert "attempt 1 sent -> HTTP 200" in lines[0]
+    assert "outcome cancelled after 1 attempt(s)" in lines[1]
+    as_json = run_cli("history", "U-00003", "--warehouse-id", "WH-1", "--json", env=env)
+    assert [json.loads(line)["kind"] for line in as_json.stdout.splitlines()] == [
+        "attempt",
+        "outcome",
+    ]
+    unknown = run_cli("history", "NOPE", env=env)
+    assert unknown.returncode == 1
+    assert "no record of order NOPE" in unknown.stderr
