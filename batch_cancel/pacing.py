@@ -19,7 +19,7 @@ from aiolimiter import AsyncLimiter
 # Starts are spaced a little more than 1/rate apart: the server counts arrivals,
 # which jitter by a few milliseconds, and N+1 arrivals must never fit in one second.
 RATE_SAFETY = 1.02
-# After a 429, each further 429 halves the rate (down to the floor); every
+# A 429 halves the rate (at most once per pause, down to the floor); every
 # RECOVER_AFTER clean answers raise it by RECOVER_FACTOR until it is back at --rate.
 THROTTLE_FACTOR = 0.5
 RECOVER_AFTER = 10
@@ -55,6 +55,7 @@ class Throttle:
         self._paused_until = 0.0
         self._next_slot = 0.0
         self._clean_streak = 0
+        self._last_cut = float("-inf")
 
     @property
     def engaged(self) -> bool:
@@ -72,11 +73,17 @@ class Throttle:
                 return  # no new 429 moved the pause while we slept
 
     def on_throttled(self, retry_after_s: float | None) -> None:
+        now = self._clock()
         pause = retry_after_s if retry_after_s is not None else DEFAULT_PAUSE_S
-        self._paused_until = max(self._paused_until, self._clock() + pause)
+        self._paused_until = max(self._paused_until, now + pause)
+        self._clean_streak = 0
+        # The requests in flight when the limit hit all come back 429 together:
+        # that is one signal, so the rate is cut once per pause, not once per answer.
+        if now < self._last_cut + max(pause, DEFAULT_PAUSE_S):
+            return
+        self._last_cut = now
         base = min(self.current_rate, UNLIMITED_THROTTLE_START * 2)
         self.current_rate = max(MIN_RATE, base * THROTTLE_FACTOR)
-        self._clean_streak = 0
 
     def on_clean_answer(self) -> None:
         if self.current_rate >= self._full_rate:

@@ -185,9 +185,12 @@ def test_throttle_halves_on_429_and_recovers_on_clean_answers() -> None:
     throttle.on_throttled(2.0)
     assert throttle.engaged
     assert throttle.current_rate == 4.0
-    throttle.on_throttled(None)
-    assert throttle.current_rate == 2.0
+    throttle.on_throttled(None)  # same burst: one signal, no second cut
+    assert throttle.current_rate == 4.0
     clock.now += 3  # the pause is over, the reduced rate stays until answers are clean
+    throttle.on_throttled(None)  # a new 429 later: cut again
+    assert throttle.current_rate == 2.0
+    clock.now += 3
     assert throttle.engaged
     for _ in range(9):
         throttle.on_clean_answer()
