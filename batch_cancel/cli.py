@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -40,6 +41,7 @@ log = logging.getLogger("batch_cancel")
 
 PROGRESS_EVERY_S = 10.0
 MAX_PROBLEMS_SHOWN = 20
+MIN_REDACTED_SECRET = 8
 # A dead API should end the night early, and the next cron run resume, rather
 # than every row burning its retries against it.
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 25
@@ -117,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="read and validate, write results, send nothing"
     )
+    run.add_argument(
+        "--only",
+        type=_statuses_arg,
+        metavar="STATUS[,STATUS]",
+        help="INPUT is a results CSV: re-send only the rows whose result_status is one of these "
+        "(e.g. failed,not_sent); the other rows keep their old results and are not sent",
+    )
     _add_state_option(run)
     run.add_argument(
         "--no-state",
@@ -176,6 +185,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(validate)
     validate.add_argument("-o", "--output", type=Path, help="also write a results CSV")
 
+    summarize = commands.add_parser(
+        "summarize", help="what happened in results CSVs, and what needs a human"
+    )
+    _add_review_options(summarize)
+    summarize.add_argument("--json", action="store_true", help="print JSON instead of text")
+    summarize.add_argument(
+        "--needs-attention",
+        type=Path,
+        metavar="PATH",
+        help="write the rows that need a human or a re-run (rejected, failed, invalid, "
+        "not_sent) to this CSV",
+    )
+
+    report = commands.add_parser("report", help="write a self-contained HTML page of results CSVs")
+    _add_review_options(report)
+    report.add_argument(
+        "-o", "--output", type=Path, help="HTML file (default: RESULTS.html beside the first file)"
+    )
+
     sandbox = commands.add_parser("sandbox", help="run a local Shipper-compatible server")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8787, help="0 picks a free port")
@@ -204,6 +232,34 @@ def _add_state_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_review_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "results",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS.csv",
+        help="results CSV(s) written by `run`; several are summarised together and per file",
+    )
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
+        help="read order_no / warehouse_id from another column (repeatable)",
+    )
+    parser.add_argument("--encoding", default="utf-8-sig", help="file encoding (default: UTF-8)")
+
+
+def _statuses_arg(text: str) -> frozenset[Outcome]:
+    """argparse type for --only: a bad status is a usage error (exit 2) before anything runs."""
+    from .review import parse_statuses
+
+    try:
+        return parse_statuses(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _input_options(args: argparse.Namespace) -> InputOptions:
     if args.delimiter is not None and len(args.delimiter.replace("\\t", "\t")) != 1:
         raise ConfigError("--delimiter must be a single character (use '\\t' for tab)")
@@ -224,7 +280,8 @@ def _setup_logging(args: argparse.Namespace, secret: str | None = None) -> None:
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    if secret:
+    # A key too short to be real (a sandbox's) would turn redaction into garbling.
+    if secret and len(secret) >= MIN_REDACTED_SECRET:
         handler.addFilter(_RedactSecret(secret))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -305,6 +362,7 @@ class _Progress:
 
 if TYPE_CHECKING:
     from .job import JobReport
+    from .review import Review
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
@@ -359,6 +417,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         state_path=None if args.no_state else (args.state or default_state_path()),
         force_resend=args.force_resend,
         already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
+        resend_only=args.only or frozenset(),
         health=HealthPolicy(
             max_consecutive_failures=args.max_consecutive_failures,
             down_after_s=args.down_after,
@@ -431,6 +490,57 @@ def _history_line(entry: dict[str, object]) -> str:
     return f"{entry['at']}  run {entry['run_id']}  {entry['warehouse_id']}  {what}"
 
 
+def _read_review(args: argparse.Namespace, output: Path | None) -> Review:
+    from .review import check_output, review_files
+
+    if output is not None:
+        check_output(output, args.results)
+    return review_files(args.results, encoding=args.encoding, column_map=parse_column_map(args.map))
+
+
+def _review_status(review: Review) -> ExitStatus:
+    """Same meaning as for `run`: 1 when any row needs a human or a re-run."""
+    needs = review.total.needs_attention
+    return ExitStatus.ROWS_NEED_ATTENTION if needs else ExitStatus.SUCCESS
+
+
+def _cmd_summarize(args: argparse.Namespace) -> ExitStatus:
+    from .review import format_text, write_needs_attention
+
+    review = _read_review(args, args.needs_attention)
+    if args.needs_attention is not None:
+        written = write_needs_attention(review, args.needs_attention)
+        print(
+            f"batch-cancel: {written} row(s) needing attention written to {args.needs_attention}",
+            file=sys.stderr,
+        )
+    _print_to_pipe(json.dumps(review.to_json(), indent=2) if args.json else format_text(review))
+    return _review_status(review)
+
+
+def _print_to_pipe(text: str) -> None:
+    """Print to stdout, where `summarize ... | head` may stop reading early."""
+    try:
+        print(text, flush=True)  # flush here, so a closed pipe is seen inside the try
+    except BrokenPipeError:
+        # The reader has what it wanted. Point stdout at /dev/null so the flush at exit
+        # does not fail again (Python's signal docs, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _cmd_report(args: argparse.Namespace) -> ExitStatus:
+    from .html_report import render_report
+    from .review import default_report_path, printable, write_atomically
+
+    output: Path = args.output or default_report_path(args.results[0])
+    review = _read_review(args, output)
+    page = render_report(review)
+    write_atomically(output, "utf-8", lambda handle: handle.write(page))
+    print(f"batch-cancel: report written to {output}", file=sys.stderr)
+    print(printable(review.total.sentence), file=sys.stderr)
+    return _review_status(review)
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> ExitStatus:
     from .sandbox import SandboxConfig, load_order_book, serve
 
@@ -463,6 +573,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_validate(args)
         if args.command == "history":
             return _cmd_history(args)
+        if args.command == "summarize":
+            return _cmd_summarize(args)
+        if args.command == "report":
+            return _cmd_report(args)
         return _cmd_run(args)
     except LockHeldError as exc:
         print(f"batch-cancel: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ from .loader import OrdersFile
 from .lock import RunLock
 from .models import NEEDS_ATTENTION, ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
 from .report import ResultsWriter
+from .review import resend_only
 from .runner import HealthPolicy, RetryPolicy, RunEnd, Runner, StopReason
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class JobOptions:
     force_resend: bool = False
     already_cancelled_codes: frozenset[str] = frozenset()
     health: HealthPolicy = field(default_factory=HealthPolicy)
+    # --only: the input is a results CSV; re-send rows with these old statuses, keep the rest.
+    resend_only: frozenset[Outcome] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +87,9 @@ def run_job(
     run: RunRecord | None = None
     end = RunEnd(stop_reason=None)
     with ExitStack() as stack:
-        rows: Iterable[LoadedRow] = orders.rows()
+        rows: Iterable[LoadedRow] = (
+            resend_only(orders, options.resend_only) if options.resend_only else orders.rows()
+        )
         if options.send is not None and options.state_path is not None:
             stack.enter_context(
                 RunLock(options.state_path.with_name(options.state_path.name + ".lock"))

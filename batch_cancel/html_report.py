@@ -1,0 +1,313 @@
+"""Render a Review as one self-contained HTML page: what a reviewer would rather look at.
+
+The page loads nothing: inline CSS, an inline SVG bar chart, and a few lines of
+inline JavaScript that sort tables by moving existing rows (never building HTML
+from cell text). Every value that came from a file goes through `_text`
+(html.escape after `printable`), and a Content-Security-Policy with the hashes of
+our own style and script means that even a value that slipped through could
+neither run a script nor fetch anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from . import __version__
+from .models import NEEDS_ATTENTION
+from .review import ResultRow, Review, Summary, printable
+
+BAR_MAX_WIDTH = 420
+BAR_HEIGHT = 22
+BAR_GAP = 8
+LABEL_WIDTH = 90
+
+_CSS = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 75rem;
+       padding: 0 1rem; color: #1d2327; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; }
+h2 { font-size: 1.15rem; margin-top: 2rem; }
+.meta { color: #5a6570; margin-top: 0; }
+.sentence { font-size: 1.2rem; padding: .8rem 1rem; border-radius: 6px; }
+.sentence.ok { background: #e6f4ea; }
+.sentence.attention { background: #fdecea; }
+table { border-collapse: collapse; margin: .5rem 0; }
+th, td { border-bottom: 1px solid #d8dde2; padding: .3rem .6rem; text-align: left;
+         vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.msg { max-width: 32rem; overflow-wrap: anywhere; }
+th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
+            cursor: pointer; color: inherit; }
+th[aria-sort=ascending] button::after { content: " \\25B2"; }
+th[aria-sort=descending] button::after { content: " \\25BC"; }
+svg text { font: 13px system-ui, sans-serif; fill: #1d2327; }
+.bar { fill: #546e7a; }  /* first: the per-status colours below have equal weight */
+.bar-cancelled { fill: #2e7d32; } .bar-skipped { fill: #81c784; }
+.bar-duplicate { fill: #90a4ae; } .bar-rejected { fill: #c62828; }
+.bar-failed { fill: #ef6c00; } .bar-invalid { fill: #ad1457; }
+.bar-not_sent { fill: #6a1b9a; }
+footer { margin-top: 2rem; color: #5a6570; font-size: .85rem; }
+"""
+
+# Sorts by moving the existing <tr> nodes: no cell text is ever parsed as HTML.
+_JS = """
+"use strict";
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  var headers = table.querySelectorAll("thead th");
+  headers.forEach(function (th, column) {
+    th.querySelector("button").addEventListener("click", function () {
+      var ascending = th.getAttribute("aria-sort") !== "ascending";
+      headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      var numeric = th.classList.contains("num");
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[column].textContent, y = b.cells[column].textContent;
+        var order = numeric ? (parseFloat(x) || 0) - (parseFloat(y) || 0)
+                            : x.localeCompare(y, undefined, {numeric: true});
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+"""
+
+
+def _csp_hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+# Nothing may load from anywhere; only our own style and script (by hash) may apply.
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+def _text(value: object) -> str:
+    """Every value from outside goes through here: made printable, then escaped."""
+    return html.escape(printable(str(value)), quote=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    title: str
+    numeric: bool = False
+    css: str = ""  # extra class for the cells (e.g. "msg")
+
+
+def _table(columns: Sequence[_Column], rows: Iterable[Sequence[object]], *, label: str) -> str:
+    """A sortable table; every cell escaped."""
+    head = "".join(
+        f'<th scope="col"{_cell_class(column)}>'
+        f'<button type="button">{_text(column.title)}</button></th>'
+        for column in columns
+    )
+    body = "\n".join(
+        "<tr>"
+        + "".join(
+            f"<td{_cell_class(column)}>{_text(value)}</td>"
+            for column, value in zip(columns, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<table class="sortable" aria-label="{_text(label)}">\n'
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    )
+
+
+def _cell_class(column: _Column) -> str:
+    classes = " ".join(filter(None, ["num" if column.numeric else "", column.css]))
+    return f' class="{classes}"' if classes else ""
+
+
+def _bar_chart(summary: Summary) -> str:
+    """Rows per status as horizontal bars; an inline SVG, so nothing is fetched."""
+    counts = summary.by_status
+    largest = max(counts.values(), default=0) or 1
+    step = BAR_HEIGHT + BAR_GAP
+    height = step * len(counts)
+    width = LABEL_WIDTH + BAR_MAX_WIDTH + 70
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'role="img" aria-labelledby="chart-title">',
+        '<title id="chart-title">Rows per result status</title>',
+    ]
+    for index, (outcome, count) in enumerate(counts.items()):
+        top = index * step
+        bar = round(BAR_MAX_WIDTH * count / largest) if count else 0
+        bar = max(bar, 2) if count else 0  # one row in ten thousand still shows
+        middle = top + BAR_HEIGHT * 0.7
+        parts += [
+            f'<text x="0" y="{middle:.0f}">{_text(outcome.value)}</text>',
+            f'<rect class="bar bar-{_text(outcome.value)}" x="{LABEL_WIDTH}" y="{top}" '
+            f'width="{bar}" height="{BAR_HEIGHT}"><title>{_text(outcome.value)}: {count}</title>'
+            "</rect>",
+            f'<text x="{LABEL_WIDTH + bar + 6}" y="{middle:.0f}">{count}</text>',
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _counts_table(summary: Summary) -> str:
+    return _table(
+        [_Column("status"), _Column("rows", numeric=True), _Column("needs a human?")],
+        [
+            (outcome.value, count, "yes" if outcome in NEEDS_ATTENTION else "no")
+            for outcome, count in summary.by_status.items()
+        ],
+        label="rows per status",
+    )
+
+
+def _codes_table(summary: Summary) -> str:
+    return _table(
+        [
+            _Column("error code"),
+            _Column("rows", numeric=True),
+            _Column("status"),
+            _Column("message", css="msg"),
+        ],
+        [
+            (
+                item.code,
+                item.rows,
+                ", ".join(outcome.value for outcome in item.by_status),
+                item.message
+                + (f" (+{item.other_messages} other message(s))" if item.other_messages else ""),
+            )
+            for item in summary.error_codes
+        ],
+        label="rows per error code",
+    )
+
+
+def _warehouses_table(summary: Summary) -> str:
+    return _table(
+        [
+            _Column("warehouse"),
+            _Column("rows", numeric=True),
+            _Column("need attention", numeric=True),
+            _Column("by status"),
+        ],
+        [
+            (
+                item.warehouse_id or "(blank)",
+                item.rows,
+                item.needs_attention,
+                ", ".join(f"{outcome.value} {count}" for outcome, count in item.by_status.items()),
+            )
+            for item in summary.warehouses
+        ],
+        label="rows per warehouse",
+    )
+
+
+def _files_table(review: Review) -> str:
+    return _table(
+        [
+            _Column("results file"),
+            _Column("rows", numeric=True),
+            _Column("need attention", numeric=True),
+            _Column("what needs a human", css="msg"),
+        ],
+        [
+            (summary.label, summary.rows, summary.needs_attention, summary.sentence)
+            for summary in review.files
+        ],
+        label="per results file",
+    )
+
+
+def _attention_table(review: Review) -> str:
+    several = len(review.files) > 1
+    columns = [
+        *([_Column("results file")] if several else []),
+        _Column("row", numeric=True),
+        _Column("order_no"),
+        _Column("warehouse_id"),
+        _Column("status"),
+        _Column("HTTP", numeric=True),
+        _Column("code"),
+        _Column("message", css="msg"),
+        _Column("attempts", numeric=True),
+        _Column("request id"),
+        _Column("finished at"),
+    ]
+    return _table(
+        columns,
+        (_attention_cells(row, several) for row in review.needs_attention),
+        label="rows that need attention",
+    )
+
+
+def _attention_cells(row: ResultRow, several: bool) -> list[object]:
+    result = row.result
+    return [
+        *([row.results_file] if several else []),
+        result.source_row,
+        row.order_no,
+        row.warehouse_id,
+        result.status.value,
+        "" if result.http_status is None else result.http_status,
+        result.error_code,
+        result.error_message,
+        result.attempts,
+        result.request_id,
+        result.finished_at,
+    ]
+
+
+def render_report(review: Review) -> str:
+    """The whole page as a string; the caller writes it."""
+    total = review.total
+    sentence_class = "attention" if total.needs_attention else "ok"
+    finished = (
+        f"; results finished {_text(total.first_finished_at)} .. {_text(total.last_finished_at)}"
+        if total.first_finished_at
+        else ""
+    )
+    sections = [
+        f"<h1>batch-cancel: morning review</h1>\n"
+        f'<p class="meta">{_text(total.label)}: {total.rows} row(s){finished}</p>',
+        f'<p class="sentence {sentence_class}">{_text(total.sentence)}</p>',
+        f"<h2>Outcome</h2>\n{_bar_chart(total)}\n{_counts_table(total)}",
+    ]
+    if len(review.files) > 1:
+        sections.append(f"<h2>Per results file</h2>\n{_files_table(review)}")
+    if total.needs_attention:
+        sections.append(
+            f"<h2>Rows that need attention ({total.needs_attention})</h2>\n"
+            "<p>Click a column title to sort.</p>\n" + _attention_table(review)
+        )
+    else:
+        sections.append("<h2>Rows that need attention</h2>\n<p>None.</p>")
+    if total.error_codes:
+        sections.append(f"<h2>Error codes</h2>\n{_codes_table(total)}")
+    if total.warehouses:
+        sections.append(f"<h2>Warehouses</h2>\n{_warehouses_table(total)}")
+    if total.top_messages:
+        items = "\n".join(
+            f"<li>{item.rows} &times; {_text(item.message)}</li>" for item in total.top_messages
+        )
+        sections.append(f"<h2>Most common failure messages</h2>\n<ol>\n{items}\n</ol>")
+    body = "\n".join(sections)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>batch-cancel review: {_text(total.label)}</title>\n"
+        f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n"
+        f"<footer>Written by batch-cancel {_text(__version__)}; "
+        "this page loads nothing from the network.</footer>\n"
+        f"<script>{_JS}</script>\n</body>\n</html>\n"
+    )

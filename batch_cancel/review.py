@@ -1,0 +1,680 @@
+"""The morning review: read results CSVs back, count what happened, say what needs a human.
+
+A results file is read with the stdlib csv module: every cell is text already, and
+a review reads each row once, in order. Everything here returns data or strings;
+cli.py decides what is printed and where files go.
+
+This is also the one place that reads a results file back as *input* for
+`run --only`: `resend_only` rebuilds each row's old verdict from its result
+columns, so the rows that are not re-sent come out of the new run unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .errors import ConfigError, InputFileError
+from .loader import detect_delimiter
+from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
+from .report import RESULT_COLUMNS
+
+if TYPE_CHECKING:
+    from .loader import OrdersFile
+
+RESULTS_ENCODING = "utf-8-sig"  # what ResultsWriter writes; plain UTF-8 reads the same
+STATUS_COLUMN = "result_status"
+# Added to the needs-attention CSV so rows from a week of files can be told apart.
+FILE_COLUMN = "results_file"
+TOP_MESSAGES = 5
+_STATUS_VALUES = frozenset(outcome.value for outcome in Outcome)
+_VALID_STATUSES = ", ".join(outcome.value for outcome in Outcome)
+# The text summary is read in a terminal; one hostile megabyte-long message must not flood it.
+MAX_TEXT_CELL = 160
+
+# Cells come from outside (the export, the API's answers). Control characters could
+# move a terminal's cursor or hide text, and bidi overrides can reorder what is shown.
+_LAYOUT_CONTROLS = re.compile(r"[\t\n\r]")
+_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+# Phrases for the plain sentence. A code is phrased only where Shipper documents it
+# (shipper-cancel-api.md); anything else is recognised by what its message says, so
+# the sentence never claims a cause the row does not show. NOTE: this is also how the
+# sandbox's 9001 ("stock is already allocated ...") is covered: 9001 is a sandbox
+# stand-in, and the real API may use that number for something else.
+_CODE_REASONS = {
+    "3012": "because Shipper does not know the order",
+    "810": "because Shipper found the input invalid",
+    "802": "because the API refused the key",
+    "10001": "because the API refused the key",
+}
+_MESSAGE_REASONS = (
+    ("allocated", "because stock is allocated"),
+    ("already cancel", "because the order was already cancelled"),
+)
+# (says it, says the opposite, phrase): "not yet allocated" must not read as "allocated".
+_MESSAGE_RULES = tuple(
+    (
+        re.compile(rf"\b{re.escape(keyword)}", re.IGNORECASE),
+        re.compile(rf"\b(?:not|never|no)\b[^.;:]*\b{re.escape(keyword)}", re.IGNORECASE),
+        phrase,
+    )
+    for keyword, phrase in _MESSAGE_REASONS
+)
+
+
+def printable(text: str) -> str:
+    """`text` safe to show in a terminal or a page: one line, no control characters."""
+    return _OTHER_CONTROLS.sub("\ufffd", _LAYOUT_CONTROLS.sub(" ", text))
+
+
+def parse_statuses(text: str) -> frozenset[Outcome]:
+    """'failed,not_sent' -> {FAILED, NOT_SENT}; ValueError naming the valid statuses."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"expects STATUS[,STATUS...]; statuses are {_VALID_STATUSES}")
+    unknown = [name for name in names if name not in _STATUS_VALUES]
+    if unknown:
+        raise ValueError(
+            f"unknown status {', '.join(map(repr, unknown))}; statuses are {_VALID_STATUSES}"
+        )
+    return frozenset(Outcome(name) for name in names)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultColumns:
+    """Where the result columns sit in a header.
+
+    Names match exactly, as ResultsWriter writes them and drops them from the echo of
+    an input: a column it would echo as input must not be read here as a result.
+    """
+
+    positions: Mapping[str, int]
+
+    @classmethod
+    def find(cls, header: Sequence[str]) -> ResultColumns | None:
+        """None when the header has no result_status column (not a results file)."""
+        positions: dict[str, int] = {}
+        for position, name in enumerate(header):
+            if name in RESULT_COLUMNS:
+                positions.setdefault(name, position)
+        return cls(positions) if STATUS_COLUMN in positions else None
+
+    def cell(self, cells: Sequence[str], name: str) -> str:
+        position = self.positions.get(name)
+        return cells[position] if position is not None and position < len(cells) else ""
+
+    def number(self, cells: Sequence[str], name: str, where: str) -> int | None:
+        """A whole-number column; None when blank, InputFileError when it is not a number."""
+        text = self.cell(cells, name).strip()
+        if not text:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise InputFileError(f"{where}: {name} {text!r} is not a whole number") from None
+
+    def row_result(self, cells: Sequence[str], source_row: int, where: str) -> RowResult:
+        """The RowResult this row was written from; InputFileError when it cannot be one."""
+        status = self.cell(cells, STATUS_COLUMN).strip().lower()
+        if status not in _STATUS_VALUES:
+            raise InputFileError(
+                f"{where}: result_status {self.cell(cells, STATUS_COLUMN)!r} is not one of "
+                f"{_VALID_STATUSES}"
+            )
+        return RowResult(
+            source_row=source_row,
+            status=Outcome(status),
+            http_status=self.number(cells, "result_http_status", where),
+            error_code=self.cell(cells, "result_error_code"),
+            error_message=self.cell(cells, "result_error_message"),
+            attempts=self.number(cells, "result_attempts", where) or 0,
+            request_id=self.cell(cells, "result_request_id"),
+            finished_at=self.cell(cells, "result_finished_at"),
+        )
+
+
+# --- run --only: a results file as input ------------------------------------------------
+
+
+def resend_only(orders: OrdersFile, selected: frozenset[Outcome]) -> Iterator[LoadedRow]:
+    """The rows of a results file, re-sending only those whose old result_status is selected.
+
+    Selected rows come through as the loader made them (validated again, so a row fixed
+    by hand in the file goes out fixed). Every other row keeps its old verdict, rebuilt
+    from its result columns, and is not sent: the new results file is then a complete
+    picture of the night, every row exactly once, and ResultsWriter writes the old
+    result columns back unchanged.
+
+    Every row is checked before the first one is handed out, so a damaged results
+    file stops the run with nothing sent. Raises ConfigError when the input is not a
+    results file at all.
+    """
+    columns = ResultColumns.find(orders.header)
+    if columns is None:
+        raise ConfigError(
+            f"--only needs a results CSV as input: {orders.path} has no {STATUS_COLUMN} column"
+        )
+    for row in orders.rows():
+        _old_verdict(columns, orders.path, row)
+    return _keep_unselected(orders.rows(), columns, orders.path, selected)
+
+
+def _keep_unselected(
+    rows: Iterable[LoadedRow], columns: ResultColumns, path: Path, selected: frozenset[Outcome]
+) -> Iterator[LoadedRow]:
+    for row in rows:
+        old = _old_verdict(columns, path, row)
+        # request=None: a kept row was settled by an earlier run, and nothing downstream
+        # (runner, ledger) may treat it as an order to act on tonight.
+        yield row if old.status in selected else replace(row, request=None, verdict=old)
+
+
+def _old_verdict(columns: ResultColumns, path: Path, row: LoadedRow) -> RowResult:
+    # source_row is the row's place in this file, the order ResultsWriter writes in;
+    # it equals the old source_row unless the file was re-sorted by hand.
+    return columns.row_result(row.cells, row.source_row, f"{path}: data row {row.source_row}")
+
+
+# --- reading results files --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One row of a results file: its cells as written, and the result they record."""
+
+    results_file: str  # the path as given on the command line
+    cells: tuple[str, ...]
+    result: RowResult  # source_row as recorded in the file (its place, if unreadable)
+    order_no: str
+    warehouse_id: str
+
+
+class ResultsFile:
+    """A results CSV: header checked on construction, rows streamed by `rows()`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        encoding: str = RESULTS_ENCODING,
+        column_map: Mapping[str, str] | None = None,
+    ) -> None:
+        self.path = path
+        self.label = str(path)
+        self._encoding = encoding
+        with self._reading() as handle:
+            header_line = handle.readline().rstrip("\r\n")
+        if not header_line.strip():
+            raise InputFileError(f"{path}: file is empty (no header line)")
+        # Results files are written with commas, but one re-saved from Excel may not be.
+        self.delimiter = detect_delimiter(header_line)
+        self.header = tuple(
+            name.strip() for name in next(csv.reader([header_line], delimiter=self.delimiter))
+        )
+        columns = ResultColumns.find(self.header)
+        if columns is None:
+            found = ", ".join(repr(name) for name in self.header)
+            raise InputFileError(
+                f"{path}: not a results file (no {STATUS_COLUMN} column); columns found: {found}"
+            )
+        self.columns = columns
+        # Same header matching as the loader: case and surrounding spaces do not matter.
+        lowered = {name.lower(): index for index, name in reversed(list(enumerate(self.header)))}
+        wanted = column_map or {}
+        self._order_no = lowered.get(wanted.get("order_no", "order_no").lower())
+        self._warehouse_id = lowered.get(wanted.get("warehouse_id", "warehouse_id").lower())
+
+    @contextmanager
+    def _reading(self) -> Iterator[TextIO]:
+        """Open the file; every way reading it can fail becomes an InputFileError (exit 2)."""
+        path = self.path
+        try:
+            with path.open(encoding=self._encoding, newline="") as handle:
+                yield handle
+        except FileNotFoundError:
+            raise InputFileError(f"{path}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise InputFileError(
+                f"{path}: not valid {self._encoding} ({exc.reason}); try --encoding cp1252"
+            ) from exc
+        except LookupError as exc:
+            raise InputFileError(f"unknown --encoding {self._encoding!r}") from exc
+        except csv.Error as exc:
+            raise InputFileError(f"{path}: cannot read as CSV: {exc}") from exc
+        except OSError as exc:
+            raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+    def rows(self) -> Iterator[ResultRow]:
+        with self._reading() as handle:
+            records = csv.reader(handle, delimiter=self.delimiter)
+            next(records, None)  # the header, read in __init__
+            place = 0
+            for cells in records:
+                if not cells:  # a blank line, skipped as the loader skips it
+                    continue
+                place += 1
+                where = f"{self.path}: data row {place}"
+                recorded = self.columns.number(cells, "source_row", where)
+                yield ResultRow(
+                    results_file=self.label,
+                    cells=tuple(cells),
+                    result=self.columns.row_result(cells, recorded or place, where),
+                    order_no=_at(cells, self._order_no),
+                    warehouse_id=_at(cells, self._warehouse_id),
+                )
+
+
+def _at(cells: Sequence[str], index: int | None) -> str:
+    return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+# --- aggregating ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCount:
+    """Rows per error code, with the message most often seen with it."""
+
+    code: str
+    rows: int
+    message: str
+    other_messages: int  # distinct messages besides `message` seen with this code
+    by_status: Mapping[Outcome, int]
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseCount:
+    warehouse_id: str  # "" when the file has no warehouse column or the cell is blank
+    rows: int
+    needs_attention: int
+    by_status: Mapping[Outcome, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCount:
+    message: str
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What one results file (or several together) says."""
+
+    label: str
+    rows: int
+    by_status: Mapping[Outcome, int]  # every Outcome, zeros included, in Outcome order
+    needs_attention: int
+    sentence: str
+    error_codes: tuple[CodeCount, ...]  # most rows first
+    warehouses: tuple[WarehouseCount, ...]  # by warehouse id
+    top_messages: tuple[MessageCount, ...]  # the most common messages of rows needing attention
+    first_finished_at: str  # as recorded; "" when no row has one
+    last_finished_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "rows": self.rows,
+            "needs_attention": self.needs_attention,
+            "sentence": self.sentence,
+            "by_status": _status_json(self.by_status),
+            "error_codes": [
+                {
+                    "code": item.code,
+                    "rows": item.rows,
+                    "message": item.message,
+                    "other_messages": item.other_messages,
+                    "by_status": _status_json(item.by_status),
+                }
+                for item in self.error_codes
+            ],
+            "warehouses": [
+                {
+                    "warehouse_id": item.warehouse_id,
+                    "rows": item.rows,
+                    "needs_attention": item.needs_attention,
+                    "by_status": _status_json(item.by_status),
+                }
+                for item in self.warehouses
+            ],
+            "top_failure_messages": [
+                {"message": item.message, "rows": item.rows} for item in self.top_messages
+            ],
+            "first_finished_at": self.first_finished_at,
+            "last_finished_at": self.last_finished_at,
+        }
+
+
+def _status_json(counts: Mapping[Outcome, int]) -> dict[str, int]:
+    return {outcome.value: count for outcome, count in counts.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """Several results files summarised together (`total`) and one by one (`files`)."""
+
+    total: Summary
+    files: tuple[Summary, ...]
+    needs_attention: tuple[ResultRow, ...]  # in file order, then row order
+    headers: Mapping[str, tuple[str, ...]]  # results_file -> its header
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total.to_json(),
+            "files": [summary.to_json() for summary in self.files],
+        }
+
+
+class _Tally:
+    """Counters filled row by row; `summary()` freezes them."""
+
+    def __init__(self) -> None:
+        self.by_status: Counter[Outcome] = Counter()
+        self.code_messages: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.code_statuses: defaultdict[str, Counter[Outcome]] = defaultdict(Counter)
+        self.by_warehouse: defaultdict[str, Counter[Outcome]] = defaultdict(Counter)
+        self.attention_messages: Counter[str] = Counter()
+        self.reasons: Counter[tuple[Outcome, str]] = Counter()
+        self.first_finished_at = ""
+        self.last_finished_at = ""
+
+    def add(self, row: ResultRow) -> None:
+        result = row.result
+        self.by_status[result.status] += 1
+        if result.error_code:
+            self.code_messages[result.error_code][result.error_message] += 1
+            self.code_statuses[result.error_code][result.status] += 1
+        self.by_warehouse[row.warehouse_id][result.status] += 1
+        if result.status in NEEDS_ATTENTION:
+            if result.error_message:
+                self.attention_messages[result.error_message] += 1
+            self.reasons[result.status, _reason(result)] += 1
+        if result.finished_at:
+            # ISO-8601 UTC strings order as text, so no parsing (and no failing) is needed.
+            if not self.first_finished_at or result.finished_at < self.first_finished_at:
+                self.first_finished_at = result.finished_at
+            self.last_finished_at = max(self.last_finished_at, result.finished_at)
+
+    def summary(self, label: str) -> Summary:
+        codes = [
+            CodeCount(
+                code=code,
+                rows=messages.total(),
+                message=messages.most_common(1)[0][0],
+                other_messages=len(messages) - 1,
+                by_status=_nonzero(self.code_statuses[code]),
+            )
+            for code, messages in self.code_messages.items()
+        ]
+        return Summary(
+            label=label,
+            rows=self.by_status.total(),
+            by_status={outcome: self.by_status[outcome] for outcome in Outcome},
+            needs_attention=_attention(self.by_status),
+            sentence=attention_sentence(self.by_status, self.reasons),
+            error_codes=tuple(sorted(codes, key=lambda item: (-item.rows, item.code))),
+            warehouses=tuple(
+                WarehouseCount(
+                    warehouse_id=warehouse_id,
+                    rows=counts.total(),
+                    needs_attention=_attention(counts),
+                    by_status=_nonzero(counts),
+                )
+                for warehouse_id, counts in sorted(self.by_warehouse.items())
+            ),
+            top_messages=tuple(
+                MessageCount(message, count)
+                for message, count in _ranked(self.attention_messages)[:TOP_MESSAGES]
+            ),
+            first_finished_at=self.first_finished_at,
+            last_finished_at=self.last_finished_at,
+        )
+
+
+def _attention(counts: Mapping[Outcome, int]) -> int:
+    return sum(counts.get(outcome, 0) for outcome in NEEDS_ATTENTION)
+
+
+def _nonzero(counts: Mapping[Outcome, int]) -> dict[Outcome, int]:
+    return {outcome: counts[outcome] for outcome in Outcome if counts.get(outcome)}
+
+
+def _ranked(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Most common first; ties in text order, so the output does not depend on row order."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def review_files(
+    paths: Sequence[Path],
+    *,
+    encoding: str = RESULTS_ENCODING,
+    column_map: Mapping[str, str] | None = None,
+) -> Review:
+    """Read every file once; summaries per file and for all of them together."""
+    # Every header is checked before any row is counted: a wrong file fails fast.
+    files = [ResultsFile(path, encoding=encoding, column_map=column_map) for path in paths]
+    total = _Tally()
+    summaries: list[Summary] = []
+    attention: list[ResultRow] = []
+    for results in files:
+        tally = _Tally()
+        for row in results.rows():
+            tally.add(row)
+            total.add(row)
+            if row.result.status in NEEDS_ATTENTION:
+                attention.append(row)
+        summaries.append(tally.summary(results.label))
+    label = files[0].label if len(files) == 1 else f"{len(files)} results files"
+    return Review(
+        total=total.summary(label),
+        files=tuple(summaries),
+        needs_attention=tuple(attention),
+        headers={results.label: results.header for results in files},
+    )
+
+
+# --- the plain sentence -----------------------------------------------------------------
+
+
+def rejection_reason(result: RowResult) -> str:
+    """Why a rejected row was rejected, as far as its code and message show."""
+    code = result.error_code.strip()
+    if code in _CODE_REASONS:
+        return _CODE_REASONS[code]
+    for says, negated, reason in _MESSAGE_RULES:
+        if says.search(result.error_message) and not negated.search(result.error_message):
+            return reason
+    if code:
+        return f"with code {code}"
+    if result.http_status is not None:
+        return f"with HTTP {result.http_status}"
+    return "with no error code"
+
+
+def _reason(result: RowResult) -> str:
+    return rejection_reason(result) if result.status is Outcome.REJECTED else ""
+
+
+def attention_sentence(
+    by_status: Mapping[Outcome, int], reasons: Mapping[tuple[Outcome, str], int]
+) -> str:
+    """'12 rows need attention: 9 rejected because stock is allocated, 3 invalid.'"""
+    order = list(Outcome)
+    attention = sorted(
+        (
+            (status, count)
+            for status, count in by_status.items()
+            if status in NEEDS_ATTENTION and count
+        ),
+        key=lambda item: (-item[1], order.index(item[0])),
+    )
+    if not attention:
+        settled = [
+            f"{by_status[status]} {status.value}" for status in order if by_status.get(status)
+        ]
+        return f"Nothing needs attention: {', '.join(settled)}." if settled else "No rows."
+    pieces = [
+        _status_piece(
+            status, count, {reason: n for (of, reason), n in reasons.items() if of is status}
+        )
+        for status, count in attention
+    ]
+    total = sum(count for _, count in attention)
+    rows = "1 row needs" if total == 1 else f"{total} rows need"
+    return f"{rows} attention: {', '.join(pieces)}."
+
+
+def _status_piece(status: Outcome, count: int, reasons: Mapping[str, int]) -> str:
+    if status is Outcome.FAILED:
+        return f"{count} failed after retries (re-run)"
+    if status is Outcome.NOT_SENT:
+        return f"{count} {'was' if count == 1 else 'were'} not sent (re-run)"
+    ranked = _ranked({reason: n for reason, n in reasons.items() if reason})
+    if status is Outcome.REJECTED and len(ranked) == 1:
+        return f"{count} rejected {ranked[0][0]}"
+    if status is Outcome.REJECTED and ranked:
+        return f"{count} rejected ({', '.join(f'{n} {reason}' for reason, n in ranked)})"
+    return f"{count} {status.value}"
+
+
+# --- text output ------------------------------------------------------------------------
+
+
+def _clip(text: str) -> str:
+    text = printable(text)
+    return text if len(text) <= MAX_TEXT_CELL else text[: MAX_TEXT_CELL - 1] + "\u2026"
+
+
+def _breakdown(counts: Mapping[Outcome, int]) -> str:
+    return ", ".join(f"{outcome.value} {count}" for outcome, count in counts.items() if count)
+
+
+def format_text(review: Review) -> str:
+    """The summary a person reads in a terminal; cell values made printable and clipped."""
+    total = review.total
+    lines = [
+        f"{_clip(total.label)}: {total.rows} row(s), {total.needs_attention} need attention",
+        # Our own words around values from the file: made printable, never clipped.
+        printable(total.sentence),
+        "",
+        f"  {'status':<12}{'rows':>8}",
+    ]
+    for outcome, count in total.by_status.items():
+        if count:
+            flag = "  <- needs attention" if outcome in NEEDS_ATTENTION else ""
+            lines.append(f"  {outcome.value:<12}{count:>8}{flag}")
+    if total.error_codes:
+        lines += ["", f"  {'error code':<24}{'rows':>6}  {'status':<9} message"]
+        for item in total.error_codes:
+            statuses = ",".join(outcome.value for outcome in item.by_status)
+            others = f" (+{item.other_messages} other message(s))" if item.other_messages else ""
+            lines.append(
+                f"  {_clip(item.code):<24}{item.rows:>6}  {statuses:<9} "
+                f"{_clip(item.message)}{others}"
+            )
+    if total.warehouses:
+        lines += ["", f"  {'warehouse':<24}{'rows':>6}{'attention':>11}  by status"]
+        for warehouse in total.warehouses:
+            lines.append(
+                f"  {_clip(warehouse.warehouse_id) or '(blank)':<24}{warehouse.rows:>6}"
+                f"{warehouse.needs_attention:>11}  {_breakdown(warehouse.by_status)}"
+            )
+    if total.top_messages:
+        lines += ["", "  most common failure messages:"]
+        lines += [f"  {item.rows:>6}  {_clip(item.message)}" for item in total.top_messages]
+    if total.first_finished_at:
+        lines += [
+            "",
+            f"  results finished {_clip(total.first_finished_at)} .. "
+            f"{_clip(total.last_finished_at)}",
+        ]
+    if len(review.files) > 1:
+        lines += ["", "  per file:"]
+        for summary in review.files:
+            lines.append(
+                f"  {_clip(summary.label)}: {summary.rows} row(s); {printable(summary.sentence)}"
+            )
+    return "\n".join(lines)
+
+
+# --- files written by the review --------------------------------------------------------
+
+
+def check_output(path: Path, inputs: Iterable[Path]) -> None:
+    """Refuse to write over one of the results files being reviewed."""
+    if any(path.resolve() == source.resolve() for source in inputs):
+        raise ConfigError(f"the output would overwrite an input: {path}")
+
+
+def write_atomically(path: Path, encoding: str, write: Callable[[TextIO], object]) -> None:
+    """Write under a temporary name and rename, so nobody opens a half-written file."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("w", encoding=encoding, newline="") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def needs_attention_table(review: Review) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the needs-attention CSV: each row as its file has it, plus the file.
+
+    Files of different nights may have different columns; the header is their union
+    in first-seen order (a name repeated inside one file stays repeated).
+    """
+    keys: dict[tuple[str, int], None] = {}
+    keyed_headers = {label: _keyed(header) for label, header in review.headers.items()}
+    for keyed in keyed_headers.values():
+        keys.update(dict.fromkeys(keyed))
+    # A needs-attention file fed back in already names each row's file: keep that name.
+    keys.setdefault((FILE_COLUMN, 0), None)
+    rows: list[list[str]] = []
+    for row in review.needs_attention:
+        cells = dict(zip(keyed_headers[row.results_file], row.cells, strict=False))
+        cells[FILE_COLUMN, 0] = cells.get((FILE_COLUMN, 0)) or row.results_file
+        rows.append([cells.get(key, "") for key in keys])
+    return [name for name, _ in keys], rows
+
+
+def _keyed(header: Sequence[str]) -> list[tuple[str, int]]:
+    seen: Counter[str] = Counter()
+    keyed = []
+    for name in header:
+        keyed.append((name, seen[name]))
+        seen[name] += 1
+    return keyed
+
+
+def write_needs_attention(review: Review, path: Path) -> int:
+    """Write the rows needing a human or a re-run as a CSV; returns how many.
+
+    The file is itself a results CSV (UTF-8 with BOM, like ResultsWriter's), so it can
+    be filtered in Excel, fixed by hand, and fed back to `run`.
+    """
+    header, rows = needs_attention_table(review)
+
+    def write(handle: TextIO) -> None:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+    write_atomically(path, RESULTS_ENCODING, write)
+    return len(rows)
+
+
+def default_report_path(results_path: Path) -> Path:
+    """<results stem>.html beside the results file."""
+    return results_path.with_name(f"{results_path.stem}.html")
