@@ -587,6 +587,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BatchCancelError as exc:
         print(f"batch-cancel: error: {exc}", file=sys.stderr)
         return ExitStatus.USAGE_OR_INPUT
+    except OSError as exc:  # e.g. the results folder is not writable
+        print(f"batch-cancel: error: {exc}", file=sys.stderr)
+        return ExitStatus.USAGE_OR_INPUT
     except KeyboardInterrupt:
         print("batch-cancel: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED

@@ -4,8 +4,11 @@ BatchCancelError            anything that stops the whole command
 ├── ConfigError             bad flags or environment (exit 2, nothing sent)
 ├── InputFileError          the input file cannot be read as a CSV of orders (exit 2)
 │   └── MissingColumnsError required columns absent after --map and defaults
-└── AuthRefusedError        the API refused the key (exit 3); raised by nobody, reported
-                            by the runner through RunSummary.aborted
+└── RecordingError          the results CSV or the ledger cannot be written (disk full);
+                            sending stopped at once (exit 2)
+
+A refused API key or a dead API is not an exception: the runner stops sending
+and says so in its RunEnd, because the rows already answered must be reported.
 """
 
 from __future__ import annotations
@@ -35,3 +38,7 @@ class MissingColumnsError(InputFileError):
             "Use --map FIELD=HEADER to map a column, or --warehouse-id / --cancel-reason "
             "to give a value for every row."
         )
+
+
+class RecordingError(BatchCancelError):
+    """A result could not be written (results CSV or ledger); the run stopped sending."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import signal
 import time
 from collections import Counter
@@ -233,8 +234,15 @@ def _on_signal(runner: Runner, signum: int) -> None:
     """First signal: finish what is in flight and report the rest not_sent. Second: leave now."""
     name = signal.Signals(signum).name
     if runner.stopping:
-        log.warning("second %s: exiting at once", name)
-        raise SystemExit(128 + signum)
+        # Every ledger write is its own committed transaction, so leaving now
+        # corrupts nothing; the results CSV is not written (a re-run makes it).
+        log.warning(
+            "second %s: exiting at once; the ledger has every answer so far, re-run for "
+            "the results CSV",
+            name,
+        )
+        logging.shutdown()
+        os._exit(128 + signum)
     runner.request_stop(
         StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
     )

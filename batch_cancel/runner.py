@@ -22,7 +22,7 @@ from typing import Protocol
 import aiohttp
 
 from .client import ApiAnswer
-from .errors import InputFileError
+from .errors import InputFileError, RecordingError
 from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
 from .pacing import HealthWatch, Throttle, rate_limiter
 
@@ -42,6 +42,7 @@ class StopReason(StrEnum):
     AUTH_REFUSED = "auth_refused"
     API_DOWN = "api_down"
     INTERRUPTED = "interrupted"
+    RECORDING_FAILED = "recording_failed"
 
 
 class AttemptLog(Protocol):
@@ -134,6 +135,7 @@ class Runner:
         self._stop_reason: StopReason | None = None
         self._stop_message = ""
         self._input_error = ""
+        self._record_error: Exception | None = None
 
     @property
     def stopping(self) -> bool:
@@ -152,10 +154,18 @@ class Runner:
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self._concurrency)]
         try:
             await self._produce(rows, queue)
-        finally:
             for _ in workers:
                 await queue.put(None)
             await asyncio.gather(*workers)
+        finally:
+            # Only does anything when the run itself is cancelled: a blocked put()
+            # or a worker must not keep the event loop from closing.
+            for worker in workers:
+                worker.cancel()
+        if self._record_error is not None:
+            raise RecordingError(f"cannot record results: {self._record_error}") from (
+                self._record_error
+            )
         return RunEnd(
             stop_reason=self._stop_reason,
             stop_message=self._stop_message,
@@ -168,16 +178,18 @@ class Runner:
         try:
             for count, row in enumerate(rows, start=1):
                 if row.verdict is not None:
-                    self._on_result(row, row.verdict)
+                    self._emit(row, row.verdict)
                 elif self._stop.is_set():
-                    self._on_result(row, self._not_sent(row))
+                    self._emit(row, self._not_sent(row))
                 else:
                     await queue.put(row)
                 if count % YIELD_EVERY_ROWS == 0:
                     await asyncio.sleep(0)
-        except InputFileError as exc:
+        except Exception as exc:
             # Rows already read still go out; the ones past the break cannot be reported
             # row by row, so the run ends with the error instead.
+            if not isinstance(exc, InputFileError):
+                log.exception("reading the input failed")
             log.error("%s", exc)
             self._input_error = str(exc)
 
@@ -197,7 +209,17 @@ class Runner:
                         error_message=f"unexpected {type(exc).__name__}: {exc}",
                         finished_at=_now(),
                     )
+            self._emit(row, result)
+
+    def _emit(self, row: LoadedRow, result: RowResult) -> None:
+        """Hand a result over; if it cannot be recorded (disk full), stop sending at once."""
+        try:
             self._on_result(row, result)
+        except Exception as exc:
+            if self._record_error is None:
+                self._record_error = exc
+                log.exception("cannot record the result of row %d", row.source_row)
+                self.request_stop(StopReason.RECORDING_FAILED, f"cannot record results: {exc}")
 
     def _not_sent(self, row: LoadedRow) -> RowResult:
         code = {

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from batch_cancel.client import ApiAnswer
-from batch_cancel.errors import InputFileError
+from batch_cancel.errors import InputFileError, RecordingError
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
 from batch_cancel.pacing import rate_limiter
 from batch_cancel.runner import RetryPolicy, RunEnd, Runner, StopReason
@@ -317,18 +317,16 @@ async def test_input_error_mid_file_reports_rows_read_so_far() -> None:
     assert harness.statuses() == {n: Outcome.CANCELLED for n in range(1, 6)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: runner.py:200 lets an exception from on_result (disk full while writing the "
-    "results or the ledger) kill the worker; with every worker dead the producer waits "
-    "forever on the full queue (runner.py:154/157, even once cancelled) and run() never ends",
-)
-async def test_a_failing_result_sink_does_not_hang_the_run() -> None:
+async def test_a_failing_result_sink_stops_the_run_and_raises() -> None:
+    calls: list[int] = []
+
     def sink(loaded: LoadedRow, result: RowResult) -> None:
+        calls.append(loaded.source_row)
         raise OSError("No space left on device")
 
+    api = FakeApi(always(OK))
     runner = Runner(
-        send=FakeApi(always(OK)),
+        send=api,
         rate=FAST_RATE,
         concurrency=1,
         policy=RetryPolicy(max_attempts=1),
@@ -336,15 +334,13 @@ async def test_a_failing_result_sink_does_not_hang_the_run() -> None:
     )
     task = asyncio.create_task(runner.run(rows(10)))
     # A liveness guard, not a timing assertion: the run needs milliseconds if it ends at all.
-    await asyncio.wait({task}, timeout=2)
-    finished = task.done()
-    for _ in range(10):  # each cancel frees one stuck put(); the loop must close cleanly
-        if task.done():
-            break
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    await asyncio.gather(task, return_exceptions=True)
-    assert finished, "run() never returned after the result sink failed"
+    await asyncio.wait({task}, timeout=5)
+    assert task.done(), "run() never returned after the result sink failed"
+    with pytest.raises(RecordingError, match="cannot record results: No space left on device"):
+        task.result()
+    # Sending stopped at once: only the row in hand was sent.
+    assert len(api.calls) == 1
+    assert len(calls) == 10  # every row was still offered to the sink
 
 
 # --- the rate limiter ------------------------------------------------------------------------

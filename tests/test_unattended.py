@@ -301,3 +301,42 @@ def test_cron_output_progress_lines_json_logs_and_history(
     unknown = run_cli("history", "NOPE", env=env)
     assert unknown.returncode == 1
     assert "no record of order NOPE" in unknown.stderr
+
+
+def test_second_signal_exits_at_once_and_leaves_the_ledger_sound(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "5000")  # in-flight requests would hold a 1st stop
+    state = tmp_path / "ledger.sqlite3"
+    log_path = tmp_path / "stderr.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "batch_cancel",
+                "run",
+                str(orders_csv(tmp_path / "in.csv", 20)),
+                "--base-url",
+                sandbox.url,
+                "--rate",
+                "50",
+                "--concurrency",
+                "4",
+            ],
+            env=cli_env(state=state),
+            cwd=ROOT,
+            stderr=log,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 4)
+        process.send_signal(signal.SIGTERM)
+        wait_until(lambda: "stopping: interrupted by SIGTERM" in log_path.read_text())
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=4)  # far less than the 5 s the requests in flight still need
+    assert process.returncode == 143
+    assert "second SIGTERM: exiting at once" in log_path.read_text()
+    db = sqlite3.connect(state)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    # The four requests in flight stay on record as sent and unanswered.
+    assert db.execute("SELECT count(*) FROM attempts WHERE http_status IS NULL").fetchone() == (4,)
