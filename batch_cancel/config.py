@@ -7,6 +7,7 @@ gets the values passed in, so tests never depend on the caller's environment.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,10 @@ def parse_column_map(pairs: Sequence[str]) -> dict[str, str]:
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """Refuse URLs that would send the key somewhere it should not go."""
     parts = urlsplit(base_url)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ConfigError(f"base URL must have a numeric port, got {base_url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"base URL must look like https://host[/prefix], got {base_url!r}")
     if parts.query or parts.fragment:
@@ -110,11 +115,11 @@ def send_options_from_env(
             f"no API base URL: pass --base-url or set {BASE_URL_ENV} "
             "(Shipper does not publish one default host)"
         )
-    if not rate >= 0:
+    if not (rate >= 0 and math.isfinite(rate)):
         raise ConfigError("--rate must be 0 (no limit) or more")
     if concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
-    if not timeout_s > 0:
+    if not (timeout_s > 0 and math.isfinite(timeout_s)):
         raise ConfigError("--timeout must be greater than 0")
     if max_attempts < 1:
         raise ConfigError("--max-attempts must be at least 1")

@@ -187,11 +187,6 @@ def test_parse_retry_after_garbage_is_none(value: str | None) -> None:
     assert parse_retry_after(value, now=NOW) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: client.py:96-97 str.isdigit() accepts '²' but float('²') raises ValueError, "
-    "so a garbage Retry-After crashes cancel() and the row fails as internal_error",
-)
 def test_parse_retry_after_superscript_digit_is_none() -> None:
     assert parse_retry_after("²", now=NOW) is None
 

@@ -112,12 +112,6 @@ def test_bad_numbers_refused(overrides: dict[str, Any], message: str) -> None:
     refused(message, **overrides)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: config.py:113/117 accept infinity: --rate inf crashes the CLI with a "
-    "ZeroDivisionError traceback in rate_limiter; --timeout inf fails every row with "
-    "internal_error (OverflowError)",
-)
 @pytest.mark.parametrize("name", ["rate", "timeout_s"])
 def test_infinite_numbers_refused(name: str) -> None:
     with pytest.raises(ConfigError):
@@ -187,11 +181,6 @@ def test_garbage_base_url_refused(url: str) -> None:
         check_base_url(url, allow_insecure_http=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: config.py:71-75 never check the port: a non-numeric port passes, then every "
-    "row is retried and fails as connection_error (InvalidUrlClientError)",
-)
 def test_base_url_with_bad_port_refused() -> None:
     with pytest.raises(ConfigError):
         check_base_url("https://api.shipper.test:notaport", allow_insecure_http=False)
