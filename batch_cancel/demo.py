@@ -2,11 +2,14 @@
 
 Starts `batch-cancel sandbox` with the sample order book and a little latency
 and 10% injected 500s, then runs the real CLI three times, as an operator would:
-1. the nightly export: every per-row outcome (cancelled, rejected, failed,
+1. a wrong API key: the run stops at once, the rest is `not_sent`, exit 3;
+2. the nightly export: every per-row outcome (cancelled, rejected, failed,
    invalid, duplicate) and retries that recover;
-2. a marketplace export (semicolons, BOM, Indonesian headers) read with --map;
-3. a wrong API key: the run stops at once, the rest is `not_sent`, exit 3.
-The demo succeeds when each run ends with the exit status it should.
+3. a marketplace export (semicolons, BOM, Indonesian headers) read with --map;
+4. the nightly export again: the ledger skips every order already cancelled
+   and sends only the rest (the re-run that recovers a failed night).
+The demo keeps its own ledger in demo-out/ (fresh each time, like its sandbox)
+and succeeds when each run ends with the exit status it should.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ SAMPLES = ROOT / "samples"
 OUT = ROOT / "demo-out"
 # The sandbox's own key: not a secret, it opens nothing but this local process.
 SANDBOX_KEY = "sandbox-demo-key"
+LEDGER = OUT / "ledger.sqlite3"
 
 
 def _start_sandbox() -> tuple[subprocess.Popen[str], str]:
@@ -58,7 +62,7 @@ def _start_sandbox() -> tuple[subprocess.Popen[str], str]:
 
 def _run(title: str, args: list[str], *, api_key: str, expected: int) -> bool:
     print(f"\n=== {title}\n$ batch-cancel {shlex.join(args)}", flush=True)
-    env = {**os.environ, "SHIPPER_API_KEY": api_key}
+    env = {**os.environ, "SHIPPER_API_KEY": api_key, "BATCH_CANCEL_STATE": str(LEDGER)}
     status = subprocess.run(
         [sys.executable, "-m", "batch_cancel", *args], env=env, check=False
     ).returncode
@@ -69,12 +73,26 @@ def _run(title: str, args: list[str], *, api_key: str, expected: int) -> bool:
 
 def main() -> int:
     OUT.mkdir(exist_ok=True)
+    for stale in OUT.glob("ledger.sqlite3*"):
+        stale.unlink()
     sandbox, url = _start_sandbox()
     common = ["--base-url", url, "--rate", "10", "--concurrency", "4", "--max-attempts", "3"]
     try:
         results = [
             _run(
-                "1. nightly export: every outcome (exit 1: some rows need a human)",
+                "1. wrong API key: stops at once, the rest is not_sent (exit 3)",
+                [
+                    "run",
+                    str(SAMPLES / "nightly-export.csv"),
+                    "-o",
+                    str(OUT / "wrong-key.results.csv"),
+                    *common,
+                ],
+                api_key="not-the-sandbox-key",
+                expected=3,
+            ),
+            _run(
+                "2. nightly export: every outcome (exit 1: some rows need a human)",
                 [
                     "run",
                     str(SAMPLES / "nightly-export.csv"),
@@ -86,7 +104,7 @@ def main() -> int:
                 expected=1,
             ),
             _run(
-                "2. marketplace export: semicolons, BOM, other headers, mapped with --map",
+                "3. marketplace export: semicolons, BOM, other headers, mapped with --map",
                 [
                     "run",
                     str(SAMPLES / "marketplace-export.csv"),
@@ -104,16 +122,16 @@ def main() -> int:
                 expected=0,
             ),
             _run(
-                "3. wrong API key: stops at once, the rest is not_sent (exit 3)",
+                "4. the nightly export again: cancelled orders are skipped, the rest re-sent",
                 [
                     "run",
                     str(SAMPLES / "nightly-export.csv"),
                     "-o",
-                    str(OUT / "wrong-key.results.csv"),
+                    str(OUT / "nightly-export.rerun.results.csv"),
                     *common,
                 ],
-                api_key="not-the-sandbox-key",
-                expected=3,
+                api_key=SANDBOX_KEY,
+                expected=1,
             ),
         ]
     finally:
