@@ -158,7 +158,7 @@ class SandboxState:
 
 
 STATE_KEY = web.AppKey("sandbox_state", SandboxState)
-ORDER_KEY = "sandbox_order"  # request-scoped: the "ORDER|WH" a request carried
+ORDER_KEY = web.RequestKey("sandbox_order", str)  # the "ORDER|WH" a request carried
 
 
 def _only(value: object, key: str) -> object:
