@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -66,7 +67,11 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--delimiter", help="field delimiter (default: detected from the header: , ; tab |)"
     )
-    parser.add_argument("--encoding", default="utf-8-sig", help="file encoding (default: UTF-8)")
+    parser.add_argument(
+        "--encoding",
+        help="file encoding, e.g. cp1252 (default: UTF-8 with or without BOM, UTF-16 by its BOM; "
+        "a file that is not UTF-8 is read as cp1252 with a warning)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -409,6 +414,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
             max_attempts=args.max_attempts,
             allow_insecure_http=args.allow_insecure_http,
         )
+    _check_run_flags(args)
     _setup_logging(args, secret=send_options.api_key if send_options else None)
     options = JobOptions(
         input=_input_options(args),
@@ -441,6 +447,16 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     return report.exit_status
 
 
+def _check_run_flags(args: argparse.Namespace) -> None:
+    """The run's own limits; a negative one would otherwise stop the run at the first hiccup."""
+    if args.max_consecutive_failures < 0:
+        raise ConfigError("--max-consecutive-failures must be 0 (never) or more")
+    if not (args.down_after >= 0 and math.isfinite(args.down_after)):
+        raise ConfigError("--down-after must be 0 (never) or a number of seconds")
+    if not (args.progress_every > 0 and math.isfinite(args.progress_every)):
+        raise ConfigError("--progress-every must be a positive number of seconds")
+
+
 def _write_summary_json(path: Path, report: JobReport) -> None:
     summary = {
         "run_id": report.run_id,
@@ -465,7 +481,7 @@ def _cmd_history(args: argparse.Namespace) -> ExitStatus:
     if not state_path.exists():
         print(f"batch-cancel: no ledger at {state_path} yet", file=sys.stderr)
         return ExitStatus.ROWS_NEED_ATTENTION
-    ledger = Ledger(state_path)
+    ledger = Ledger(state_path, read_only=True)
     try:
         entries = list(ledger.history(args.order_no, args.warehouse_id))
     finally:

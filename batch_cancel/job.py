@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +92,10 @@ def run_job(
             resend_only(orders, options.resend_only) if options.resend_only else orders.rows()
         )
         if options.send is not None and options.state_path is not None:
-            stack.enter_context(
-                RunLock(options.state_path.with_name(options.state_path.name + ".lock"))
-            )
-            ledger = Ledger(options.state_path)
+            # Resolved, so a ledger reached through a symlink still shares one lock.
+            state_path = options.state_path.resolve()
+            stack.enter_context(RunLock(state_path.with_name(state_path.name + ".lock")))
+            ledger = Ledger(state_path)
             stack.callback(ledger.close)
             run = ledger.start_run(
                 input_path=options.input.path.resolve(),
@@ -106,15 +106,18 @@ def run_job(
         writer = stack.enter_context(ResultsWriter(options.output, orders.header))
 
         def record(row: LoadedRow, result: RowResult) -> None:
-            # The ledger first: it is the durable record; the CSV is rewritten at the end.
-            if run is not None:
-                request = row.request
-                run.record_outcome(
-                    result,
-                    request.order_no if request else "",
-                    request.warehouse_id if request else "",
-                )
-            writer.add(row, result)
+            # The ledger first: it is the durable record. The CSV row is added even if
+            # the ledger write fails, so the results never silently lack a row.
+            try:
+                if run is not None:
+                    request = row.request
+                    run.record_outcome(
+                        result,
+                        request.order_no if request else "",
+                        request.warehouse_id if request else "",
+                    )
+            finally:
+                writer.add(row, result)
             on_result(row, result)
 
         if options.send is None:
@@ -159,8 +162,8 @@ def _loggable_options(options: JobOptions) -> dict[str, Any]:
 def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[ExitStatus, str]:
     if end.stop_reason in (StopReason.AUTH_REFUSED, StopReason.API_DOWN):
         return ExitStatus.API_REFUSED_OR_DOWN, f"batch-cancel: stopped: {end.stop_message}"
-    if end.stop_reason is StopReason.INTERRUPTED:
-        status = ExitStatus.TERMINATED if "SIGTERM" in end.stop_message else ExitStatus.INTERRUPTED
+    if end.signal is not None:
+        status = ExitStatus.TERMINATED if end.signal == signal.SIGTERM else ExitStatus.INTERRUPTED
         return status, f"batch-cancel: stopped: {end.stop_message}"
     if end.input_error:
         return (
@@ -221,28 +224,46 @@ async def _send_all(
             send.max_attempts,
         )
         loop = asyncio.get_running_loop()
+        signals = _SignalHandler(runner)
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, _on_signal, runner, signum)
+            loop.add_signal_handler(signum, signals.handle, signum)
         try:
-            return await runner.run(iter(rows))
+            end = await runner.run(iter(rows))
+            return replace(end, signal=signals.first)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
 
 
-def _on_signal(runner: Runner, signum: int) -> None:
-    """First signal: finish what is in flight and report the rest not_sent. Second: leave now."""
-    name = signal.Signals(signum).name
-    if runner.stopping:
-        # Every ledger write is its own committed transaction, so leaving now
-        # corrupts nothing; the results CSV is not written (a re-run makes it).
-        log.warning(
-            "second %s: exiting at once; the ledger has every answer so far, re-run for "
-            "the results CSV",
-            name,
-        )
-        logging.shutdown()
-        os._exit(128 + signum)
-    runner.request_stop(
-        StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
+class _SignalHandler:
+    """First signal: finish what is in flight and report the rest not_sent. Second: leave now.
+
+    Counted here, not read from the runner: a run already stopping for another
+    reason (a refused key) must still get its orderly stop on the first signal.
+    """
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self.first: int | None = None
+
+    def handle(self, signum: int) -> None:
+        if self.first is None:
+            self.first = signum
+            name = signal.Signals(signum).name
+            self._runner.request_stop(
+                StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
+            )
+        else:
+            _exit_now(signum)
+
+
+def _exit_now(signum: int) -> None:
+    # Every ledger write is its own committed transaction, so leaving now corrupts
+    # nothing; the results CSV is not written (a re-run makes it from the ledger's view).
+    log.warning(
+        "second %s: exiting at once; the ledger has every answer so far, re-run for "
+        "the results CSV",
+        signal.Signals(signum).name,
     )
+    logging.shutdown()
+    os._exit(128 + signum)

@@ -110,9 +110,14 @@ class UnansweredAttempt:
 class Ledger:
     """One open state database. Every write is its own committed transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         try:
+            if read_only:
+                # `history` only reads: it must work on a ledger it may not write, and
+                # never take the write lock from a run in progress.
+                self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: autocommit, so each statement is durable on return.
             self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
@@ -150,20 +155,20 @@ class Ledger:
     # -- questions a re-run asks ----------------------------------------------
 
     def prior_cancel(self, order_no: str, warehouse_id: str) -> PriorCancel | None:
-        """The run that cancelled this order, if its latest answer confirmed the cancel.
+        """The run that cancelled this order, if any answer ever confirmed the cancel.
 
-        Attempts, not row outcomes, are asked: an answer is written the moment it
-        arrives, so a run killed before it recorded the row's outcome still counts.
+        Cancelled is final in Shipper, so a later refusal (a --force-resend answered
+        "already cancelled") does not undo it. Attempts, not row outcomes, are asked:
+        an answer is written the moment it arrives, so a run killed before it
+        recorded the row's outcome still counts.
         """
         row = self._db.execute(
-            "SELECT run_id, answered_at, cancelled FROM attempts"
-            " WHERE order_no = ? AND warehouse_id = ? AND http_status IS NOT NULL"
+            "SELECT run_id, answered_at FROM attempts"
+            " WHERE order_no = ? AND warehouse_id = ? AND cancelled = 1"
             " ORDER BY attempt_id DESC LIMIT 1",
             (order_no, warehouse_id),
         ).fetchone()
-        if row is None or not row[2]:
-            return None
-        return PriorCancel(run_id=row[0], finished_at=row[1])
+        return None if row is None else PriorCancel(run_id=row[0], finished_at=row[1])
 
     def unanswered_attempt(self, order_no: str, warehouse_id: str) -> UnansweredAttempt | None:
         """The last attempt for this order, if it was sent and no HTTP answer came back.

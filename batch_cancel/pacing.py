@@ -26,8 +26,12 @@ RECOVER_AFTER = 10
 RECOVER_FACTOR = 1.25
 MIN_RATE = 0.2  # one start every 5 s at worst
 DEFAULT_PAUSE_S = 1.0  # a 429 without Retry-After
+MAX_PAUSE_S = 120.0  # a Retry-After of an hour must not park the run (and its stop) for an hour
 # With --rate 0 (no limit) there is no rate to halve: a 429 starts the brake here.
 UNLIMITED_THROTTLE_START = 20.0
+
+
+INF = float("inf")
 
 
 def rate_limiter(rate: float) -> AsyncLimiter:
@@ -49,7 +53,7 @@ class Throttle:
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._full_rate = rate if rate > 0 else float("inf")
+        self._full_rate = rate if rate > 0 else INF
         self.current_rate = self._full_rate
         self._clock = clock
         self._paused_until = 0.0
@@ -74,7 +78,7 @@ class Throttle:
 
     def on_throttled(self, retry_after_s: float | None) -> None:
         now = self._clock()
-        pause = retry_after_s if retry_after_s is not None else DEFAULT_PAUSE_S
+        pause = min(retry_after_s if retry_after_s is not None else DEFAULT_PAUSE_S, MAX_PAUSE_S)
         self._paused_until = max(self._paused_until, now + pause)
         self._clean_streak = 0
         # The requests in flight when the limit hit all come back 429 together:
@@ -82,8 +86,8 @@ class Throttle:
         if now < self._last_cut + max(pause, DEFAULT_PAUSE_S):
             return
         self._last_cut = now
-        base = min(self.current_rate, UNLIMITED_THROTTLE_START * 2)
-        self.current_rate = max(MIN_RATE, base * THROTTLE_FACTOR)
+        base = self.current_rate if self._full_rate != INF else UNLIMITED_THROTTLE_START * 2
+        self.current_rate = max(MIN_RATE, min(base, self.current_rate) * THROTTLE_FACTOR)
 
     def on_clean_answer(self) -> None:
         if self.current_rate >= self._full_rate:
@@ -92,8 +96,9 @@ class Throttle:
         if self._clean_streak >= RECOVER_AFTER:
             self._clean_streak = 0
             faster = self.current_rate * RECOVER_FACTOR
-            back_to_full = faster >= min(self._full_rate, UNLIMITED_THROTTLE_START * 2)
-            self.current_rate = self._full_rate if back_to_full else faster
+            # Without a --rate there is no target to climb back to: stop braking at the start.
+            ceiling = self._full_rate if self._full_rate != INF else UNLIMITED_THROTTLE_START * 2
+            self.current_rate = self._full_rate if faster >= ceiling else faster
 
 
 class HealthWatch:

@@ -91,6 +91,7 @@ class RunEnd:
     stop_reason: StopReason | None
     stop_message: str = ""
     input_error: str = ""  # the input broke off mid-file; rows after the break are unread
+    signal: int | None = None  # the signal that stopped the run, if one did
 
 
 def _now() -> str:
@@ -136,10 +137,6 @@ class Runner:
         self._stop_message = ""
         self._input_error = ""
         self._record_error: Exception | None = None
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def request_stop(self, reason: StopReason, message: str) -> None:
         """Stop taking new rows; requests in flight finish. The first reason given wins."""
@@ -239,9 +236,15 @@ class Runner:
         attempts = 0
         answer = _transport_failure(LocalCode.RUN_INTERRUPTED, "")
         while True:
-            await self._throttle.wait_turn()
+            # A stop must not wait for a slow turn: the throttle may hold everyone for
+            # minutes after a long Retry-After, and a low --rate spaces turns seconds apart.
+            if self._throttle.engaged:
+                await self._unless_stopped(self._throttle.wait_turn())
             if self._limiter is not None:
-                await self._limiter.acquire()
+                if self._limiter.has_capacity():
+                    await self._limiter.acquire()  # immediate: no need to race a stop
+                else:
+                    await self._unless_stopped(self._limiter.acquire())
             if self._stop.is_set():
                 # A row tried before may have reached Shipper: failed, not not_sent.
                 if attempts:
@@ -263,7 +266,7 @@ class Runner:
 
             if 200 <= status < 300:
                 return _result(row, Outcome.CANCELLED, answer, attempts)
-            if answer.error_code and answer.error_code in self._already_cancelled:
+            if self._confirms_cancel(answer):
                 return _result(
                     row,
                     Outcome.CANCELLED,
@@ -304,11 +307,29 @@ class Runner:
         except aiohttp.ClientError as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             answer = _transport_failure(LocalCode.CONNECTION_ERROR, detail)
-        cancelled = 200 <= answer.http_status < 300 or (
-            bool(answer.error_code) and answer.error_code in self._already_cancelled
-        )
+        except Exception as exc:
+            # Not sent, or not in a way we understand: close the attempt, so a later run
+            # does not report it as "killed mid-request"; the worker fails the row.
+            failure = _transport_failure(LocalCode.INTERNAL_ERROR, type(exc).__name__)
+            self._attempt_log.attempt_answered(attempt_id, failure, cancelled=False)
+            raise
+        cancelled = 200 <= answer.http_status < 300 or self._confirms_cancel(answer)
         self._attempt_log.attempt_answered(attempt_id, answer, cancelled=cancelled)
         return answer
+
+    def _confirms_cancel(self, answer: ApiAnswer) -> bool:
+        """An error answer that means the order is cancelled already (--already-cancelled-code)."""
+        return bool(answer.error_code) and answer.error_code in self._already_cancelled
+
+    async def _unless_stopped(self, waiting: Awaitable[None]) -> None:
+        """Wait for `waiting`, or for a stop, whichever comes first."""
+        turn = asyncio.ensure_future(waiting)
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({turn, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            turn.cancel()
+            stopped.cancel()
 
     async def _sleep_unless_stopped(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -62,3 +62,12 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: s
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+ORDERS_HEADER = ["order_no", "warehouse_id", "cancel_reason"]
+
+
+def orders_csv(path: Path, count: int, prefix: str = "ORD") -> Path:
+    """A plain export of `count` valid orders on one warehouse."""
+    rows = [[f"{prefix}-{i:05d}", "WH-1", "Cancelled from marketplace"] for i in range(count)]
+    return write_csv(path, ORDERS_HEADER, rows)

@@ -67,13 +67,17 @@ def test_prior_cancel_follows_the_latest_answer(ledger: Ledger) -> None:
     assert prior is not None
     assert prior.run_id == first.run_id
     assert ledger.prior_cancel("A-1", "WH-OTHER") is None
-    # A later, forced resend that was refused is the latest word: not cancelled any more.
+    # Cancelled is final: a later forced resend that was refused does not undo it.
     second = start_run(ledger)
     answer(second, "A-1", 400, cancelled=False)
-    assert ledger.prior_cancel("A-1", "WH-1") is None
-    # An "already cancelled" answer the runner judged a cancel counts again.
+    prior = ledger.prior_cancel("A-1", "WH-1")
+    assert prior is not None
+    assert prior.run_id == first.run_id
+    # An "already cancelled" answer the runner judged a cancel is the newest confirmation.
     answer(second, "A-1", 400, cancelled=True)
-    assert ledger.prior_cancel("A-1", "WH-1") is not None
+    prior = ledger.prior_cancel("A-1", "WH-1")
+    assert prior is not None
+    assert prior.run_id == second.run_id
 
 
 def test_confirmed_answer_survives_a_kill_before_the_outcome_is_written(tmp_path: Path) -> None:

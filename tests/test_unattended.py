@@ -18,16 +18,11 @@ from pathlib import Path
 import pytest
 
 from .conftest import Sandbox
-from .helpers import API_KEY, ROOT, cli_env, read_results, run_cli, write_csv
+from .helpers import API_KEY, ROOT, cli_env, orders_csv, read_results, run_cli, write_csv
 
 pytestmark = pytest.mark.integration
 
 HEADER = ["order_no", "warehouse_id", "cancel_reason"]
-
-
-def orders_csv(path: Path, count: int, prefix: str = "U") -> Path:
-    rows = [[f"{prefix}-{i:05d}", "WH-1", "Cancelled from marketplace"] for i in range(count)]
-    return write_csv(path, HEADER, rows)
 
 
 def start_run(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -119,6 +114,13 @@ def test_rerun_of_the_same_file_skips_everything_and_force_resend_overrides(
     assert sum(sandbox.stats()["cancel_calls"].values()) == 5
     forced = run_cli("run", source, *flags, "--force-resend", env=env)
     assert forced.returncode == 1  # the sandbox answers 9002: already cancelled
+    assert sum(sandbox.stats()["cancel_calls"].values()) == 10
+    # Cancelled is final: after the refused resend, a plain run still skips them all.
+    after = run_cli("run", source, *flags, env=env)
+    assert after.returncode == 0, after.stderr
+    assert [row["result_status"] for row in read_results(tmp_path / "in.results.csv")] == [
+        "skipped"
+    ] * 5
     assert sum(sandbox.stats()["cancel_calls"].values()) == 10
 
 
@@ -287,13 +289,13 @@ def test_cron_output_progress_lines_json_logs_and_history(
     for text in (done.stdout, done.stderr, state.read_bytes().decode("latin-1")):
         assert API_KEY not in text
 
-    history = run_cli("history", "U-00003", env=env)
+    history = run_cli("history", "ORD-00003", env=env)
     assert history.returncode == 0, history.stderr
     lines = history.stdout.splitlines()
     assert len(lines) == 2
     assert "attempt 1 sent -> HTTP 200" in lines[0]
     assert "outcome cancelled after 1 attempt(s)" in lines[1]
-    as_json = run_cli("history", "U-00003", "--warehouse-id", "WH-1", "--json", env=env)
+    as_json = run_cli("history", "ORD-00003", "--warehouse-id", "WH-1", "--json", env=env)
     assert [json.loads(line)["kind"] for line in as_json.stdout.splitlines()] == [
         "attempt",
         "outcome",
@@ -308,35 +310,124 @@ def test_second_signal_exits_at_once_and_leaves_the_ledger_sound(
 ) -> None:
     sandbox = start_sandbox("--latency-ms", "5000")  # in-flight requests would hold a 1st stop
     state = tmp_path / "ledger.sqlite3"
-    log_path = tmp_path / "stderr.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "batch_cancel",
-                "run",
-                str(orders_csv(tmp_path / "in.csv", 20)),
-                "--base-url",
-                sandbox.url,
-                "--rate",
-                "50",
-                "--concurrency",
-                "4",
-            ],
-            env=cli_env(state=state),
-            cwd=ROOT,
-            stderr=log,
-            stdout=subprocess.DEVNULL,
-        )
-        wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 4)
-        process.send_signal(signal.SIGTERM)
-        wait_until(lambda: "stopping: interrupted by SIGTERM" in log_path.read_text())
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=4)  # far less than the 5 s the requests in flight still need
+    process, log_path = run_with_log(
+        tmp_path, orders_csv(tmp_path / "in.csv", 20), "--base-url", sandbox.url,
+        "--rate", "50", "--concurrency", "4", state=state,
+    )  # fmt: skip
+    wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 4)
+    process.send_signal(signal.SIGTERM)
+    wait_until(lambda: "stopping: interrupted by SIGTERM" in log_path.read_text())
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=4)  # far less than the 5 s the requests in flight still need
     assert process.returncode == 143
     assert "second SIGTERM: exiting at once" in log_path.read_text()
     db = sqlite3.connect(state)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     # The four requests in flight stay on record as sent and unanswered.
     assert db.execute("SELECT count(*) FROM attempts WHERE http_status IS NULL").fetchone() == (4,)
+
+
+def run_with_log(
+    tmp_path: Path, *args: str | Path, state: Path, api_key: str = API_KEY
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """A run in the background whose stderr goes to a file the test can poll."""
+    log_path = tmp_path / "stderr.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "batch_cancel", "run", *map(str, args)],
+            env=cli_env(api_key=api_key, state=state),
+            cwd=ROOT,
+            stderr=log,
+            stdout=subprocess.DEVNULL,
+        )
+    return process, log_path
+
+
+def test_sigterm_during_a_long_retry_after_stops_promptly(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    # Every request beyond the first in a second is told to come back in an hour.
+    sandbox = start_sandbox("--rate-limit", "1", "--retry-after", "3600")
+    out = tmp_path / "out.csv"
+    process, log_path = run_with_log(
+        tmp_path,
+        orders_csv(tmp_path / "in.csv", 10),
+        "-o",
+        out,
+        "--base-url",
+        sandbox.url,
+        "--rate",
+        "50",
+        "--concurrency",
+        "2",
+        state=tmp_path / "ledger.sqlite3",
+    )
+    wait_until(lambda: sandbox.stats()["answers"]["429"] >= 1)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=15)  # a liveness bound: nothing may wait out the hour (or 120 s cap)
+    assert process.returncode == 130, log_path.read_text()
+    rows = read_results(out)
+    assert len(rows) == 10
+    assert {row["result_status"] for row in rows} <= {"cancelled", "failed", "not_sent"}
+
+
+def test_first_signal_after_a_refused_key_is_still_an_orderly_stop(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox("--latency-ms", "1500")
+    out = tmp_path / "out.csv"
+    process, log_path = run_with_log(
+        tmp_path, orders_csv(tmp_path / "in.csv", 20), "-o", out, "--base-url", sandbox.url,
+        "--rate", "2", "--concurrency", "4",
+        state=tmp_path / "ledger.sqlite3", api_key="wrong-key-0000",
+    )  # fmt: skip
+    wait_until(lambda: sandbox.stats()["answers"]["401"] >= 1)
+    # Starts are 0.5 s apart and answers take 1.5 s: two requests are still in flight.
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert process.returncode == 3, log_path.read_text()  # the first reason wins
+    assert len(read_results(out)) == 20
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--max-consecutive-failures", "-1", "--max-consecutive-failures must be 0"),
+        ("--down-after", "-5", "--down-after must be 0"),
+        ("--progress-every", "0", "--progress-every must be a positive"),
+    ],
+)
+def test_negative_limits_are_refused(tmp_path: Path, flag: str, value: str, message: str) -> None:
+    done = run_cli(
+        "run", orders_csv(tmp_path / "in.csv", 1), "--base-url", "http://127.0.0.1:9", flag, value
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_lock_left_by_a_killed_run_is_taken_over(tmp_path: Path) -> None:
+    lock_path = tmp_path / "ledger.sqlite3.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from batch_cancel.lock import RunLock;"
+            f"lock = RunLock(Path({str(lock_path)!r})).__enter__(); print('held', flush=True);"
+            "time.sleep(60)",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
+    from batch_cancel.lock import LockHeldError, RunLock
+
+    with pytest.raises(LockHeldError, match=f"pid {holder.pid}"):
+        RunLock(lock_path).__enter__()
+    holder.kill()  # kill -9: no cleanup runs, the lock file stays behind
+    holder.wait(timeout=10)
+    holder.stdout.close()
+    assert lock_path.exists()
+    with RunLock(lock_path):
+        assert json.loads(lock_path.read_text())["pid"] != holder.pid
