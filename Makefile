@@ -30,7 +30,15 @@ format: $(MARKER)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(MARKER)
+# The benchmarks also need `requests` (the sequential loop they are compared
+# with); curl is optional (its row says "curl not installed").
+BENCH_MARKER := $(VENV)/.installed-bench
+
+$(BENCH_MARKER): $(MARKER)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_MARKER)
+
+bench: $(BENCH_MARKER)
 	$(BIN)/python -m bench
 
 clean:

@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow a plain-http base URL that is not loopback (the key travels unencrypted)",
     )
     run.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="PATH",
+        help=f"read the API key from this file (mode 600) instead of ${API_KEY_ENV}",
+    )
+    run.add_argument(
         "--dry-run", action="store_true", help="read and validate, write results, send nothing"
     )
     run.add_argument(
@@ -306,7 +312,8 @@ class _JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            # exc_text first: _RedactSecret may have left a redacted one there.
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -321,6 +328,12 @@ class _RedactSecret(logging.Filter):
         message = record.getMessage()
         if self._secret in message:
             record.msg, record.args = message.replace(self._secret, "[REDACTED]"), None
+        # A traceback is text too (an exception message may quote a header): format it
+        # now, redacted, and formatters print this cached text instead.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self._secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self._secret, "[REDACTED]")
         return True
 
 
@@ -396,6 +409,8 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
         f"{counts[Outcome.INVALID]} invalid, {counts[Outcome.DUPLICATE]} duplicate",
         file=sys.stderr,
     )
+    for note in orders.notes:
+        print(f"  note: {note}", file=sys.stderr)
     return ExitStatus.ROWS_NEED_ATTENTION if counts[Outcome.INVALID] else ExitStatus.SUCCESS
 
 
@@ -413,6 +428,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
             timeout_s=args.timeout,
             max_attempts=args.max_attempts,
             allow_insecure_http=args.allow_insecure_http,
+            api_key_file=args.api_key_file,
         )
     _check_run_flags(args)
     _setup_logging(args, secret=send_options.api_key if send_options else None)
@@ -442,8 +458,12 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         ),
         file=sys.stderr,
     )
+    # What the loader had to say about the file as a whole (an encoding guessed, no
+    # data rows, ...): in the summary, so `-q` and cron mail show it too.
+    for note in orders.notes:
+        print(f"  note: {note}", file=sys.stderr)
     if args.summary_json:
-        _write_summary_json(args.summary_json, report)
+        _write_summary_json(args.summary_json, report, notes=orders.notes)
     return report.exit_status
 
 
@@ -457,7 +477,7 @@ def _check_run_flags(args: argparse.Namespace) -> None:
         raise ConfigError("--progress-every must be a positive number of seconds")
 
 
-def _write_summary_json(path: Path, report: JobReport) -> None:
+def _write_summary_json(path: Path, report: JobReport, *, notes: Sequence[str] = ()) -> None:
     summary = {
         "run_id": report.run_id,
         "exit_status": int(report.exit_status),
@@ -469,6 +489,7 @@ def _write_summary_json(path: Path, report: JobReport) -> None:
         "stop_reason": report.end.stop_reason.value if report.end.stop_reason else None,
         "stop_message": report.end.stop_message,
         "input_error": report.end.input_error,
+        "notes": list(notes),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -17,11 +17,14 @@ from typing import Any
 import aiohttp
 
 from .models import CancelRequest
+from .text import one_line
 
 CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
 # Error bodies are a few hundred bytes; a gateway could send megabytes of HTML.
 MAX_BODY_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 300
+MAX_CODE_CHARS = 40
+MAX_REQUEST_ID_CHARS = 100
 USER_AGENT = "batch-cancel/0.1"
 
 
@@ -59,7 +62,7 @@ def parse_error(body: bytes, content_type: str) -> tuple[str, str]:
     text = body.decode("utf-8", errors="replace")
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         document = None
     metadata = document.get("metadata") if isinstance(document, dict) else None
     if isinstance(metadata, dict):
@@ -68,9 +71,10 @@ def parse_error(body: bytes, content_type: str) -> tuple[str, str]:
             errors = [metadata.get("error")]
         entries = [entry for entry in errors if isinstance(entry, dict)]
         if entries:
-            codes = [str(entry.get("code", "")) for entry in entries]
-            messages = [str(entry.get("message", "")) for entry in entries]
-            return ";".join(code for code in codes if code), _clean("; ".join(messages))
+            codes = [_scalar(entry.get("code")) for entry in entries]
+            messages = [_scalar(entry.get("message")) for entry in entries]
+            code = one_line(";".join(code for code in codes if code), MAX_CODE_CHARS)
+            return code, _clean("; ".join(message for message in messages if message))
         if isinstance(metadata.get("message"), str):
             return "", _clean(metadata["message"])
     snippet = _clean(text)
@@ -80,12 +84,18 @@ def parse_error(body: bytes, content_type: str) -> tuple[str, str]:
     return "", _clean(f"non-JSON response ({kind}): {snippet}")
 
 
+def _scalar(value: object) -> str:
+    """A code or message as text; anything but a string or a number is not one."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
 def _clean(text: str) -> str:
     """One line, no control characters, bounded length: it ends up in a spreadsheet cell."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if len(flat) > MAX_MESSAGE_CHARS:
-        flat = flat[: MAX_MESSAGE_CHARS - 1] + "…"
-    return flat
+    return one_line(text, MAX_MESSAGE_CHARS)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -135,7 +145,9 @@ class ShipperClient:
         self._session = aiohttp.ClientSession(
             headers={"x-api-key": self._api_key, "User-Agent": USER_AGENT},
             timeout=self._timeout,
-            connector=aiohttp.TCPConnector(limit=self._max_connections),
+            # ssl=True: certificates and host names are always verified (the
+            # default, spelled out); there is deliberately no way to turn it off.
+            connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=True),
             raise_for_status=False,
         )
         return self
@@ -158,7 +170,7 @@ class ShipperClient:
             self._url, json=build_body(request), allow_redirects=False
         ) as response:
             body = await _read_capped(response)
-            request_id = response.headers.get("x-request-id", "")
+            request_id = one_line(response.headers.get("x-request-id", ""), MAX_REQUEST_ID_CHARS)
             if 200 <= response.status < 300:
                 return ApiAnswer(http_status=response.status, request_id=request_id)
             code, message = parse_error(body, response.content_type)

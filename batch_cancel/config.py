@@ -1,7 +1,9 @@
 """One frozen options object per concern, built from flags and the environment.
 
-Only this module reads `SHIPPER_API_KEY` and `SHIPPER_BASE_URL`; everything else
-gets the values passed in, so tests never depend on the caller's environment.
+Only this module reads `SHIPPER_API_KEY`, `SHIPPER_BASE_URL` and the
+`--api-key-file`; everything else gets the values passed in, so tests never
+depend on the caller's environment. The key opens a merchant's whole warehouse:
+no message from here ever contains it, or any part of a key file.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,8 @@ DEFAULT_RATE = 5.0
 DEFAULT_CONCURRENCY = 4
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_ATTEMPTS = 5
+# A key is a few dozen characters; anything much bigger is the wrong file.
+MAX_KEY_FILE_BYTES = 4096
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +43,9 @@ class InputOptions:
     default_warehouse_id: str | None = None
     default_cancel_reason: str | None = None
     delimiter: str | None = None  # None: detect from the header line
-    encoding: str = "utf-8-sig"  # utf-8-sig reads plain UTF-8 too and drops Excel's BOM
+    # None: UTF-8 (with or without Excel's BOM), UTF-16/32 by their BOM, else cp1252
+    # with a warning (loader.py). A name given here is used as it is, strictly.
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +102,48 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def read_api_key_file(path: Path) -> str:
+    """The key from a file that only its owner may read (as ssh insists for private keys)."""
+    where = f"--api-key-file {path}"
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read ({exc.strerror})") from None
+    with handle:
+        # fstat of the open file, not stat of the name: what is checked is what is read.
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{where}: not a regular file")
+        if os.name == "posix" and info.st_mode & 0o077:
+            raise ConfigError(
+                f"{where}: other users may read or change it (mode "
+                f"{stat.S_IMODE(info.st_mode):03o}); refusing to use it: run chmod 600 {path}"
+            )
+        data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_KEY_FILE_BYTES} bytes; not a key file")
+    try:
+        api_key = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        api_key = "\x00"  # reported below like any other unprintable key
+    if not api_key:
+        raise ConfigError(f"{where}: the file is empty")
+    _check_key(api_key, where)
+    return api_key
+
+
+def _check_key(api_key: str, where: str) -> None:
+    # A key with spaces, line breaks or other bytes is a wrong file (say, an env
+    # file with `export ...`), and would otherwise fail later inside aiohttp.
+    if not (api_key.isascii() and api_key.isprintable()) or " " in api_key:
+        raise ConfigError(
+            f"{where}: the key must be one line of printable ASCII without spaces "
+            "(the key itself, nothing else)"
+        )
+
+
 def send_options_from_env(
     *,
     base_url_flag: str | None,
@@ -103,12 +152,23 @@ def send_options_from_env(
     timeout_s: float,
     max_attempts: int,
     allow_insecure_http: bool = False,
+    api_key_file: Path | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> SendOptions:
-    """Build SendOptions; the key comes from the environment only, never from a flag."""
-    api_key = environ.get(API_KEY_ENV, "").strip()
-    if not api_key:
-        raise ConfigError(f"{API_KEY_ENV} is not set: export the Shipper API key in it")
+    """Build SendOptions. The key comes from `api_key_file` if given, else the environment.
+
+    Never from a flag's value: command lines are visible to every user in `ps`.
+    """
+    if api_key_file is not None:
+        api_key = read_api_key_file(api_key_file)
+    else:
+        api_key = environ.get(API_KEY_ENV, "").strip()
+        if not api_key:
+            raise ConfigError(
+                f"{API_KEY_ENV} is not set: export the Shipper API key in it, "
+                "or pass --api-key-file"
+            )
+        _check_key(api_key, API_KEY_ENV)
     base_url = (base_url_flag or environ.get(BASE_URL_ENV, "")).strip()
     if not base_url:
         raise ConfigError(

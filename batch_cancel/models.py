@@ -65,6 +65,12 @@ class LocalCode(StrEnum):
     RUN_INTERRUPTED = "run_interrupted"  # not_sent: Ctrl-C / SIGTERM
     INTERNAL_ERROR = "internal_error"  # failed: a bug in batch-cancel; please report it
     DRY_RUN = "dry_run"  # not_sent: --dry-run
+    # invalid rows from hostile or damaged input (README, "Input files"):
+    WRONG_FIELD_COUNT = "wrong_field_count"  # more or fewer fields than the header
+    UNCLOSED_QUOTE = "unclosed_quote"  # a quote never closes; this row and the rest unread
+    CONTROL_CHARACTERS = "control_characters"  # e.g. NUL, ESC, bidi overrides in a value
+    SCIENTIFIC_NOTATION = "scientific_notation"  # order_no like 1.23457E+14: digits lost
+    GARBLED_TEXT = "garbled_text"  # an identifier holds U+FFFD from a bad conversion
 
 
 @dataclass(frozen=True, slots=True)

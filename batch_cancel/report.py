@@ -4,6 +4,11 @@ Results arrive in completion order; a small reorder buffer holds the rows that
 finished ahead of an earlier one still in flight, so memory stays bounded by the
 rows in flight, not by the file. The file is written under a temporary name and
 renamed at the end, so a reader never sees a half-written results file.
+
+Every text cell is made safe for the spreadsheet it will be opened in: a cell
+that Excel or LibreOffice would run as a formula is prefixed with an apostrophe
+(OWASP, "CSV Injection"), whether it came from the input file or from the API,
+and result text from outside is one bounded line.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
+from .text import one_line
 
 RESULT_COLUMNS = (
     "source_row",
@@ -27,6 +33,23 @@ RESULT_COLUMNS = (
     "result_request_id",
     "result_finished_at",
 )
+
+
+# A cell starting with one of these is a formula (or starts one) in Excel or
+# LibreOffice; the full-width and small forms too, which some spreadsheets and
+# IMEs turn into the ASCII ones. Tab and CR start a cell that Excel trims into one.
+FORMULA_TRIGGERS = (
+    *("=", "+", "-", "@", "\t", "\r"),
+    *("\uff1d", "\uff0b", "\uff0d", "\uff20"),  # full-width = + - @
+    *("\ufe66", "\ufe62", "\ufe63", "\ufe6b"),  # small = + - @
+)
+# API text (error codes, messages, request ids) is cut to this, one line.
+MAX_RESULT_TEXT = {"result_error_code": 40, "result_error_message": 500, "result_request_id": 100}
+
+
+def safe_cell(value: str) -> str:
+    """The cell as a spreadsheet will show it, never run it: a leading apostrophe if needed."""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def default_results_path(input_path: Path) -> Path:
@@ -52,7 +75,7 @@ class ResultsWriter:
         # utf-8-sig: Excel, where these files are reviewed, needs the BOM to read UTF-8.
         self._handle = self._partial.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._handle)
-        self._writer.writerow(self._header)
+        self._writer.writerow([safe_cell(name) for name in self._header])
         return self
 
     def add(self, row: LoadedRow, result: RowResult) -> None:
@@ -64,17 +87,17 @@ class ResultsWriter:
 
     def _write(self, row: LoadedRow, result: RowResult) -> None:
         cells = row.cells
-        echoed = [cells[i] if i < len(cells) else "" for i in self._echo]
+        echoed = [safe_cell(cells[i]) if i < len(cells) else "" for i in self._echo]
         self._writer.writerow(
             [
                 *echoed,
                 result.source_row,
                 result.status.value,
                 "" if result.http_status is None else result.http_status,
-                result.error_code,
-                result.error_message,
+                _result_text(result.error_code, "result_error_code"),
+                _result_text(result.error_message, "result_error_message"),
                 result.attempts,
-                result.request_id,
+                _result_text(result.request_id, "result_request_id"),
                 result.finished_at,
             ]
         )
@@ -98,6 +121,14 @@ class ResultsWriter:
         os.fsync(self._handle.fileno())
         self._handle.close()
         os.replace(self._partial, self.path)
+
+
+def _result_text(value: str, column: str) -> str:
+    # Defence in depth: the client already cleans what the API says; this holds
+    # for any message from anywhere (an exception text in an internal_error row).
+    if value.isascii() and value.isprintable() and len(value) <= MAX_RESULT_TEXT[column]:
+        return safe_cell(value)
+    return safe_cell(one_line(value, MAX_RESULT_TEXT[column]))
 
 
 def format_summary(

@@ -146,10 +146,20 @@ class SandboxState:
         # arrivals is sorted because time.monotonic() never goes back.
         return len(self.arrivals) - bisect.bisect_right(self.arrivals, now - 1.0)
 
+    def busiest_second(self) -> int:
+        """The most arrivals in any window [t, t + 1 s): what a rate limit is judged by."""
+        best, start = 0, 0
+        for end, arrived in enumerate(self.arrivals):
+            while arrived - self.arrivals[start] >= 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
     def snapshot(self) -> dict[str, Any]:
         answers = {key: self.answers[key] for key in ("200", "400", "401", "429", "500")}
         return {
             "arrivals": list(self.arrivals),
+            "busiest_second": self.busiest_second(),
             "answers": answers | {"dropped": self.answers["dropped"]},
             "cancel_calls": dict(self.cancel_calls),
             "cancelled": list(self.cancelled),

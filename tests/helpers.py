@@ -15,6 +15,9 @@ SAMPLES = ROOT / "samples"
 DATA = Path(__file__).resolve().parent / "data"
 API_KEY = "test-key-Zq8Jf3VwX1"  # distinctive, so a leak is easy to grep for
 
+# Every test's private ledger lives under one directory removed when pytest exits.
+_STATE_ROOT = tempfile.TemporaryDirectory(prefix="batch-cancel-test-state-")
+
 
 @dataclass
 class CliRun:
@@ -31,13 +34,17 @@ def cli_env(
     if api_key is not None:
         env["SHIPPER_API_KEY"] = api_key
     if state is None:
-        state = Path(tempfile.mkdtemp(prefix="batch-cancel-state-")) / "ledger.sqlite3"
+        state = Path(tempfile.mkdtemp(dir=_STATE_ROOT.name)) / "ledger.sqlite3"
     env["BATCH_CANCEL_STATE"] = str(state)
     env.update(extra)
     return env
 
 
-def run_cli(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliRun:
+def run_cli(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> CliRun:
     """Run the real CLI in a subprocess, as cron would."""
     done = subprocess.run(
         [sys.executable, "-m", "batch_cancel", *map(str, args)],

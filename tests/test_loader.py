@@ -359,11 +359,6 @@ def test_many_chunks_stay_in_order_and_complete(
 # --- bugs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: loader.py:189 read_csv without index_col=False: when the first data row has "
-    "more fields than the header, pandas makes column 1 the index and every column shifts",
-)
 @pytest.mark.parametrize(
     "data",
     [

@@ -23,6 +23,7 @@ from batch_cancel.sandbox import (
     STATS_PATH,
     OrderState,
     SandboxConfig,
+    SandboxState,
     create_app,
     load_order_book,
 )
@@ -357,6 +358,24 @@ async def test_stats_count_arrivals_answers_and_calls(make_client: MakeClient) -
     arrivals = snapshot["arrivals"]
     assert len(arrivals) == 6
     assert arrivals == sorted(arrivals)
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "busiest"),
+    [
+        ([], 0),
+        ([0.0], 1),
+        ([0.0, 0.5, 0.999, 1.0], 3),  # the window is [t, t + 1 s): 1.0 starts a new one
+        ([0.0, 1.0, 2.0, 2.1, 2.2, 3.15], 3),
+        ([5.0, 5.0, 5.0], 3),
+    ],
+)
+def test_busiest_second_counts_the_fullest_sliding_window(
+    arrivals: list[float], busiest: int
+) -> None:
+    state = SandboxState(SandboxConfig(api_key=KEY))
+    state.arrivals = arrivals
+    assert state.busiest_second() == busiest
 
 
 def test_config_hides_the_key_and_rejects_nonsense() -> None:

@@ -1,0 +1,283 @@
+"""Property-based tests (hypothesis): arbitrary input never crashes the loader or the
+response parser, and every data row is accounted for exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from batch_cancel import records
+from batch_cancel.client import MAX_CODE_CHARS, MAX_MESSAGE_CHARS, parse_error, parse_retry_after
+from batch_cancel.config import InputOptions
+from batch_cancel.errors import InputFileError
+from batch_cancel.loader import TRIM, OrdersFile, validate_row
+from batch_cancel.models import LoadedRow, LocalCode, Outcome, RowResult
+from batch_cancel.records import RecordScanner
+from batch_cancel.report import FORMULA_TRIGGERS, ResultsWriter, safe_cell
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HEADER = ["order_no", "warehouse_id", "cancel_reason", "note"]
+
+# Characters that stress a CSV reader: delimiters, quotes, every line end,
+# spaces of several kinds, zero-width and control characters, non-ASCII text.
+NASTY = ",;\t|\"'\r\n \u00a0\u200b\ufeff\x07\x1b=+-@é☕\u0301\u202e\ufffdAZ09."
+# No NUL: one among the first 8000 bytes makes the whole file "binary" (tested elsewhere).
+cells = st.text(
+    alphabet=st.sampled_from(NASTY) | st.characters(codec="utf-8", exclude_characters="\x00"),
+    max_size=12,
+)
+
+
+@contextmanager
+def file_with(data: bytes) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "orders.csv"
+        path.write_bytes(data)
+        yield path
+
+
+def read_all(path: Path) -> tuple[OrdersFile, list[LoadedRow]] | None:
+    """The file's rows, or None if it was refused as a whole (with an InputFileError)."""
+    try:
+        orders = OrdersFile(InputOptions(path=path))
+        return orders, list(orders.rows())
+    except InputFileError:
+        return None
+
+
+def assert_each_row_once(rows: list[LoadedRow]) -> None:
+    assert [row.source_row for row in rows] == list(range(1, len(rows) + 1))
+    for row in rows:
+        assert (row.request is None) != (row.verdict is None)
+        outcome = row.request or row.verdict
+        assert outcome is not None
+        assert outcome.source_row == row.source_row
+
+
+# --- the loader ----------------------------------------------------------------------------
+
+
+@st.composite
+def written_files(draw: st.DrawFn) -> tuple[bytes, list[list[str] | None], str, int]:
+    """A file written by csv.writer; `None` rows are blank lines put in by hand."""
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    # csv.writer quotes a value holding \r or \n only if they are in its line end.
+    line_end = "\r\n"
+    # Each row starts with a visible order number, so no row is blank by accident.
+    row = st.builds(
+        lambda first, rest: [first, *rest],
+        st.text(alphabet="ABC123-", min_size=1, max_size=6),
+        st.lists(cells, max_size=6),
+    )
+    rows = draw(st.lists(st.none() | row, max_size=12))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, quoting=quoting, lineterminator=line_end)
+    writer.writerow(HEADER)
+    for cells_of_row in rows:
+        if cells_of_row is None:
+            buffer.write(draw(st.sampled_from(["\n", "\r\n", "\r"])))
+        else:
+            writer.writerow(cells_of_row)
+    return buffer.getvalue().encode("utf-8"), rows, delimiter, quoting
+
+
+@SETTINGS
+@given(written_files())
+def test_every_written_row_comes_out_once_with_the_right_verdict(
+    case: tuple[bytes, list[list[str] | None], str, int],
+) -> None:
+    data, rows, delimiter, quoting = case
+    written = [row for row in rows if row is not None]
+    with file_with(data) as path:
+        result = read_all(path)
+    assert result is not None
+    orders, loaded = result
+    assert orders.delimiter == delimiter or len(written) == 0 or orders.header == HEADER
+    assert_each_row_once(loaded)
+    assert len(loaded) == len(written)
+    for row, cells_of_row in zip(loaded, written, strict=True):
+        width = len(cells_of_row)
+        trailing_empty = width == 5 and cells_of_row[-1] == "" and quoting == csv.QUOTE_MINIMAL
+        if width == 4 or trailing_empty:
+            assert row.cells == tuple(cells_of_row[:4])  # every character kept
+            expected = validate_row(
+                row.source_row, *(cell.strip(TRIM) for cell in cells_of_row[:3])
+            )
+            if isinstance(expected, RowResult):
+                assert row.verdict == expected
+            else:
+                assert row.request == expected or (
+                    row.verdict is not None and row.verdict.status is Outcome.DUPLICATE
+                )
+        else:
+            assert row.verdict is not None
+            assert row.verdict.error_code == LocalCode.WRONG_FIELD_COUNT
+            assert f"row has {width} field(s)" in row.verdict.error_message
+
+
+@SETTINGS
+@given(st.text(max_size=200))
+@example('ORD-1,WH,"never closed\nORD-2,WH,r\n')
+@example("\x00" * 3)
+@example("A,B,C\r\r\n\n,,,,\n")
+def test_arbitrary_text_never_crashes_and_rows_are_counted_once(text: str) -> None:
+    data = ("order_no,warehouse_id,cancel_reason\n" + text).encode("utf-8")
+    with file_with(data) as path:
+        result = read_all(path)
+    if result is None:
+        return  # refused as a whole, with a message: allowed
+    _, loaded = result
+    assert_each_row_once(loaded)
+    # Where Python's csv module reads the text strictly and no row is wider than the
+    # header, it is an independent count of the rows.
+    try:
+        parsed = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        return
+    assume(all(len(record) <= 3 for record in parsed))
+    expected = [record for record in parsed if any(cell.strip(TRIM) for cell in record)]
+    assert len(loaded) == len(expected)
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_never_crash(data: bytes) -> None:
+    with file_with(b"order_no,warehouse_id,cancel_reason\r\n" + data) as path:
+        result = read_all(path)
+    if result is not None:
+        assert_each_row_once(result[1])
+
+
+# --- the record scanner agrees with pandas ----------------------------------------------------
+
+
+@SETTINGS
+@given(
+    st.text(alphabet='ab,;" \r\n\u00e9', max_size=60),
+    st.sampled_from([1, 2, 3, 7, 1 << 20]),
+)
+def test_scanner_splits_records_as_pandas_does(text: str, block: int) -> None:
+    data = text.encode("utf-8")
+    original = records.BLOCK_BYTES
+    records.BLOCK_BYTES = block
+    try:
+        with file_with(data) as path:
+            scanner = RecordScanner(path, start=0, delimiter=",")
+            while not scanner.at_eof:
+                scanner.advance()
+            scanner.close()
+            fields, _ = scanner.take(scanner.available)
+    finally:
+        records.BLOCK_BYTES = original
+    safe = data[: scanner.safe_end]
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(safe),
+            header=None,
+            names=range(64),
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+        read = [tuple(row) for row in frame.itertuples(index=False, name=None)]
+    except pd.errors.EmptyDataError:
+        read = []
+    assert len(read) == len(fields)
+    for row, count in zip(read, fields, strict=True):
+        assert all(cell == "" for cell in row[count:])  # pandas only padded past the count
+    if scanner.unclosed is None:
+        counted = [max(len(r), 1) for r in csv.reader(io.StringIO(text, newline=""))]
+        assert counted == fields
+
+
+# --- the response parser ---------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
+    max_leaves=12,
+)
+
+
+def assert_clean(code: str, message: str) -> None:
+    assert len(code) <= MAX_CODE_CHARS
+    assert len(message) <= MAX_MESSAGE_CHARS
+    assert code == "" or code.isprintable()
+    assert message == "" or message.isprintable()
+
+
+@SETTINGS
+@given(st.binary(max_size=2000), st.text(max_size=40))
+@example(b"[" * 100_000, "application/json")
+@example(b"\xff\xfe<html>\x00\x1b", "text/html")
+def test_parse_error_survives_any_body(body: bytes, content_type: str) -> None:
+    code, message = parse_error(body, content_type)
+    assert_clean(code, message)
+
+
+@SETTINGS
+@given(json_values, json_values, json_values)
+def test_parse_error_survives_any_envelope_shape(
+    errors: object, error: object, extra: object
+) -> None:
+    for metadata in (
+        {"errors": errors},
+        {"error": error, "message": extra},
+        {"errors": [{"code": error, "message": extra}]},
+        {"errors": [{"code": extra, "message": errors}], "error": error},
+    ):
+        body = json.dumps({"metadata": metadata}).encode()
+        assert_clean(*parse_error(body, "application/json"))
+
+
+@SETTINGS
+@given(st.text(max_size=60))
+@example("²")
+@example("9" * 400)
+@example("Wed, 21 Oct 2015 07:28:00 GMT")
+def test_parse_retry_after_never_raises(value: str) -> None:
+    seconds = parse_retry_after(value, now=1_700_000_000.0)
+    assert seconds is None or (seconds >= 0 and not math.isnan(seconds))
+
+
+# --- the results writer ----------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.lists(st.lists(cells, min_size=2, max_size=2), min_size=1, max_size=8), st.text())
+def test_results_cells_never_start_a_formula_and_round_trip(
+    rows: list[list[str]], message: str
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "r.csv"
+        with ResultsWriter(out, ["order_no", "=note"]) as writer:
+            for number, cells_of_row in enumerate(rows, start=1):
+                result = RowResult(
+                    source_row=number,
+                    status=Outcome.REJECTED,
+                    error_code=message[:10],
+                    error_message=message,
+                )
+                writer.add(LoadedRow(number, tuple(cells_of_row), None, None), result)
+        with out.open(encoding="utf-8-sig", newline="") as handle:
+            header, *written = list(csv.reader(handle))
+    assert header[:2] == ["order_no", "'=note"]
+    assert len(written) == len(rows)
+    for cells_of_row, line in zip(rows, written, strict=True):
+        assert line[:2] == [safe_cell(cell) for cell in cells_of_row]
+        for cell in line:
+            assert not cell.startswith(FORMULA_TRIGGERS)
+        assert line[6].isprintable() or line[6] == ""  # result_error_message
