@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
+import random
 from collections.abc import Callable, Iterator
 
 import aiohttp
@@ -358,4 +360,27 @@ async def test_rate_limiter_never_exceeds_rate_in_any_second() -> None:
         starts.append(loop.time())
     busiest = max(sum(1 for t in starts if start <= t < start + 1.0) for start in starts)
     assert len(starts) == 41
+    assert busiest <= rate
+
+
+@pytest.mark.parametrize("rate", [7, 50, 200])
+async def test_rate_limiter_cap_holds_when_workers_wake_late(rate: int) -> None:
+    # The bucket lets a late worker start at once (its slack); many workers waking
+    # at random moments must still never put more than `rate` starts in one second.
+    limiter = rate_limiter(rate)
+    loop = asyncio.get_running_loop()
+    rng = random.Random(rate)
+    starts: list[float] = []
+    deadline = loop.time() + 1.6
+
+    async def worker() -> None:
+        while loop.time() < deadline:
+            await limiter.acquire()
+            starts.append(loop.time())
+            await asyncio.sleep(rng.uniform(0, 3 / rate))  # the request, then a late return
+
+    await asyncio.gather(*(worker() for _ in range(8)))
+    starts.sort()
+    busiest = max(bisect.bisect_left(starts, t + 1.0) - i for i, t in enumerate(starts))
+    assert len(starts) > rate  # the run spanned more than one full window
     assert busiest <= rate
