@@ -8,6 +8,7 @@ a run: the state lock, the ledger's run record, SIGINT/SIGTERM, and the exit sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -224,7 +225,7 @@ async def _send_all(
             send.max_attempts,
         )
         loop = asyncio.get_running_loop()
-        signals = _SignalHandler(runner)
+        signals = _SignalHandler(runner, run)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, signals.handle, signum)
         try:
@@ -242,8 +243,9 @@ class _SignalHandler:
     reason (a refused key) must still get its orderly stop on the first signal.
     """
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, run: RunRecord | None) -> None:
         self._runner = runner
+        self._run = run
         self.first: int | None = None
 
     def handle(self, signum: int) -> None:
@@ -254,12 +256,16 @@ class _SignalHandler:
                 StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
             )
         else:
-            _exit_now(signum)
+            _exit_now(signum, self._run)
 
 
-def _exit_now(signum: int) -> None:
-    # Every ledger write is its own committed transaction, so leaving now corrupts
-    # nothing; the results CSV is not written (a re-run makes it from the ledger's view).
+def _exit_now(signum: int, run: RunRecord | None) -> None:
+    # The answers of the loop's current pass are committed first; SQLite's
+    # transactions make leaving now safe for the ledger. The results CSV is not
+    # written (a re-run makes it from the ledger's view).
+    if run is not None:
+        with contextlib.suppress(Exception):
+            run.commit()
     log.warning(
         "second %s: exiting at once; the ledger has every answer so far, re-run for "
         "the results CSV",

@@ -15,7 +15,6 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -23,7 +22,7 @@ import aiohttp
 
 from .client import ApiAnswer
 from .errors import InputFileError, RecordingError
-from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
+from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult, utc_now
 from .pacing import HealthWatch, Throttle, rate_limiter
 
 log = logging.getLogger(__name__)
@@ -52,12 +51,18 @@ class AttemptLog(Protocol):
 
     def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None: ...
 
+    async def durable(self) -> None:
+        """Return once the attempts recorded so far would survive a kill."""
+
 
 class _NoAttemptLog:
     def attempt_started(self, request: CancelRequest, attempt: int) -> int:
         return 0
 
     def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None:
+        return None
+
+    async def durable(self) -> None:
         return None
 
 
@@ -92,10 +97,6 @@ class RunEnd:
     stop_message: str = ""
     input_error: str = ""  # the input broke off mid-file; rows after the break are unread
     signal: int | None = None  # the signal that stopped the run, if one did
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _is_transient(status: int) -> bool:
@@ -204,7 +205,7 @@ class Runner:
                         status=Outcome.FAILED,
                         error_code=LocalCode.INTERNAL_ERROR,
                         error_message=f"unexpected {type(exc).__name__}: {exc}",
-                        finished_at=_now(),
+                        finished_at=utc_now(),
                     )
             self._emit(row, result)
 
@@ -300,6 +301,7 @@ class Runner:
     async def _attempt(self, request: CancelRequest, attempt: int) -> ApiAnswer:
         """One request, recorded before it leaves and as soon as it is answered."""
         attempt_id = self._attempt_log.attempt_started(request, attempt)
+        await self._attempt_log.durable()  # a kill from here on leaves the order "in doubt"
         try:
             answer = await self._send(request)
         except TimeoutError:
@@ -364,7 +366,7 @@ def _result(
         error_message=_join(message, row.request.note),
         attempts=attempts,
         request_id=answer.request_id,
-        finished_at=_now(),
+        finished_at=utc_now(),
     )
 
 

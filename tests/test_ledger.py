@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -11,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from batch_cancel.client import ApiAnswer
-from batch_cancel.ledger import Ledger, RunRecord, default_state_path, skip_already_cancelled
+from batch_cancel.ledger import (
+    Ledger,
+    LedgerError,
+    RunRecord,
+    default_state_path,
+    skip_already_cancelled,
+)
 from batch_cancel.lock import LockHeldError, RunLock
 from batch_cancel.models import CancelRequest, LoadedRow, Outcome, RowResult
 
@@ -87,6 +94,70 @@ def test_confirmed_answer_survives_a_kill_before_the_outcome_is_written(tmp_path
     assert reader.prior_cancel("A-1", "WH-1") is not None
     reader.close()
     writer.close()
+
+
+def committed_attempts(path: Path) -> list[tuple[str, int | None]]:
+    """What another process would read from the ledger right now."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(
+            "SELECT order_no, http_status FROM attempts ORDER BY attempt_id"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+async def test_writes_in_one_loop_pass_share_a_commit_made_before_the_next(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    record = start_run(ledger)
+    answer(record, "A-1", 200, cancelled=True)
+    answer(record, "A-2", 400, cancelled=False)
+    assert committed_attempts(ledger.path) == []  # one transaction, still open in this pass
+    await asyncio.sleep(0)  # the loop's next pass
+    assert committed_attempts(ledger.path) == [("A-1", 200), ("A-2", 400)]
+    ledger.close()
+
+
+async def test_durable_returns_once_the_attempt_would_survive_a_kill(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    record = start_run(ledger)
+    record.attempt_started(request("A-1"), 1)
+    await record.durable()
+    assert committed_attempts(ledger.path) == [("A-1", None)]
+    await record.durable()  # nothing pending: returns at once
+    ledger.close()
+
+
+class FailingCommits:
+    """A connection whose COMMIT fails, as on a full disk."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.in_transaction
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, params)
+
+
+async def test_a_failed_commit_is_reported_to_waiters_and_later_writes(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    run_id = start_run(ledger).run_id
+    db = sqlite3.connect(ledger.path, isolation_level=None)
+    record = RunRecord(FailingCommits(db), run_id)  # type: ignore[arg-type]
+    record.attempt_started(request("A-1"), 1)
+    with pytest.raises(LedgerError, match="disk is full"):
+        await record.durable()
+    with pytest.raises(LedgerError, match="stopped taking writes"):
+        record.attempt_started(request("A-2"), 1)
+    with pytest.raises(LedgerError, match="stopped taking writes"):
+        record.end(1)
+    db.close()
+    ledger.close()
 
 
 def test_unanswered_attempt_is_reported(ledger: Ledger) -> None:
