@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,9 @@ def default_state_path(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(state_home) / "batch-cancel" / "ledger.sqlite3"
 
 
+OrderKey = tuple[str, str]  # (order_no, warehouse_id)
+
+
 @dataclass(frozen=True, slots=True)
 class PriorCancel:
     run_id: int
@@ -109,6 +113,7 @@ class Ledger:
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self._attempt_ids: Iterator[int] | None = None  # shared by this ledger's run records
         try:
             if read_only:
                 # `history` only reads: it must work on a ledger it may not write, and
@@ -147,40 +152,64 @@ class Ledger:
             ),
         )
         assert cursor.lastrowid is not None
-        return RunRecord(self._db, cursor.lastrowid)
+        if self._attempt_ids is None:
+            (last,) = self._db.execute(
+                "SELECT COALESCE(MAX(attempt_id), 0) FROM attempts"
+            ).fetchone()
+            self._attempt_ids = itertools.count(last + 1)
+        return RunRecord(self._db, cursor.lastrowid, self._attempt_ids)
 
     # -- questions a re-run asks ----------------------------------------------
 
     def prior_cancel(self, order_no: str, warehouse_id: str) -> PriorCancel | None:
-        """The run that cancelled this order, if any answer ever confirmed the cancel.
-
-        Cancelled is final in Shipper, so a later refusal (a --force-resend answered
-        "already cancelled") does not undo it. Attempts, not row outcomes, are asked:
-        an answer is written the moment it arrives, so a run killed before it
-        recorded the row's outcome still counts.
-        """
-        row = self._db.execute(
-            "SELECT run_id, answered_at FROM attempts"
-            " WHERE order_no = ? AND warehouse_id = ? AND cancelled = 1"
-            " ORDER BY attempt_id DESC LIMIT 1",
-            (order_no, warehouse_id),
-        ).fetchone()
-        return None if row is None else PriorCancel(run_id=row[0], finished_at=row[1])
+        return self.look_up([(order_no, warehouse_id)])[0].get((order_no, warehouse_id))
 
     def unanswered_attempt(self, order_no: str, warehouse_id: str) -> UnansweredAttempt | None:
-        """The last attempt for this order, if it was sent and no HTTP answer came back.
+        return self.look_up([(order_no, warehouse_id)])[1].get((order_no, warehouse_id))
 
-        Such an order may or may not have been cancelled by Shipper (killed
-        mid-request, or a timeout), so its next result says so.
+    def look_up(
+        self, keys: Sequence[OrderKey]
+    ) -> tuple[dict[OrderKey, PriorCancel], dict[OrderKey, UnansweredAttempt]]:
+        """What a re-run must know of these (order_no, warehouse_id), in two queries.
+
+        First, the run that cancelled each order, if any answer ever confirmed the
+        cancel. Cancelled is final in Shipper, so a later refusal (a --force-resend
+        answered "already cancelled") does not undo it. Attempts, not row outcomes,
+        are asked: an answer is written as it arrives, so a run killed before it
+        recorded the row's outcome still counts.
+
+        Second, each order whose last attempt was sent and never answered (killed
+        mid-request, or a timeout): Shipper may or may not have cancelled it.
         """
-        row = self._db.execute(
-            "SELECT run_id, sent_at, http_status, error_code FROM attempts"
-            " WHERE order_no = ? AND warehouse_id = ? ORDER BY attempt_id DESC LIMIT 1",
-            (order_no, warehouse_id),
-        ).fetchone()
-        if row is None or row[2] is not None:
-            return None
-        return UnansweredAttempt(run_id=row[0], sent_at=row[1], reason=row[3] or "killed")
+        if not keys:
+            return {}, {}
+        wanted = "WITH wanted(o, w) AS (VALUES " + ", ".join(["(?, ?)"] * len(keys)) + ")"
+        params = [part for key in keys for part in key]
+        # Only "(?, ?)" placeholders are joined into the SQL; the keys are parameters.
+        # SQLite fills the other columns from the row that gives MAX(attempt_id).
+        cancels = self._db.execute(
+            f"{wanted} SELECT order_no, warehouse_id, run_id, answered_at, MAX(attempt_id)"  # noqa: S608
+            " FROM wanted JOIN attempts ON order_no = o AND warehouse_id = w"
+            " WHERE cancelled = 1 GROUP BY order_no, warehouse_id",
+            params,
+        )
+        prior = {
+            (row[0], row[1]): PriorCancel(run_id=row[2], finished_at=row[3]) for row in cancels
+        }
+        latest = self._db.execute(
+            f"{wanted} SELECT order_no, warehouse_id, run_id, sent_at, http_status, error_code,"  # noqa: S608
+            " MAX(attempt_id) FROM wanted JOIN attempts ON order_no = o AND warehouse_id = w"
+            " GROUP BY order_no, warehouse_id",
+            params,
+        )
+        unanswered = {
+            (row[0], row[1]): UnansweredAttempt(
+                run_id=row[2], sent_at=row[3], reason=row[5] or "killed"
+            )
+            for row in latest
+            if row[4] is None
+        }
+        return prior, unanswered
 
     def history(self, order_no: str, warehouse_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Every attempt and outcome recorded for an order, oldest first."""
@@ -203,21 +232,43 @@ class Ledger:
             yield dict(zip(names, values, strict=True))
 
 
+_INSERT_ATTEMPT = (
+    "INSERT INTO attempts (attempt_id, run_id, source_row, order_no, warehouse_id, attempt,"
+    " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_ANSWER_ATTEMPT = (
+    "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
+    " request_id = ?, cancelled = ? WHERE attempt_id = ?"
+)
+_INSERT_OUTCOME = (
+    "INSERT OR REPLACE INTO outcomes (run_id, source_row, order_no, warehouse_id, status,"
+    " http_status, error_code, error_message, attempts, request_id, finished_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 class RunRecord:
     """What one run writes: its attempts as they happen, each row's outcome, its end.
 
-    Group commit: writes join one open transaction, committed at the end of the
-    event loop's current pass, so every row answered in the same pass shares
-    one commit (a commit per statement was most of the ledger's cost, about
-    70 us each of the 230 us a row it added). Nothing waits longer than that
-    pass: an answer is on disk before the loop reads another socket, and
-    `durable()`, awaited before a request leaves, makes its attempt record
-    survive a kill. Outside an event loop every write commits at once.
+    Group commit: the writes of one pass of the event loop are committed
+    together at the start of the next pass, as one transaction of three
+    `executemany`s. A statement and a commit per write was most of the ledger's
+    cost (230 us a row at full speed). Nothing waits longer than that pass: an
+    answer is on disk before the loop reads another socket, and `durable()`,
+    awaited before a request leaves, makes its attempt survive a kill. Outside
+    an event loop every write commits at once.
+
+    Attempt ids are handed out here rather than by SQLite, so an attempt can be
+    answered before its row is written; the run lock makes this the only writer.
     """
 
-    def __init__(self, db: sqlite3.Connection, run_id: int) -> None:
+    def __init__(self, db: sqlite3.Connection, run_id: int, attempt_ids: Iterator[int]) -> None:
         self._db = db
         self.run_id = run_id
+        self._attempt_ids = attempt_ids
+        self._started: list[tuple[Any, ...]] = []
+        self._answered: list[tuple[Any, ...]] = []
+        self._outcomes: list[tuple[Any, ...]] = []
         self._pending: asyncio.Future[None] | None = None  # the commit scheduled for this pass
         self._failure: sqlite3.Error | None = None
 
@@ -225,20 +276,16 @@ class RunRecord:
         if self._failure is not None:
             raise LedgerError(f"the state database stopped taking writes: {self._failure}")
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> int | None:
-        self._check_writable()
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN")
-        row_id = self._db.execute(sql, params).lastrowid
-        if self._pending is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.commit()
-                return row_id
-            self._pending = loop.create_future()
-            loop.call_soon(self._commit_pending)
-        return row_id
+    def _commit_soon(self) -> None:
+        if self._pending is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.commit()
+            return
+        self._pending = loop.create_future()
+        loop.call_soon(self._commit_pending)
 
     async def durable(self) -> None:
         """Return once everything written so far is committed."""
@@ -251,13 +298,28 @@ class RunRecord:
             self.commit()
 
     def commit(self) -> None:
-        """Commit now (also before a second signal exits, and at the run's end)."""
+        """Write and commit what is buffered (also before a second signal exits, and at the end)."""
         pending, self._pending = self._pending, None
+        batches = [
+            (_INSERT_ATTEMPT, self._started),
+            (_ANSWER_ATTEMPT, self._answered),
+            (_INSERT_OUTCOME, self._outcomes),
+        ]
+        self._started, self._answered, self._outcomes = [], [], []
+        if not any(rows for _, rows in batches):
+            if pending is not None and not pending.done():
+                pending.set_result(None)
+            return
         try:
-            if self._db.in_transaction:
-                self._db.execute("COMMIT")
+            self._db.execute("BEGIN")
+            for sql, rows in batches:
+                if rows:
+                    self._db.executemany(sql, rows)
+            self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._failure = exc
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             if pending is not None and not pending.done():
                 pending.set_exception(LedgerError(f"cannot write the state database: {exc}"))
                 pending.exception()  # retrieved here, so an unawaited failure is not logged twice
@@ -266,27 +328,27 @@ class RunRecord:
             pending.set_result(None)
 
     def attempt_started(self, request: CancelRequest, attempt: int) -> int:
-        """Written *before* the request leaves, so a kill mid-request leaves a trace."""
-        attempt_id = self._write(
-            "INSERT INTO attempts (run_id, source_row, order_no, warehouse_id, attempt, sent_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+        """Recorded *before* the request leaves (see durable): a kill mid-request leaves a trace."""
+        self._check_writable()
+        attempt_id = next(self._attempt_ids)
+        self._started.append(
             (
+                attempt_id,
                 self.run_id,
                 request.source_row,
                 request.order_no,
                 request.warehouse_id,
                 attempt,
                 utc_now(),
-            ),
+            )
         )
-        assert attempt_id is not None
+        self._commit_soon()
         return attempt_id
 
     def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None:
         """An HTTP answer arrived (http_status 0: a transport failure, no answer)."""
-        self._write(
-            "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?,"
-            " error_message = ?, request_id = ?, cancelled = ? WHERE attempt_id = ?",
+        self._check_writable()
+        self._answered.append(
             (
                 utc_now(),
                 answer.http_status or None,
@@ -295,14 +357,13 @@ class RunRecord:
                 answer.request_id,
                 int(cancelled),
                 attempt_id,
-            ),
+            )
         )
+        self._commit_soon()
 
     def record_outcome(self, result: RowResult, order_no: str, warehouse_id: str) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO outcomes (run_id, source_row, order_no, warehouse_id, status,"
-            " http_status, error_code, error_message, attempts, request_id, finished_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._check_writable()
+        self._outcomes.append(
             (
                 self.run_id,
                 result.source_row,
@@ -315,8 +376,9 @@ class RunRecord:
                 result.attempts,
                 result.request_id,
                 result.finished_at or utc_now(),
-            ),
+            )
         )
+        self._commit_soon()
 
     def end(self, exit_status: int) -> None:
         self._check_writable()
@@ -327,6 +389,10 @@ class RunRecord:
         )
 
 
+# Rows looked up in the ledger per query: few enough that the first request is not delayed.
+LOOKUP_BATCH = 256
+
+
 def skip_already_cancelled(
     rows: Iterable[LoadedRow], ledger: Ledger, *, force_resend: bool = False
 ) -> Iterator[LoadedRow]:
@@ -335,30 +401,33 @@ def skip_already_cancelled(
     This is what makes re-running the recovery path: the same file, or the next
     night's overlapping export, sends only what is not known to be cancelled.
     """
-    for row in rows:
-        request = row.request
-        if request is None:
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, LOOKUP_BATCH)):
+        keys = [(row.request.order_no, row.request.warehouse_id) for row in batch if row.request]
+        prior_cancels, unanswered = ledger.look_up(keys)
+        for row in batch:
+            request = row.request
+            if request is None:
+                yield row
+                continue
+            key = (request.order_no, request.warehouse_id)
+            prior = None if force_resend else prior_cancels.get(key)
+            if prior is not None:
+                skipped = RowResult(
+                    source_row=row.source_row,
+                    status=Outcome.SKIPPED,
+                    error_code=LocalCode.ALREADY_CANCELLED,
+                    error_message=f"already cancelled at {prior.finished_at} in run {prior.run_id}",
+                )
+                yield replace(row, request=None, verdict=skipped)
+                continue
+            doubt = unanswered.get(key)
+            if doubt is not None:
+                why = "the run was killed mid-request" if doubt.reason == "killed" else doubt.reason
+                note = (
+                    f"an earlier attempt (run {doubt.run_id}, {doubt.sent_at}) was sent but never "
+                    f"answered ({why}); Shipper may already have cancelled it"
+                )
+                request = replace(request, note="; ".join(filter(None, [request.note, note])))
+                row = replace(row, request=request)
             yield row
-            continue
-        prior = (
-            None if force_resend else ledger.prior_cancel(request.order_no, request.warehouse_id)
-        )
-        if prior is not None:
-            skipped = RowResult(
-                source_row=row.source_row,
-                status=Outcome.SKIPPED,
-                error_code=LocalCode.ALREADY_CANCELLED,
-                error_message=f"already cancelled at {prior.finished_at} in run {prior.run_id}",
-            )
-            yield replace(row, request=None, verdict=skipped)
-            continue
-        doubt = ledger.unanswered_attempt(request.order_no, request.warehouse_id)
-        if doubt is not None:
-            why = "the run was killed mid-request" if doubt.reason == "killed" else doubt.reason
-            note = (
-                f"an earlier attempt (run {doubt.run_id}, {doubt.sent_at}) was sent but never "
-                f"answered ({why}); Shipper may already have cancelled it"
-            )
-            request = replace(request, note="; ".join(filter(None, [request.note, note])))
-            row = replace(row, request=request)
-        yield row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sqlite3
@@ -13,6 +14,7 @@ import pytest
 
 from batch_cancel.client import ApiAnswer
 from batch_cancel.ledger import (
+    LOOKUP_BATCH,
     Ledger,
     LedgerError,
     RunRecord,
@@ -143,12 +145,15 @@ class FailingCommits:
             raise sqlite3.OperationalError("database or disk is full")
         return self._db.execute(sql, params)
 
+    def executemany(self, sql: str, rows: list[tuple[object, ...]]) -> sqlite3.Cursor:
+        return self._db.executemany(sql, rows)
+
 
 async def test_a_failed_commit_is_reported_to_waiters_and_later_writes(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     run_id = start_run(ledger).run_id
     db = sqlite3.connect(ledger.path, isolation_level=None)
-    record = RunRecord(FailingCommits(db), run_id)  # type: ignore[arg-type]
+    record = RunRecord(FailingCommits(db), run_id, itertools.count(1))  # type: ignore[arg-type]
     record.attempt_started(request("A-1"), 1)
     with pytest.raises(LedgerError, match="disk is full"):
         await record.durable()
@@ -194,6 +199,36 @@ def test_skip_already_cancelled_marks_skipped_and_flags_doubt(ledger: Ledger) ->
     assert out[2] == rows[2]
     forced = list(skip_already_cancelled(rows, ledger, force_resend=True))
     assert forced[0] == rows[0]
+
+
+def test_skip_already_cancelled_across_lookup_batches(ledger: Ledger) -> None:
+    # More rows than one ledger query takes, invalid rows among them, and orders whose
+    # history has several attempts: each row gets the answer for its own order.
+    earlier = start_run(ledger)
+    count = LOOKUP_BATCH * 2 + 7
+    for i in range(0, count, 3):
+        answer(earlier, f"O-{i}", 200, cancelled=True)
+        answer(earlier, f"O-{i}", 400, cancelled=False)  # a later forced resend, refused
+    for i in range(1, count, 3):
+        answer(earlier, f"O-{i}", 500, cancelled=False)
+        earlier.attempt_started(request(f"O-{i}"), 2)  # the retry never answered
+    rows = [
+        loaded(f"O-{i}", i + 1) if i % 50 else LoadedRow(i + 1, ("", "", ""), None, None)
+        for i in range(count)
+    ]
+    out = list(skip_already_cancelled(rows, ledger))
+    assert [row.source_row for row in out] == list(range(1, count + 1))
+    for i, row in enumerate(out):
+        if i % 50 == 0:
+            assert row == rows[i]
+        elif i % 3 == 0:
+            assert row.verdict is not None
+            assert row.verdict.status is Outcome.SKIPPED
+        elif i % 3 == 1:
+            assert row.request is not None
+            assert "was sent but never answered" in row.request.note
+        else:
+            assert row == rows[i]
 
 
 def test_history_lists_attempts_and_outcomes(ledger: Ledger) -> None:
