@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -630,3 +631,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("batch-cancel: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED
+
+
+def console_main() -> None:
+    """The `batch-cancel` command and `python -m batch_cancel`: main(), then leave at once.
+
+    Everything is written, closed and flushed by the time main() returns; the
+    interpreter's teardown (freeing pandas, numpy and the rest one object at a
+    time) only added about 0.2 s to every run, a tenth of a 2,000-row run.
+    """
+    status = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing left to say
+            stream.flush()
+    os._exit(status)

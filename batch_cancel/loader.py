@@ -430,7 +430,9 @@ class OrdersFile:
         min_fields = self._min_fields
         default_warehouse = (self.options.default_warehouse_id or "").strip(TRIM)
         default_reason = (self.options.default_cancel_reason or "").strip(TRIM)
-        first_seen: dict[tuple[str, str], int] = {}
+        # warehouse_id -> order_no -> first row: one str per row remembered, not a tuple
+        # and two strs, which halves what a 1M-row file holds (it is most of the RSS).
+        first_seen: dict[str, dict[str, int]] = {}
         source_row = 0
         only_delimiters = 0
         header_done = False
@@ -487,9 +489,10 @@ class OrdersFile:
                 if isinstance(checked, RowResult):
                     yield LoadedRow(source_row, cells, None, checked)
                     continue
-                earlier = first_seen.setdefault(
-                    (checked.order_no, checked.warehouse_id), source_row
-                )
+                seen_here = first_seen.get(checked.warehouse_id)
+                if seen_here is None:
+                    seen_here = first_seen[checked.warehouse_id] = {}
+                earlier = seen_here.setdefault(checked.order_no, source_row)
                 if earlier != source_row:
                     duplicate = RowResult(
                         source_row=source_row,
