@@ -104,28 +104,30 @@ def run_job(
                 options=_loggable_options(options),
             )
             rows = skip_already_cancelled(rows, ledger, force_resend=options.force_resend)
-        writer = stack.enter_context(ResultsWriter(options.output, orders.header))
+        with ResultsWriter(options.output, orders.header) as writer:
 
-        def record(row: LoadedRow, result: RowResult) -> None:
-            # The ledger first: it is the durable record. The CSV row is added even if
-            # the ledger write fails, so the results never silently lack a row.
-            try:
-                if run is not None:
-                    request = row.request
-                    run.record_outcome(
-                        result,
-                        request.order_no if request else "",
-                        request.warehouse_id if request else "",
-                    )
-            finally:
-                writer.add(row, result)
-            on_result(row, result)
+            def record(row: LoadedRow, result: RowResult) -> None:
+                # The ledger first: it is the durable record. The CSV row is added even if
+                # the ledger write fails, so the results never silently lack a row.
+                try:
+                    if run is not None:
+                        request = row.request
+                        run.record_outcome(
+                            result,
+                            request.order_no if request else "",
+                            request.warehouse_id if request else "",
+                        )
+                finally:
+                    writer.add(row, result)
+                on_result(row, result)
 
-        if options.send is None:
-            for row in rows:
-                record(row, row.verdict or _dry_run_result(row))
-        else:
-            end = asyncio.run(_send_all(rows, options, run, record))
+            if options.send is None:
+                for row in rows:
+                    record(row, row.verdict or _dry_run_result(row))
+            else:
+                end = asyncio.run(_send_all(rows, options, run, record))
+        # The results file is complete and in place before the ledger's run record is
+        # closed: a ledger that fails now must not cost the reviewer the results.
         counts = writer.counts
         status, headline = _verdict(counts, end, dry_run=options.send is None)
         if run is not None:

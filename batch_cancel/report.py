@@ -3,7 +3,8 @@
 Results arrive in completion order; a small reorder buffer holds the rows that
 finished ahead of an earlier one still in flight, so memory stays bounded by the
 rows in flight, not by the file. The file is written under a temporary name and
-renamed at the end, so a reader never sees a half-written results file.
+renamed at the end, so a reader never sees a half-written results file; a run
+that breaks off leaves what it wrote as <stem>.incomplete.csv instead.
 
 Every text cell is made safe for the spreadsheet it will be opened in: a cell
 that Excel or LibreOffice would run as a formula is prefixed with an apostrophe
@@ -14,6 +15,7 @@ and result text from outside is one bounded line.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +24,8 @@ from types import TracebackType
 
 from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
 from .text import one_line
+
+log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = (
     "source_row",
@@ -120,7 +124,17 @@ class ResultsWriter:
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
-        os.replace(self._partial, self.path)
+        if exc_type is None:
+            os.replace(self._partial, self.path)
+            return
+        # The run broke off (a crash, not a signal: those end in order): what was
+        # written is kept, under a name no reviewer will take for a complete file.
+        os.replace(self._partial, self.incomplete_path)
+        log.error("the run broke off; the results so far are in %s", self.incomplete_path)
+
+    @property
+    def incomplete_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}.incomplete{self.path.suffix}")
 
 
 def _result_text(value: str, column: str) -> str:
