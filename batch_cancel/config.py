@@ -77,6 +77,13 @@ def parse_column_map(pairs: Sequence[str]) -> dict[str, str]:
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """Refuse URLs that would send the key somewhere it should not go."""
     parts = urlsplit(base_url)
+    if "@" in parts.netloc:
+        # Checked first and never echoed: user:password@ is a secret of its own, and
+        # aiohttp would send it as Basic auth beside the key.
+        raise ConfigError(
+            "base URL must not carry a user name or password (host[:port] only; "
+            f"the key goes in {API_KEY_ENV} or --api-key-file)"
+        )
     try:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:

@@ -163,7 +163,7 @@ def _loggable_options(options: JobOptions) -> dict[str, Any]:
 
 
 def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[ExitStatus, str]:
-    if end.stop_reason in (StopReason.AUTH_REFUSED, StopReason.API_DOWN):
+    if end.stop_reason in (StopReason.AUTH_REFUSED, StopReason.API_DOWN, StopReason.TLS_FAILED):
         return ExitStatus.API_REFUSED_OR_DOWN, f"batch-cancel: stopped: {end.stop_message}"
     if end.signal is not None:
         status = ExitStatus.TERMINATED if end.signal == signal.SIGTERM else ExitStatus.INTERRUPTED

@@ -63,6 +63,7 @@ class LocalCode(StrEnum):
     TIMEOUT = "timeout"
     AUTH_REFUSED = "auth_refused"  # not_sent: the API refused the key on an earlier row
     API_DOWN = "api_down"  # not_sent: the API looked down, the run stopped for tonight
+    TLS_ERROR = "tls_error"  # the API's certificate failed verification; the run stopped
     RUN_INTERRUPTED = "run_interrupted"  # not_sent: Ctrl-C / SIGTERM
     INTERNAL_ERROR = "internal_error"  # failed: a bug in batch-cancel; please report it
     DRY_RUN = "dry_run"  # not_sent: --dry-run

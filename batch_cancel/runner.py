@@ -40,6 +40,7 @@ YIELD_EVERY_ROWS = 500
 class StopReason(StrEnum):
     AUTH_REFUSED = "auth_refused"
     API_DOWN = "api_down"
+    TLS_FAILED = "tls_failed"
     INTERRUPTED = "interrupted"
     RECORDING_FAILED = "recording_failed"
 
@@ -223,6 +224,7 @@ class Runner:
         code = {
             StopReason.AUTH_REFUSED: LocalCode.AUTH_REFUSED,
             StopReason.API_DOWN: LocalCode.API_DOWN,
+            StopReason.TLS_FAILED: LocalCode.TLS_ERROR,
         }.get(self._stop_reason or StopReason.INTERRUPTED, LocalCode.RUN_INTERRUPTED)
         return RowResult(
             source_row=row.source_row,
@@ -275,6 +277,15 @@ class Runner:
                     attempts,
                     note="already cancelled in Shipper",
                 )
+            if answer.error_code == LocalCode.TLS_ERROR:
+                # Not the network having a bad minute: this host is not the API, or a
+                # proxy intercepts TLS. Every row would fail the same way (the key was
+                # never sent): stop, so the next run resumes once it is fixed.
+                self.request_stop(
+                    StopReason.TLS_FAILED,
+                    f"the API's TLS certificate failed verification ({answer.error_message})",
+                )
+                return _result(row, Outcome.FAILED, answer, attempts)
             if status in (401, 403):
                 self.request_stop(
                     StopReason.AUTH_REFUSED,
@@ -306,6 +317,10 @@ class Runner:
             answer = await self._send(request)
         except TimeoutError:
             answer = _transport_failure(LocalCode.TIMEOUT, "no answer within the timeout")
+        except aiohttp.ClientConnectorCertificateError as exc:
+            answer = _transport_failure(
+                LocalCode.TLS_ERROR, f"certificate verification failed: {exc.certificate_error}"
+            )
         except aiohttp.ClientError as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             answer = _transport_failure(LocalCode.CONNECTION_ERROR, detail)

@@ -184,3 +184,17 @@ def test_garbage_base_url_refused(url: str) -> None:
 def test_base_url_with_bad_port_refused() -> None:
     with pytest.raises(ConfigError):
         check_base_url("https://api.shipper.test:notaport", allow_insecure_http=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ops:Hunter2-secret@api.shipper.test",
+        "https://Hunter2-secret@api.shipper.test/v3",
+        "http://ops:Hunter2-secret@127.0.0.1:bad",  # refused before the port is looked at
+    ],
+)
+def test_credentials_in_base_url_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ConfigError, match="must not carry a user name or password") as caught:
+        check_base_url(url, allow_insecure_http=True)
+    assert "Hunter2" not in str(caught.value)

@@ -8,6 +8,7 @@ assert exit statuses and one-line messages the way cron will see them.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import errno
 import importlib.util
@@ -912,6 +913,61 @@ async def test_certificates_are_always_verified(tmp_path: Path) -> None:
     finally:
         await runner.cleanup()
     assert reached == []  # the key never reached a server whose certificate failed
+
+
+@pytest.mark.integration
+async def test_a_certificate_that_fails_verification_stops_the_run(tmp_path: Path) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    reached: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        reached.append(request.headers.get("x-api-key", ""))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("PATCH", "/v3/fulfillment/outbound/oms/cancel", handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    source = write_csv(
+        tmp_path / "in.csv",
+        ["order_no", "warehouse_id", "cancel_reason"],
+        [[f"ORD-{i}", "WH", "r"] for i in range(30)],
+    )
+    out = tmp_path / "results.csv"
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
+        port = runner.addresses[0][1]
+        done = await asyncio.to_thread(
+            run_cli,
+            "run",
+            source,
+            "-o",
+            out,
+            "--base-url",
+            f"https://127.0.0.1:{port}",
+            "--concurrency",
+            "4",
+            "--rate",
+            "0",
+            env=cli_env(api_key=CANARY_KEY),
+        )
+    finally:
+        await runner.cleanup()
+    assert done.returncode == 3, done.stderr
+    assert "TLS certificate failed verification" in done.stderr
+    rows = read_results(out)
+    assert len(rows) == 30
+    failed = [row for row in rows if row["result_status"] == "failed"]
+    assert 1 <= len(failed) <= 4  # only the requests already under way
+    for row in failed:
+        assert row["result_error_code"] == "tls_error"
+        assert row["result_attempts"] == "1"  # not retried
+    assert {row["result_error_code"] for row in rows if row not in failed} == {"tls_error"}
+    assert {row["result_status"] for row in rows if row not in failed} == {"not_sent"}
+    assert reached == []
+    assert CANARY_KEY not in done.stderr + done.stdout
 
 
 def test_local_codes_are_documented() -> None:
