@@ -264,7 +264,7 @@ def _add_review_options(parser: argparse.ArgumentParser) -> None:
 
 def _statuses_arg(text: str) -> frozenset[Outcome]:
     """argparse type for --only: a bad status is a usage error (exit 2) before anything runs."""
-    from .review import parse_statuses
+    from .results_file import parse_statuses
 
     try:
         return parse_statuses(text)
@@ -568,7 +568,8 @@ def _print_to_pipe(text: str) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> ExitStatus:
     from .html_report import render_report
-    from .review import default_report_path, printable, write_atomically
+    from .review import default_report_path, write_atomically
+    from .text import printable
 
     output: Path = args.output or default_report_path(args.results[0])
     review = _read_review(args, output)

@@ -18,12 +18,23 @@ from dataclasses import dataclass
 
 from . import __version__
 from .models import NEEDS_ATTENTION
-from .review import ResultRow, Review, Summary, printable
+from .report import NUMBER_COLUMNS, RESULT_COLUMNS, SOURCE_ROW_COLUMN, result_cells
+from .results_file import ResultRow
+from .review import Review, Summary
+from .text import printable
 
 BAR_MAX_WIDTH = 420
 BAR_HEIGHT = 22
 BAR_GAP = 8
 LABEL_WIDTH = 90
+# Short titles for the result columns in the table of rows needing attention; any
+# other result column is titled by its name without the "result_" prefix.
+_RESULT_TITLES = {
+    SOURCE_ROW_COLUMN: "row",
+    "result_http_status": "HTTP",
+    "result_error_code": "code",
+    "result_error_message": "message",
+}
 
 _CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 75rem;
@@ -229,18 +240,13 @@ def _files_table(review: Review) -> str:
 
 def _attention_table(review: Review) -> str:
     several = len(review.files) > 1
+    row_column, *other_columns = (_result_column(name) for name in RESULT_COLUMNS)
     columns = [
         *([_Column("results file")] if several else []),
-        _Column("row", numeric=True),
+        row_column,
         _Column("order_no"),
         _Column("warehouse_id"),
-        _Column("status"),
-        _Column("HTTP", numeric=True),
-        _Column("code"),
-        _Column("message", css="msg"),
-        _Column("attempts", numeric=True),
-        _Column("request id"),
-        _Column("finished at"),
+        *other_columns,
     ]
     return _table(
         columns,
@@ -249,20 +255,24 @@ def _attention_table(review: Review) -> str:
     )
 
 
+def _result_column(name: str) -> _Column:
+    title = _RESULT_TITLES.get(name) or name.removeprefix("result_").replace("_", " ")
+    return _Column(
+        title,
+        numeric=name in NUMBER_COLUMNS,
+        css="msg" if name == "result_error_message" else "",
+    )
+
+
 def _attention_cells(row: ResultRow, several: bool) -> list[object]:
-    result = row.result
+    # The row number first, then what identifies the order, then the rest of the result.
+    source_row, *result = result_cells(row.result)
     return [
         *([row.results_file] if several else []),
-        result.source_row,
+        source_row,
         row.order_no,
         row.warehouse_id,
-        result.status.value,
-        "" if result.http_status is None else result.http_status,
-        result.error_code,
-        result.error_message,
-        result.attempts,
-        result.request_id,
-        result.finished_at,
+        *result,
     ]
 
 

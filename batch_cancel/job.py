@@ -29,7 +29,7 @@ from .loader import OrdersFile
 from .lock import RunLock
 from .models import NEEDS_ATTENTION, ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
 from .report import ResultsWriter
-from .review import resend_only
+from .results_file import resend_only
 from .runner import HealthPolicy, RetryPolicy, RunEnd, Runner, StopReason
 
 log = logging.getLogger(__name__)

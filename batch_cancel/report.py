@@ -19,24 +19,36 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
+from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
 from .text import one_line
 
 log = logging.getLogger(__name__)
 
-RESULT_COLUMNS = (
-    "source_row",
-    "result_status",
-    "result_http_status",
-    "result_error_code",
-    "result_error_message",
-    "result_attempts",
-    "result_request_id",
-    "result_finished_at",
-)
+# The results CSV's own columns, in the order they are written, each with the RowResult
+# field it records. The one place that knows it: the writer, the reader
+# (results_file.py) and the HTML report's table all derive from it.
+SOURCE_ROW_COLUMN = "source_row"
+STATUS_COLUMN = "result_status"
+RESULT_FIELDS = {
+    SOURCE_ROW_COLUMN: "source_row",
+    STATUS_COLUMN: "status",
+    "result_http_status": "http_status",
+    "result_error_code": "error_code",
+    "result_error_message": "error_message",
+    "result_attempts": "attempts",
+    "result_request_id": "request_id",
+    "result_finished_at": "finished_at",
+}
+RESULT_COLUMNS = tuple(RESULT_FIELDS)
+# Whole numbers; blank where the field has none (no HTTP answer). The rest are text.
+NUMBER_COLUMNS = frozenset({SOURCE_ROW_COLUMN, "result_http_status", "result_attempts"})
+# utf-8-sig: Excel, where these files are reviewed, needs the BOM to read UTF-8.
+RESULTS_ENCODING = "utf-8-sig"
 
 
 # A cell starting with one of these is a formula (or starts one) in Excel or
@@ -49,11 +61,21 @@ FORMULA_TRIGGERS = (
 )
 # API text (error codes, messages, request ids) is cut to this, one line.
 MAX_RESULT_TEXT = {"result_error_code": 40, "result_error_message": 500, "result_request_id": 100}
+_CUT_COLUMNS = tuple(
+    (index, column) for index, column in enumerate(RESULT_COLUMNS) if column in MAX_RESULT_TEXT
+)
+_result_values = attrgetter(*RESULT_FIELDS.values())
 
 
 def safe_cell(value: str) -> str:
     """The cell as a spreadsheet will show it, never run it: a leading apostrophe if needed."""
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def result_cells(result: RowResult) -> list[Any]:
+    """`result`'s values in RESULT_COLUMNS order, not yet made safe: no HTTP status is ""."""
+    # result_status is an Outcome, a str: written and shown as its value.
+    return ["" if value is None else value for value in _result_values(result)]
 
 
 def default_results_path(input_path: Path) -> Path:
@@ -76,8 +98,7 @@ class ResultsWriter:
 
     def __enter__(self) -> ResultsWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # utf-8-sig: Excel, where these files are reviewed, needs the BOM to read UTF-8.
-        self._handle = self._partial.open("w", encoding="utf-8-sig", newline="")
+        self._handle = self._partial.open("w", encoding=RESULTS_ENCODING, newline="")
         self._writer = csv.writer(self._handle)
         self._writer.writerow([safe_cell(name) for name in self._header])
         return self
@@ -92,19 +113,10 @@ class ResultsWriter:
     def _write(self, row: LoadedRow, result: RowResult) -> None:
         cells = row.cells
         echoed = [safe_cell(cells[i]) if i < len(cells) else "" for i in self._echo]
-        self._writer.writerow(
-            [
-                *echoed,
-                result.source_row,
-                result.status.value,
-                "" if result.http_status is None else result.http_status,
-                _result_text(result.error_code, "result_error_code"),
-                _result_text(result.error_message, "result_error_message"),
-                result.attempts,
-                _result_text(result.request_id, "result_request_id"),
-                result.finished_at,
-            ]
-        )
+        values = result_cells(result)
+        for index, column in _CUT_COLUMNS:
+            values[index] = _result_text(values[index], column)
+        self._writer.writerow(echoed + values)
 
     @property
     def rows_written(self) -> int:

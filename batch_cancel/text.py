@@ -1,22 +1,40 @@
 """Text from outside (input cells, API answers) made safe to show: one line, bounded, visible.
 
 Shared by the loader (naming a bad character), the client (API error
-text) and the results writer, which must not depend on one another.
+text), the results writer and the review's outputs, which must not depend on
+one another.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ELLIPSIS = "…"
 
+# Control characters could move a terminal's cursor or hide text, and bidi overrides
+# can reorder what is shown; `printable` marks them, where `one_line` blanks them.
+_LAYOUT_CONTROLS = re.compile(r"[\t\n\r]")
+_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, an ellipsis marking a cut."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
 
 def one_line(text: str, limit: int) -> str:
     """Control and other invisible characters become spaces, runs of spaces one; at most `limit`."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + ELLIPSIS
-    return flat
+    return clip(" ".join("".join(ch if ch.isprintable() else " " for ch in text).split()), limit)
+
+
+def printable(text: str) -> str:
+    """`text` safe to show in a terminal or a page: one line, no control characters.
+
+    Unlike `one_line` it keeps the text as it is otherwise (spaces, length), and a
+    control character shows as U+FFFD, so the reader sees that something was there.
+    """
+    return _OTHER_CONTROLS.sub("\ufffd", _LAYOUT_CONTROLS.sub(" ", text))
 
 
 def describe_char(char: str) -> str:

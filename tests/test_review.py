@@ -1,4 +1,5 @@
-"""Unit tests for review.py: reading results CSVs, counting, the plain sentence, re-sending."""
+"""Unit tests for the morning review: reading results CSVs back (results_file.py), counting,
+the plain sentence and the review's outputs (review.py), and re-sending (`resend_only`)."""
 
 from __future__ import annotations
 
@@ -14,22 +15,20 @@ from batch_cancel.config import InputOptions
 from batch_cancel.errors import ConfigError, InputFileError
 from batch_cancel.loader import OrdersFile
 from batch_cancel.models import Outcome, RowResult
-from batch_cancel.report import RESULT_COLUMNS
+from batch_cancel.report import RESULT_COLUMNS, safe_cell
+from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
 from batch_cancel.review import (
     FILE_COLUMN,
     MessageCount,
-    ResultsFile,
     WarehouseCount,
     attention_sentence,
     format_text,
     needs_attention_table,
-    parse_statuses,
-    printable,
     rejection_reason,
-    resend_only,
     review_files,
     write_needs_attention,
 )
+from batch_cancel.text import printable
 
 from .helpers import DATA, write_csv
 
@@ -275,11 +274,43 @@ def test_needs_attention_csv_keeps_rows_as_they_are(tmp_path: Path) -> None:
     source = raw_rows(EVERY_STATUS)
     written = raw_rows(out)
     assert written[0] == [*source[0], FILE_COLUMN]
-    assert written[1:] == [[*source[row], str(EVERY_STATUS)] for row in ATTENTION_ROWS]
+    # As they are, but never a formula: row 15's order_no is one (see the next test).
+    assert written[1:] == [
+        [*map(safe_cell, source[row]), str(EVERY_STATUS)] for row in ATTENTION_ROWS
+    ]
     # It is a results file itself: it can be summarised (and re-run) again, keeping its file names.
     again = review_files([out])
     assert again.total.needs_attention == 11
     assert needs_attention_table(again)[1][0][-1] == str(EVERY_STATUS)
+
+
+def test_needs_attention_csv_cells_are_never_formulas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A results file re-saved from Excel has lost the apostrophes ResultsWriter added;
+    # the needs-attention CSV is opened in Excel again, so it adds them back.
+    monkeypatch.chdir(tmp_path)
+    formula = '=HYPERLINK("evil.example","open me")'
+    path = write_csv(
+        Path("=night.csv"),
+        [*HEADER, "@note"],
+        [
+            [*results_row(formula, "rejected", "-1", "+SUM(A1:A9)"), "ok"],
+            [*results_row("'=already safe", "failed", "", "\t=tab first"), "\uff1dfull width"],
+        ],
+    )
+    out = Path("needs.csv")
+    assert write_needs_attention(review_files([path]), out) == 2
+    header, *rows = raw_rows(out)
+    assert header == [*HEADER, "'@note", FILE_COLUMN]
+    assert rows == [
+        [f"'{formula}", "WH-1", "r", "", "rejected", "", "'-1", "'+SUM(A1:A9)", "0", "", "",
+         "ok", f"'{path}"],
+        ["'=already safe", "WH-1", "r", "", "failed", "", "", "'\t=tab first", "0", "", "",
+         "'\uff1dfull width", f"'{path}"],
+    ]  # fmt: skip
+    # What the review reads from the file is still the file's own text.
+    assert needs_attention_table(review_files([path]))[1][0][0] == formula
 
 
 def test_needs_attention_header_is_the_union_of_the_files(tmp_path: Path) -> None:

@@ -1,0 +1,245 @@
+"""Reading a results CSV back: as review input (`summarize`, `report`) and as run input.
+
+A results file is read with the stdlib csv module: every cell is text already, and
+each row is read once, in order. Which columns hold a row's result, and which
+RowResult field each one records, is report.py's RESULT_FIELDS: what ResultsWriter
+writes is what is read back here.
+
+`run RESULTS.csv --only failed,not_sent` uses `resend_only`: it rebuilds each row's
+old verdict from its result columns, so the rows that are not re-sent come out of
+the new run unchanged. job.py takes it from here, so a `run` never loads the
+review's counting and output code (review.py).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .errors import ConfigError, InputFileError
+from .loader import detect_delimiter
+from .models import LoadedRow, Outcome, RowResult
+from .report import (
+    NUMBER_COLUMNS,
+    RESULT_COLUMNS,
+    RESULT_FIELDS,
+    RESULTS_ENCODING,
+    SOURCE_ROW_COLUMN,
+    STATUS_COLUMN,
+)
+
+if TYPE_CHECKING:
+    from .loader import OrdersFile
+
+_STATUS_VALUES = frozenset(outcome.value for outcome in Outcome)
+_VALID_STATUSES = ", ".join(outcome.value for outcome in Outcome)
+
+
+def parse_statuses(text: str) -> frozenset[Outcome]:
+    """'failed,not_sent' -> {FAILED, NOT_SENT}; ValueError naming the valid statuses."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"expects STATUS[,STATUS...]; statuses are {_VALID_STATUSES}")
+    unknown = [name for name in names if name not in _STATUS_VALUES]
+    if unknown:
+        raise ValueError(
+            f"unknown status {', '.join(map(repr, unknown))}; statuses are {_VALID_STATUSES}"
+        )
+    return frozenset(Outcome(name) for name in names)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultColumns:
+    """Where the result columns sit in a header.
+
+    Names match exactly, as ResultsWriter writes them and drops them from the echo of
+    an input: a column it would echo as input must not be read here as a result.
+    """
+
+    positions: Mapping[str, int]
+
+    @classmethod
+    def find(cls, header: Sequence[str]) -> ResultColumns | None:
+        """None when the header has no result_status column (not a results file)."""
+        positions: dict[str, int] = {}
+        for position, name in enumerate(header):
+            if name in RESULT_COLUMNS:
+                positions.setdefault(name, position)
+        return cls(positions) if STATUS_COLUMN in positions else None
+
+    def cell(self, cells: Sequence[str], name: str) -> str:
+        position = self.positions.get(name)
+        return cells[position] if position is not None and position < len(cells) else ""
+
+    def number(self, cells: Sequence[str], name: str, where: str) -> int | None:
+        """A whole-number column; None when blank, InputFileError when it is not a number."""
+        text = self.cell(cells, name).strip()
+        if not text:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise InputFileError(f"{where}: {name} {text!r} is not a whole number") from None
+
+    def row_result(self, cells: Sequence[str], source_row: int, where: str) -> RowResult:
+        """The RowResult this row was written from; InputFileError when it cannot be one.
+
+        `source_row` is the caller's: the recorded one, or the row's place in the file.
+        """
+        status = self.cell(cells, STATUS_COLUMN).strip().lower()
+        if status not in _STATUS_VALUES:
+            raise InputFileError(
+                f"{where}: {STATUS_COLUMN} {self.cell(cells, STATUS_COLUMN)!r} is not one of "
+                f"{_VALID_STATUSES}"
+            )
+        fields: dict[str, Any] = {}
+        for column, field in RESULT_FIELDS.items():
+            if column in (SOURCE_ROW_COLUMN, STATUS_COLUMN):
+                continue
+            value = (
+                self.number(cells, column, where)
+                if column in NUMBER_COLUMNS
+                else self.cell(cells, column)
+            )
+            if value is not None:  # a blank number keeps RowResult's default (None, 0)
+                fields[field] = value
+        return RowResult(source_row=source_row, status=Outcome(status), **fields)
+
+
+# --- run --only: a results file as input ------------------------------------------------
+
+
+def resend_only(orders: OrdersFile, selected: frozenset[Outcome]) -> Iterator[LoadedRow]:
+    """The rows of a results file, re-sending only those whose old result_status is selected.
+
+    Selected rows come through as the loader made them (validated again, so a row fixed
+    by hand in the file goes out fixed). Every other row keeps its old verdict, rebuilt
+    from its result columns, and is not sent: the new results file is then a complete
+    picture of the night, every row exactly once, and ResultsWriter writes the old
+    result columns back unchanged.
+
+    Every row is checked before the first one is handed out, so a damaged results
+    file stops the run with nothing sent. Raises ConfigError when the input is not a
+    results file at all.
+    """
+    columns = ResultColumns.find(orders.header)
+    if columns is None:
+        raise ConfigError(
+            f"--only needs a results CSV as input: {orders.path} has no {STATUS_COLUMN} column"
+        )
+    for row in orders.rows():
+        _old_verdict(columns, orders.path, row)
+    return _keep_unselected(orders.rows(), columns, orders.path, selected)
+
+
+def _keep_unselected(
+    rows: Iterable[LoadedRow], columns: ResultColumns, path: Path, selected: frozenset[Outcome]
+) -> Iterator[LoadedRow]:
+    for row in rows:
+        old = _old_verdict(columns, path, row)
+        # request=None: a kept row was settled by an earlier run, and nothing downstream
+        # (runner, ledger) may treat it as an order to act on tonight.
+        yield row if old.status in selected else replace(row, request=None, verdict=old)
+
+
+def _old_verdict(columns: ResultColumns, path: Path, row: LoadedRow) -> RowResult:
+    # source_row is the row's place in this file, the order ResultsWriter writes in;
+    # it equals the old source_row unless the file was re-sorted by hand.
+    return columns.row_result(row.cells, row.source_row, f"{path}: data row {row.source_row}")
+
+
+# --- the review's input -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One row of a results file: its cells as written, and the result they record."""
+
+    results_file: str  # the path as given on the command line
+    cells: tuple[str, ...]
+    result: RowResult  # source_row as recorded in the file (its place, if unreadable)
+    order_no: str
+    warehouse_id: str
+
+
+class ResultsFile:
+    """A results CSV: header checked on construction, rows streamed by `rows()`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        encoding: str = RESULTS_ENCODING,
+        column_map: Mapping[str, str] | None = None,
+    ) -> None:
+        self.path = path
+        self.label = str(path)
+        self._encoding = encoding
+        with self._reading() as handle:
+            header_line = handle.readline().rstrip("\r\n")
+        if not header_line.strip():
+            raise InputFileError(f"{path}: file is empty (no header line)")
+        # Results files are written with commas, but one re-saved from Excel may not be.
+        self.delimiter = detect_delimiter(header_line)
+        self.header = tuple(
+            name.strip() for name in next(csv.reader([header_line], delimiter=self.delimiter))
+        )
+        columns = ResultColumns.find(self.header)
+        if columns is None:
+            found = ", ".join(repr(name) for name in self.header)
+            raise InputFileError(
+                f"{path}: not a results file (no {STATUS_COLUMN} column); columns found: {found}"
+            )
+        self.columns = columns
+        # Same header matching as the loader: case and surrounding spaces do not matter.
+        lowered = {name.lower(): index for index, name in reversed(list(enumerate(self.header)))}
+        wanted = column_map or {}
+        self._order_no = lowered.get(wanted.get("order_no", "order_no").lower())
+        self._warehouse_id = lowered.get(wanted.get("warehouse_id", "warehouse_id").lower())
+
+    @contextmanager
+    def _reading(self) -> Iterator[TextIO]:
+        """Open the file; every way reading it can fail becomes an InputFileError (exit 2)."""
+        path = self.path
+        try:
+            with path.open(encoding=self._encoding, newline="") as handle:
+                yield handle
+        except FileNotFoundError:
+            raise InputFileError(f"{path}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise InputFileError(
+                f"{path}: not valid {self._encoding} ({exc.reason}); try --encoding cp1252"
+            ) from exc
+        except LookupError as exc:
+            raise InputFileError(f"unknown --encoding {self._encoding!r}") from exc
+        except csv.Error as exc:
+            raise InputFileError(f"{path}: cannot read as CSV: {exc}") from exc
+        except OSError as exc:
+            raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+    def rows(self) -> Iterator[ResultRow]:
+        with self._reading() as handle:
+            records = csv.reader(handle, delimiter=self.delimiter)
+            next(records, None)  # the header, read in __init__
+            place = 0
+            for cells in records:
+                if not cells:  # a blank line, skipped as the loader skips it
+                    continue
+                place += 1
+                where = f"{self.path}: data row {place}"
+                recorded = self.columns.number(cells, SOURCE_ROW_COLUMN, where)
+                yield ResultRow(
+                    results_file=self.label,
+                    cells=tuple(cells),
+                    result=self.columns.row_result(cells, recorded or place, where),
+                    order_no=_at(cells, self._order_no),
+                    warehouse_id=_at(cells, self._warehouse_id),
+                )
+
+
+def _at(cells: Sequence[str], index: int | None) -> str:
+    return cells[index].strip() if index is not None and index < len(cells) else ""
