@@ -341,8 +341,8 @@ class _RedactSecret(logging.Filter):
 class _Progress:
     """A tqdm bar on a terminal; otherwise (cron) a log line every `every_s` seconds."""
 
-    def __init__(self, total_estimate: int, *, quiet: bool, every_s: float) -> None:
-        self._total = total_estimate
+    def __init__(self, scan: InputScan, *, quiet: bool, every_s: float) -> None:
+        self._scan = scan  # the total is known a moment after the start, once it has read the file
         self._counts: Counter[Outcome] = Counter()
         self._started = time.monotonic()
         self._last_line = self._started
@@ -352,11 +352,13 @@ class _Progress:
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total_estimate, unit="row", file=sys.stderr, dynamic_ncols=True)
+            self._bar = tqdm(total=None, unit="row", file=sys.stderr, dynamic_ncols=True)
 
     def advance(self, row: LoadedRow, result: RowResult) -> None:
         self._counts[result.status] += 1
         if self._bar is not None:
+            if self._bar.total is None and self._scan.rows_estimate is not None:
+                self._bar.total = self._scan.rows_estimate
             self._bar.update(1)
             return
         now = time.monotonic()
@@ -367,10 +369,12 @@ class _Progress:
     def line(self, now: float) -> str:
         done = self._counts.total()
         rate = done / max(now - self._started, 1e-9)
-        left = max(self._total - done, 0)
+        total = self._scan.rows_estimate
+        left = max(total - done, 0) if total is not None else 0
         eta = f", ETA {left / rate:.0f}s" if rate > 0 and left else ""
         counts = ", ".join(f"{outcome.value} {n}" for outcome, n in self._counts.most_common())
-        return f"{done}/~{self._total} rows, {rate:.1f} rows/s{eta} ({counts})"
+        of = f"/~{total}" if total is not None else ""
+        return f"{done}{of} rows, {rate:.1f} rows/s{eta} ({counts})"
 
     def close(self) -> None:
         if self._bar is not None:
@@ -380,7 +384,7 @@ class _Progress:
 
 
 if TYPE_CHECKING:
-    from .job import JobReport
+    from .job import InputScan, JobReport
     from .review import Review
 
 
@@ -416,7 +420,7 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
 
 
 def _cmd_run(args: argparse.Namespace) -> ExitStatus:
-    from .job import JobOptions, open_orders, run_job, scan_input
+    from .job import InputScan, JobOptions, open_orders, run_job
     from .report import format_summary
 
     # Configuration is checked before the input is read, so a missing key costs nothing.
@@ -447,10 +451,10 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         ),
     )
     orders = open_orders(options)
-    total, sha256 = scan_input(options.input.path)
-    progress = _Progress(total, quiet=args.quiet, every_s=args.progress_every)
+    scan = InputScan(options.input.path)
+    progress = _Progress(scan, quiet=args.quiet, every_s=args.progress_every)
     try:
-        report = run_job(options, orders, input_sha256=sha256, on_result=progress.advance)
+        report = run_job(options, orders, input_scan=scan, on_result=progress.advance)
     finally:
         progress.close()
     print(

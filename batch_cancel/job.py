@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -61,14 +62,43 @@ class JobReport:
     end: RunEnd
 
 
-def scan_input(path: Path) -> tuple[int, str]:
-    """(estimated data rows, sha256) in one pass: the progress total and the file identity."""
-    lines, digest = 0, hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            lines += block.count(b"\n")
-            digest.update(block)
-    return max(lines - 1, 0), digest.hexdigest()
+class InputScan:
+    """The input's line count (the progress total) and sha256 (its identity in the ledger).
+
+    Read in a thread beside the run: hashing a 1 GB export takes seconds, and the
+    first request must not wait for it. File reads and hashlib release the GIL,
+    so the event loop hardly notices.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._rows: int | None = None
+        self._sha256 = ""
+        self._thread = threading.Thread(target=self._scan, name="input-scan", daemon=True)
+        self._thread.start()
+
+    def _scan(self) -> None:
+        lines, digest = 0, hashlib.sha256()
+        try:
+            with self._path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    lines += block.count(b"\n")
+                    digest.update(block)
+        except OSError as exc:  # the loader reports an unreadable file; this is only a hint
+            log.debug("cannot scan %s: %s", self._path, exc)
+            return
+        self._sha256 = digest.hexdigest()
+        self._rows = max(lines - 1, 0)
+
+    @property
+    def rows_estimate(self) -> int | None:
+        """Data rows, roughly (a quoted value may span lines); None until the scan is done."""
+        return self._rows
+
+    def sha256(self) -> str:
+        """The file's sha256, once the scan is done ("" if it could not be read)."""
+        self._thread.join()
+        return self._sha256
 
 
 def open_orders(options: JobOptions) -> OrdersFile:
@@ -82,7 +112,7 @@ def run_job(
     options: JobOptions,
     orders: OrdersFile,
     *,
-    input_sha256: str,
+    input_scan: InputScan,
     on_result: ResultListener,
 ) -> JobReport:
     started = time.monotonic()
@@ -100,7 +130,6 @@ def run_job(
             stack.callback(ledger.close)
             run = ledger.start_run(
                 input_path=options.input.path.resolve(),
-                input_sha256=input_sha256,
                 options=_loggable_options(options),
             )
             rows = skip_already_cancelled(rows, ledger, force_resend=options.force_resend)
@@ -131,7 +160,7 @@ def run_job(
         counts = writer.counts
         status, headline = _verdict(counts, end, dry_run=options.send is None)
         if run is not None:
-            run.end(status)
+            run.end(status, input_sha256=input_scan.sha256())
     return JobReport(
         counts=counts,
         exit_status=status,

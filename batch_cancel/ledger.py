@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at    TEXT NOT NULL,
     ended_at      TEXT,
     input_path    TEXT NOT NULL,
-    input_sha256  TEXT NOT NULL,
+    input_sha256  TEXT NOT NULL,   -- '' until the run ends (hashed beside the run)
     options_json  TEXT NOT NULL,
     pid           INTEGER NOT NULL,
     exit_status   INTEGER
@@ -137,16 +137,13 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def start_run(
-        self, *, input_path: Path, input_sha256: str, options: Mapping[str, Any]
-    ) -> RunRecord:
+    def start_run(self, *, input_path: Path, options: Mapping[str, Any]) -> RunRecord:
         cursor = self._db.execute(
             "INSERT INTO runs (started_at, input_path, input_sha256, options_json, pid)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, '', ?, ?)",
             (
                 utc_now(),
                 str(input_path),
-                input_sha256,
                 json.dumps(dict(options), sort_keys=True),
                 os.getpid(),
             ),
@@ -380,12 +377,12 @@ class RunRecord:
         )
         self._commit_soon()
 
-    def end(self, exit_status: int) -> None:
+    def end(self, exit_status: int, *, input_sha256: str = "") -> None:
         self._check_writable()
         self.commit()
         self._db.execute(
-            "UPDATE runs SET ended_at = ?, exit_status = ? WHERE run_id = ?",
-            (utc_now(), exit_status, self.run_id),
+            "UPDATE runs SET ended_at = ?, exit_status = ?, input_sha256 = ? WHERE run_id = ?",
+            (utc_now(), exit_status, input_sha256, self.run_id),
         )
 
 

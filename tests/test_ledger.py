@@ -34,7 +34,7 @@ def loaded(order_no: str, source_row: int = 1) -> LoadedRow:
 
 
 def start_run(ledger: Ledger) -> RunRecord:
-    return ledger.start_run(input_path=Path("in.csv"), input_sha256="0" * 64, options={"rate": 5})
+    return ledger.start_run(input_path=Path("in.csv"), options={"rate": 5})
 
 
 def answer(record: RunRecord, order_no: str, status: int, *, cancelled: bool) -> None:
@@ -58,9 +58,10 @@ def test_default_state_path_follows_env_then_xdg(tmp_path: Path) -> None:
 def test_ledger_uses_wal_and_never_stores_the_key(ledger: Ledger) -> None:
     record = start_run(ledger)
     answer(record, "A-1", 200, cancelled=True)
-    record.end(0)
+    record.end(0, input_sha256="ab" * 32)
     db = sqlite3.connect(ledger.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT input_sha256 FROM runs").fetchone()[0] == "ab" * 32
     options = json.loads(db.execute("SELECT options_json FROM runs").fetchone()[0])
     assert options == {"rate": 5}
     assert db.execute("SELECT exit_status FROM runs").fetchone()[0] == 0
