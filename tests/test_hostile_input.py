@@ -9,6 +9,7 @@ assert exit statuses and one-line messages the way cron will see them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import errno
 import importlib.util
@@ -18,7 +19,7 @@ import os
 import shutil
 import ssl
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -885,7 +886,9 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-async def test_certificates_are_always_verified(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def api_with_untrusted_certificate(tmp_path: Path) -> AsyncIterator[tuple[str, list[str]]]:
+    """An HTTPS cancel endpoint with a self-signed certificate: (base URL, keys it received)."""
     cert, key = self_signed_certificate(tmp_path)
     reached: list[str] = []
 
@@ -901,44 +904,32 @@ async def test_certificates_are_always_verified(tmp_path: Path) -> None:
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
-        port = runner.addresses[0][1]
-        async with ShipperClient(
-            base_url=f"https://127.0.0.1:{port}",
-            api_key=CANARY_KEY,
-            timeout_s=5,
-            max_connections=1,
-        ) as client:
-            with pytest.raises(aiohttp.ClientConnectorCertificateError):
-                await client.cancel(CancelRequest(1, "ORD-1", "WH", "r"))
+        yield f"https://127.0.0.1:{runner.addresses[0][1]}", reached
     finally:
         await runner.cleanup()
+
+
+async def test_certificates_are_always_verified(tmp_path: Path) -> None:
+    async with (
+        api_with_untrusted_certificate(tmp_path) as (base_url, reached),
+        ShipperClient(
+            base_url=base_url, api_key=CANARY_KEY, timeout_s=5, max_connections=1
+        ) as client,
+    ):
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await client.cancel(CancelRequest(1, "ORD-1", "WH", "r"))
     assert reached == []  # the key never reached a server whose certificate failed
 
 
 @pytest.mark.integration
 async def test_a_certificate_that_fails_verification_stops_the_run(tmp_path: Path) -> None:
-    cert, key = self_signed_certificate(tmp_path)
-    reached: list[str] = []
-
-    async def handler(request: web.Request) -> web.Response:
-        reached.append(request.headers.get("x-api-key", ""))
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_route("PATCH", "/v3/fulfillment/outbound/oms/cancel", handler)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    runner = web.AppRunner(app)
-    await runner.setup()
     source = write_csv(
         tmp_path / "in.csv",
         ["order_no", "warehouse_id", "cancel_reason"],
         [[f"ORD-{i}", "WH", "r"] for i in range(30)],
     )
     out = tmp_path / "results.csv"
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
-        port = runner.addresses[0][1]
+    async with api_with_untrusted_certificate(tmp_path) as (base_url, reached):
         done = await asyncio.to_thread(
             run_cli,
             "run",
@@ -946,15 +937,13 @@ async def test_a_certificate_that_fails_verification_stops_the_run(tmp_path: Pat
             "-o",
             out,
             "--base-url",
-            f"https://127.0.0.1:{port}",
+            base_url,
             "--concurrency",
             "4",
             "--rate",
             "0",
             env=cli_env(api_key=CANARY_KEY),
         )
-    finally:
-        await runner.cleanup()
     assert done.returncode == 3, done.stderr
     assert "TLS certificate failed verification" in done.stderr
     rows = read_results(out)
