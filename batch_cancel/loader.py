@@ -45,6 +45,7 @@ from .models import (
     RowResult,
 )
 from .records import RecordGate, RecordMismatchError, RecordScanner, Unclosed
+from .report import STATUS_COLUMN, unsafe_cell
 from .text import describe_char
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,11 @@ class OrdersFile:
         self.header = [
             name.strip(TRIM) for name in next(csv.reader([header_line], delimiter=delimiter))
         ]
+        # A results file fed back as input: its cells were made spreadsheet-safe when it
+        # was written, and the API must get the real values ("-503", not "'-503").
+        self._written_by_us = STATUS_COLUMN in self.header
+        if self._written_by_us:
+            self.header = [unsafe_cell(name) for name in self.header]
         self._check_header_record()
         self._field_index = self._map_fields()
         self._check_header_names()
@@ -439,6 +445,8 @@ class OrdersFile:
         for chunk in self._chunks(gate):
             fields, trailing = scanner.take(len(chunk))
             columns = [chunk[index].tolist() for index in range(width)]
+            if self._written_by_us:
+                columns = [[unsafe_cell(cell) for cell in column] for column in columns]
             blank = [""] * len(chunk)
             order_nos, warehouse_ids, reasons = (
                 blank if index is None else columns[index]

@@ -68,8 +68,19 @@ _result_values = attrgetter(*RESULT_FIELDS.values())
 
 
 def safe_cell(value: str) -> str:
-    """The cell as a spreadsheet will show it, never run it: a leading apostrophe if needed."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    """The cell as a spreadsheet will show it, never run it: a leading apostrophe if needed.
+
+    Apostrophes already in front of a trigger count too ("'=x" becomes "''=x"), so
+    that `unsafe_cell` can undo it exactly when a results file is read back as input.
+    """
+    return "'" + value if value.lstrip("'").startswith(FORMULA_TRIGGERS) else value
+
+
+def unsafe_cell(value: str) -> str:
+    """The cell as it was before `safe_cell`: a results file read back sends the real order_no."""
+    if value.startswith("'") and value.lstrip("'").startswith(FORMULA_TRIGGERS):
+        return value[1:]
+    return value
 
 
 def result_cells(result: RowResult) -> list[Any]:

@@ -30,6 +30,7 @@ from .report import (
     RESULTS_ENCODING,
     SOURCE_ROW_COLUMN,
     STATUS_COLUMN,
+    unsafe_cell,
 )
 
 if TYPE_CHECKING:
@@ -186,7 +187,8 @@ class ResultsFile:
         # Results files are written with commas, but one re-saved from Excel may not be.
         self.delimiter = detect_delimiter(header_line)
         self.header = tuple(
-            name.strip() for name in next(csv.reader([header_line], delimiter=self.delimiter))
+            unsafe_cell(name.strip())
+            for name in next(csv.reader([header_line], delimiter=self.delimiter))
         )
         columns = ResultColumns.find(self.header)
         if columns is None:
@@ -226,9 +228,10 @@ class ResultsFile:
             records = csv.reader(handle, delimiter=self.delimiter)
             next(records, None)  # the header, read in __init__
             place = 0
-            for cells in records:
-                if not cells:  # a blank line, skipped as the loader skips it
+            for written in records:
+                if not written:  # a blank line, skipped as the loader skips it
                     continue
+                cells = [unsafe_cell(cell) for cell in written]  # as they were before writing
                 place += 1
                 where = f"{self.path}: data row {place}"
                 recorded = self.columns.number(cells, SOURCE_ROW_COLUMN, where)

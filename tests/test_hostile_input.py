@@ -447,9 +447,14 @@ def test_safe_cell_neutralises_formula_triggers(trigger: str) -> None:
     assert safe_cell(f"{trigger}1+1") == f"'{trigger}1+1"
 
 
-@pytest.mark.parametrize("value", ["", "ORD-1", "1+1", " =1", "'=1", "é", "5-3"])
+@pytest.mark.parametrize("value", ["", "ORD-1", "1+1", " =1", "'x=1", "é", "5-3"])
 def test_safe_cell_leaves_other_text_alone(value: str) -> None:
     assert safe_cell(value) == value
+
+
+def test_safe_cell_escapes_an_apostrophe_already_in_front_of_a_trigger() -> None:
+    # So that reading a results file back can tell "'=1" typed by someone from "=1".
+    assert safe_cell("'=1") == "''=1"
 
 
 def raw_rows(path: Path) -> list[list[str]]:

@@ -24,7 +24,7 @@ from batch_cancel.errors import InputFileError
 from batch_cancel.loader import TRIM, OrdersFile, validate_row
 from batch_cancel.models import LoadedRow, LocalCode, Outcome, RowResult
 from batch_cancel.records import RecordScanner
-from batch_cancel.report import FORMULA_TRIGGERS, ResultsWriter, safe_cell
+from batch_cancel.report import FORMULA_TRIGGERS, ResultsWriter, safe_cell, unsafe_cell
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADER = ["order_no", "warehouse_id", "cancel_reason", "note"]
@@ -281,3 +281,13 @@ def test_results_cells_never_start_a_formula_and_round_trip(
         for cell in line:
             assert not cell.startswith(FORMULA_TRIGGERS)
         assert line[6].isprintable() or line[6] == ""  # result_error_message
+
+
+@given(st.text(max_size=30))
+@example("'=1+1")
+@example("''-503")
+@example("'plain")
+def test_safe_cell_is_undone_exactly_by_unsafe_cell(value: str) -> None:
+    written = safe_cell(value)
+    assert not written.startswith(FORMULA_TRIGGERS)
+    assert unsafe_cell(written) == value

@@ -14,8 +14,8 @@ import pytest
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import ConfigError, InputFileError
 from batch_cancel.loader import OrdersFile
-from batch_cancel.models import Outcome, RowResult
-from batch_cancel.report import RESULT_COLUMNS, safe_cell
+from batch_cancel.models import LoadedRow, Outcome, RowResult
+from batch_cancel.report import RESULT_COLUMNS, ResultsWriter, safe_cell
 from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
 from batch_cancel.review import (
     FILE_COLUMN,
@@ -30,7 +30,7 @@ from batch_cancel.review import (
 )
 from batch_cancel.text import printable
 
-from .helpers import DATA, write_csv
+from .helpers import DATA, read_results, write_csv
 
 EVERY_STATUS = DATA / "results-every-status.csv"
 ATTENTION_ROWS = [3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15]
@@ -380,6 +380,35 @@ def test_resend_only_keeps_old_verdicts_of_unselected_rows() -> None:
         Outcome.DUPLICATE: 1,
         Outcome.SKIPPED: 1,
     }
+
+
+def test_a_results_file_read_back_sends_the_real_values(tmp_path: Path) -> None:
+    # Order numbers a spreadsheet would run as formulas are written with an apostrophe;
+    # read back as input (plain or with --only) they must be the orders Shipper knows.
+    orders = ["-503", "=HYPERLINK(1)", "'+61", "A-1"]
+    out = tmp_path / "night.results.csv"
+    with ResultsWriter(out, INPUT_COLUMNS) as writer:
+        for number, order_no in enumerate(orders, start=1):
+            writer.add(
+                LoadedRow(number, (order_no, "@WH", "r"), None, None),
+                RowResult(source_row=number, status=Outcome.FAILED, error_code="timeout"),
+            )
+    written = [row["order_no"] for row in read_results(out)]
+    assert written == ["'-503", "'=HYPERLINK(1)", "''+61", "A-1"]
+    sent = list(resend_only(OrdersFile(InputOptions(path=out)), frozenset({Outcome.FAILED})))
+    requests = [row.request for row in sent]
+    assert [(r.order_no, r.warehouse_id) for r in requests if r] == [
+        (order_no, "@WH") for order_no in orders
+    ]
+    # Echoed again, each cell gets one apostrophe, never two.
+    again = tmp_path / "again.results.csv"
+    rows = list(OrdersFile(InputOptions(path=out)).rows())
+    with ResultsWriter(again, OrdersFile(InputOptions(path=out)).header) as writer:
+        for row in rows:
+            writer.add(row, RowResult(source_row=row.source_row, status=Outcome.CANCELLED))
+    assert [row["order_no"] for row in read_results(again)] == written
+    reviewed = [row.order_no for row in ResultsFile(out).rows()]
+    assert reviewed == orders
 
 
 def test_resend_only_checks_the_whole_file_before_anything_is_sent(tmp_path: Path) -> None:
