@@ -267,7 +267,7 @@ class RunRecord:
         self._answered: list[tuple[Any, ...]] = []
         self._outcomes: list[tuple[Any, ...]] = []
         self._pending: asyncio.Future[None] | None = None  # the commit scheduled for this pass
-        self._failure: sqlite3.Error | None = None
+        self._failure: Exception | None = None
 
     def _check_writable(self) -> None:
         if self._failure is not None:
@@ -288,10 +288,11 @@ class RunRecord:
         """Return once everything written so far is committed."""
         if self._pending is not None:
             await asyncio.shield(self._pending)
+        self._check_writable()  # the commit may have run, and failed, before we asked
 
     def _commit_pending(self) -> None:
         # A failure is kept in self._failure: the waiters and the next write report it.
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(LedgerError):
             self.commit()
 
     def commit(self) -> None:
@@ -313,14 +314,18 @@ class RunRecord:
                 if rows:
                     self._db.executemany(sql, rows)
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # not only sqlite3.Error: a text that cannot be encoded, too
+            # Settle the waiters first, whatever happens next: a worker left waiting in
+            # durable() would hang the run beyond the reach of a signal.
             self._failure = exc
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            failure = LedgerError(f"cannot write the state database: {exc}")
             if pending is not None and not pending.done():
-                pending.set_exception(LedgerError(f"cannot write the state database: {exc}"))
+                pending.set_exception(failure)
                 pending.exception()  # retrieved here, so an unawaited failure is not logged twice
-            raise
+            with contextlib.suppress(sqlite3.Error):
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            raise failure from exc
         if pending is not None and not pending.done():
             pending.set_result(None)
 
@@ -380,10 +385,13 @@ class RunRecord:
     def end(self, exit_status: int, *, input_sha256: str = "") -> None:
         self._check_writable()
         self.commit()
-        self._db.execute(
-            "UPDATE runs SET ended_at = ?, exit_status = ?, input_sha256 = ? WHERE run_id = ?",
-            (utc_now(), exit_status, input_sha256, self.run_id),
-        )
+        try:
+            self._db.execute(
+                "UPDATE runs SET ended_at = ?, exit_status = ?, input_sha256 = ? WHERE run_id = ?",
+                (utc_now(), exit_status, input_sha256, self.run_id),
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot write the state database: {exc}") from exc
 
 
 # Rows looked up in the ledger per query: few enough that the first request is not delayed.

@@ -216,9 +216,14 @@ class Runner:
             self._on_result(row, result)
         except Exception as exc:
             if self._record_error is None:
-                self._record_error = exc
                 log.exception("cannot record the result of row %d", row.source_row)
-                self.request_stop(StopReason.RECORDING_FAILED, f"cannot record results: {exc}")
+            self._recording_failed(exc)
+
+    def _recording_failed(self, exc: Exception) -> None:
+        """What cannot be recorded must not be sent: stop, and fail the run at its end."""
+        if self._record_error is None:
+            self._record_error = exc
+            self.request_stop(StopReason.RECORDING_FAILED, f"cannot record results: {exc}")
 
     def _not_sent(self, row: LoadedRow) -> RowResult:
         code = {
@@ -253,8 +258,15 @@ class Runner:
                 if attempts:
                     return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
                 return self._not_sent(row)
+            try:
+                answer = await self._attempt(request, attempts + 1)
+            except _AttemptNotRecorded as exc:
+                log.error("row %d: not sent: %s", row.source_row, exc)
+                self._recording_failed(exc)
+                if attempts:
+                    return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
+                return self._not_sent(row)
             attempts += 1
-            answer = await self._attempt(request, attempts)
             status = answer.http_status
             if status == 429:
                 self._throttle.on_throttled(answer.retry_after_s)
@@ -311,8 +323,11 @@ class Runner:
 
     async def _attempt(self, request: CancelRequest, attempt: int) -> ApiAnswer:
         """One request, recorded before it leaves and as soon as it is answered."""
-        attempt_id = self._attempt_log.attempt_started(request, attempt)
-        await self._attempt_log.durable()  # a kill from here on leaves the order "in doubt"
+        try:
+            attempt_id = self._attempt_log.attempt_started(request, attempt)
+            await self._attempt_log.durable()  # a kill from here on leaves the order "in doubt"
+        except Exception as exc:
+            raise _AttemptNotRecorded(str(exc)) from exc
         try:
             answer = await self._send(request)
         except TimeoutError:
@@ -351,6 +366,10 @@ class Runner:
     async def _sleep_unless_stopped(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+
+class _AttemptNotRecorded(Exception):
+    """The ledger could not record an attempt, so its request was not sent."""
 
 
 def _transport_failure(code: LocalCode, message: str) -> ApiAnswer:

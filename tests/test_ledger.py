@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,10 +133,11 @@ async def test_durable_returns_once_the_attempt_would_survive_a_kill(tmp_path: P
 
 
 class FailingCommits:
-    """A connection whose COMMIT fails, as on a full disk."""
+    """A connection whose COMMIT fails, as on a full disk (and whose ROLLBACK may fail too)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, error: Exception) -> None:
         self._db = db
+        self._error = error
 
     @property
     def in_transaction(self) -> bool:
@@ -143,21 +145,33 @@ class FailingCommits:
 
     def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         if sql == "COMMIT":
-            raise sqlite3.OperationalError("database or disk is full")
+            raise self._error
+        if sql == "ROLLBACK":
+            raise sqlite3.OperationalError("cannot rollback - no transaction is active")
         return self._db.execute(sql, params)
 
     def executemany(self, sql: str, rows: list[tuple[object, ...]]) -> sqlite3.Cursor:
         return self._db.executemany(sql, rows)
 
 
-async def test_a_failed_commit_is_reported_to_waiters_and_later_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("database or disk is full"),
+        UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"),
+    ],
+)
+async def test_a_failed_commit_is_reported_to_waiters_and_later_writes(
+    tmp_path: Path, error: Exception
+) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     run_id = start_run(ledger).run_id
     db = sqlite3.connect(ledger.path, isolation_level=None)
-    record = RunRecord(FailingCommits(db), run_id, itertools.count(1))  # type: ignore[arg-type]
+    record = RunRecord(FailingCommits(db, error), run_id, itertools.count(1))  # type: ignore[arg-type]
     record.attempt_started(request("A-1"), 1)
-    with pytest.raises(LedgerError, match="disk is full"):
-        await record.durable()
+    # A liveness guard, not a timing: a waiter left unsettled would hang the run.
+    with pytest.raises(LedgerError, match=re.escape(str(error))):
+        await asyncio.wait_for(record.durable(), timeout=5)
     with pytest.raises(LedgerError, match="stopped taking writes"):
         record.attempt_started(request("A-2"), 1)
     with pytest.raises(LedgerError, match="stopped taking writes"):

@@ -345,6 +345,39 @@ async def test_a_failing_result_sink_stops_the_run_and_raises() -> None:
     assert len(calls) == 10  # every row was still offered to the sink
 
 
+class UnwritableLedger:
+    """An attempt log that cannot record anything (the disk filled up)."""
+
+    def attempt_started(self, request: CancelRequest, attempt: int) -> int:
+        return 1
+
+    def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None:
+        return None
+
+    async def durable(self) -> None:
+        raise OSError("No space left on device")
+
+
+async def test_an_attempt_that_cannot_be_recorded_is_not_sent() -> None:
+    # The ledger's promise (every request on record before it leaves) wins over sending.
+    api = FakeApi(always(OK))
+    results: dict[int, RowResult] = {}
+    runner = Runner(
+        send=api,
+        rate=FAST_RATE,
+        concurrency=2,
+        policy=RetryPolicy(max_attempts=3),
+        on_result=lambda loaded, result: results.setdefault(loaded.source_row, result),
+        attempt_log=UnwritableLedger(),
+    )
+    with pytest.raises(RecordingError, match="No space left on device"):
+        await runner.run(rows(6))
+    assert api.calls == []
+    assert sorted(results) == [1, 2, 3, 4, 5, 6]
+    assert {result.status for result in results.values()} == {Outcome.NOT_SENT}
+    assert "No space left on device" in results[1].error_message
+
+
 # --- the rate limiter ------------------------------------------------------------------------
 
 
