@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -648,6 +647,10 @@ def console_main() -> None:
     status = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing left to say
+        try:
             stream.flush()
+        except BrokenPipeError:
+            pass  # the reader went away (`| head`): nothing left to say
+        except (OSError, ValueError):
+            status = 120  # output lost (a full disk under `> file`): as CPython exits then
     os._exit(status)

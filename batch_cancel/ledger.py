@@ -35,6 +35,10 @@ from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult, utc
 STATE_ENV = "BATCH_CANCEL_STATE"
 SCHEMA_VERSION = 1
 
+# Attempts closed with these codes never reached Shipper: the run stopped between
+# recording and sending, or the TLS handshake failed. They leave no doubt behind.
+NEVER_LEFT = frozenset({LocalCode.RUN_INTERRUPTED, LocalCode.TLS_ERROR})
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id        INTEGER PRIMARY KEY,
@@ -204,7 +208,7 @@ class Ledger:
                 run_id=row[2], sent_at=row[3], reason=row[5] or "killed"
             )
             for row in latest
-            if row[4] is None
+            if row[4] is None and row[5] not in NEVER_LEFT
         }
         return prior, unanswered
 

@@ -248,25 +248,29 @@ class Runner:
             # minutes after a long Retry-After, and a low --rate spaces turns seconds apart.
             if self._throttle.engaged:
                 await self._unless_stopped(self._throttle.wait_turn())
-            if self._limiter is not None:
+            attempt_id = None
+            if not self._stop.is_set():
+                # On record before the start slot is taken, so that the time a commit
+                # takes never lies between the slot and the request leaving.
+                try:
+                    attempt_id = await self._record_attempt(request, attempts + 1)
+                except _AttemptNotRecorded as exc:
+                    log.error("row %d: not sent: %s", row.source_row, exc)
+                    self._recording_failed(exc)
+            if attempt_id is not None and self._limiter is not None:
                 if self._limiter.has_capacity():
                     await self._limiter.acquire()  # immediate: no need to race a stop
                 else:
                     await self._unless_stopped(self._limiter.acquire())
-            if self._stop.is_set():
+            if attempt_id is None or self._stop.is_set():
+                if attempt_id is not None:
+                    self._attempt_log.attempt_answered(attempt_id, NEVER_SENT, cancelled=False)
                 # A row tried before may have reached Shipper: failed, not not_sent.
                 if attempts:
                     return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
                 return self._not_sent(row)
-            try:
-                answer = await self._attempt(request, attempts + 1)
-            except _AttemptNotRecorded as exc:
-                log.error("row %d: not sent: %s", row.source_row, exc)
-                self._recording_failed(exc)
-                if attempts:
-                    return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
-                return self._not_sent(row)
             attempts += 1
+            answer = await self._send_recorded(request, attempt_id)
             status = answer.http_status
             if status == 429:
                 self._throttle.on_throttled(answer.retry_after_s)
@@ -321,13 +325,17 @@ class Runner:
             )
             await self._sleep_unless_stopped(delay)
 
-    async def _attempt(self, request: CancelRequest, attempt: int) -> ApiAnswer:
-        """One request, recorded before it leaves and as soon as it is answered."""
+    async def _record_attempt(self, request: CancelRequest, attempt: int) -> int:
+        """Put the attempt on record; a kill from here on leaves the order "in doubt"."""
         try:
             attempt_id = self._attempt_log.attempt_started(request, attempt)
-            await self._attempt_log.durable()  # a kill from here on leaves the order "in doubt"
+            await self._attempt_log.durable()
         except Exception as exc:
             raise _AttemptNotRecorded(str(exc)) from exc
+        return attempt_id
+
+    async def _send_recorded(self, request: CancelRequest, attempt_id: int) -> ApiAnswer:
+        """Send an attempt that is on record; record its answer as soon as it arrives."""
         try:
             answer = await self._send(request)
         except TimeoutError:
@@ -366,6 +374,12 @@ class Runner:
     async def _sleep_unless_stopped(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+
+# How an attempt put on record and then not sent (the run stopped) is closed.
+NEVER_SENT = ApiAnswer(
+    http_status=0, error_code=LocalCode.RUN_INTERRUPTED, error_message="not sent: the run stopped"
+)
 
 
 class _AttemptNotRecorded(Exception):

@@ -216,6 +216,26 @@ def test_skip_already_cancelled_marks_skipped_and_flags_doubt(ledger: Ledger) ->
     assert forced[0] == rows[0]
 
 
+@pytest.mark.parametrize(
+    ("code", "in_doubt"),
+    [
+        ("run_interrupted", False),  # recorded, then the run stopped before sending
+        ("tls_error", False),  # the handshake failed: nothing was sent
+        ("timeout", True),  # sent; Shipper may have acted on it
+        ("connection_error", True),
+        ("internal_error", True),  # unknown: say so
+    ],
+)
+def test_only_attempts_that_may_have_left_are_in_doubt(
+    ledger: Ledger, code: str, in_doubt: bool
+) -> None:
+    record = start_run(ledger)
+    attempt_id = record.attempt_started(request("A-1"), 1)
+    record.attempt_answered(attempt_id, ApiAnswer(http_status=0, error_code=code), cancelled=False)
+    doubt = ledger.unanswered_attempt("A-1", "WH-1")
+    assert (doubt is not None) == in_doubt
+
+
 def test_skip_already_cancelled_across_lookup_batches(ledger: Ledger) -> None:
     # More rows than one ledger query takes, invalid rows among them, and orders whose
     # history has several attempts: each row gets the answer for its own order.

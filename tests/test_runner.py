@@ -14,7 +14,7 @@ from batch_cancel.client import ApiAnswer
 from batch_cancel.errors import InputFileError, RecordingError
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
 from batch_cancel.pacing import rate_limiter
-from batch_cancel.runner import RetryPolicy, RunEnd, Runner, StopReason
+from batch_cancel.runner import AttemptLog, RetryPolicy, RunEnd, Runner, StopReason
 
 FAST_RATE = 1000.0  # starts 1 ms apart: the limiter stays in the path without slowing tests
 OK = ApiAnswer(http_status=200, request_id="req-ok")
@@ -84,6 +84,7 @@ class Harness:
         concurrency: int = 2,
         max_attempts: int = 3,
         rate: float = FAST_RATE,
+        attempt_log: AttemptLog | None = None,
     ) -> None:
         self.api = FakeApi(script)
         self.concurrency = concurrency
@@ -94,6 +95,7 @@ class Harness:
             concurrency=concurrency,
             policy=RetryPolicy(max_attempts=max_attempts, backoff_base_s=0.001),
             on_result=self._collect,
+            attempt_log=attempt_log,
         )
 
     def _collect(self, loaded: LoadedRow, result: RowResult) -> None:
@@ -376,6 +378,42 @@ async def test_an_attempt_that_cannot_be_recorded_is_not_sent() -> None:
     assert sorted(results) == [1, 2, 3, 4, 5, 6]
     assert {result.status for result in results.values()} == {Outcome.NOT_SENT}
     assert "No space left on device" in results[1].error_message
+
+
+class AttemptRecorder:
+    """An attempt log that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+        self.answered: dict[int, ApiAnswer] = {}
+
+    def attempt_started(self, request: CancelRequest, attempt: int) -> int:
+        self.started.append(request.source_row)
+        return request.source_row
+
+    def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None:
+        self.answered[attempt_id] = answer
+
+    async def durable(self) -> None:
+        return None
+
+
+async def test_a_stop_while_waiting_for_a_start_slot_closes_the_recorded_attempt() -> None:
+    # Attempts go on record before the start slot is taken; one whose slot never
+    # came must be closed as never sent, or a re-run would flag the order in doubt.
+    log = AttemptRecorder()
+    harness = Harness(always(OK), concurrency=2, rate=0.5, attempt_log=log)  # a slot every 2 s
+    task = asyncio.create_task(harness.run(rows(2)))
+    while len(log.started) < 2 or not harness.api.calls:
+        await asyncio.sleep(0.001)
+    harness.runner.request_stop(StopReason.INTERRUPTED, "interrupted by SIGINT")
+    end = await asyncio.wait_for(task, timeout=5)  # a liveness guard, not a timing
+    assert end.stop_reason is StopReason.INTERRUPTED
+    [(sent, _)] = harness.api.calls
+    waiting = 3 - sent
+    assert harness.statuses() == {sent: Outcome.CANCELLED, waiting: Outcome.NOT_SENT}
+    assert log.answered[sent].http_status == 200
+    assert log.answered[waiting].error_code == LocalCode.RUN_INTERRUPTED
 
 
 # --- the rate limiter ------------------------------------------------------------------------
