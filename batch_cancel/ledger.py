@@ -162,12 +162,6 @@ class Ledger:
 
     # -- questions a re-run asks ----------------------------------------------
 
-    def prior_cancel(self, order_no: str, warehouse_id: str) -> PriorCancel | None:
-        return self.look_up([(order_no, warehouse_id)])[0].get((order_no, warehouse_id))
-
-    def unanswered_attempt(self, order_no: str, warehouse_id: str) -> UnansweredAttempt | None:
-        return self.look_up([(order_no, warehouse_id)])[1].get((order_no, warehouse_id))
-
     def look_up(
         self, keys: Sequence[OrderKey]
     ) -> tuple[dict[OrderKey, PriorCancel], dict[OrderKey, UnansweredAttempt]]:

@@ -18,7 +18,9 @@ from batch_cancel.ledger import (
     LOOKUP_BATCH,
     Ledger,
     LedgerError,
+    PriorCancel,
     RunRecord,
+    UnansweredAttempt,
     default_state_path,
     skip_already_cancelled,
 )
@@ -41,6 +43,16 @@ def start_run(ledger: Ledger) -> RunRecord:
 def answer(record: RunRecord, order_no: str, status: int, *, cancelled: bool) -> None:
     attempt_id = record.attempt_started(request(order_no), 1)
     record.attempt_answered(attempt_id, ApiAnswer(http_status=status), cancelled=cancelled)
+
+
+def prior_cancel(ledger: Ledger, order_no: str, warehouse_id: str) -> PriorCancel | None:
+    return ledger.look_up([(order_no, warehouse_id)])[0].get((order_no, warehouse_id))
+
+
+def unanswered_attempt(
+    ledger: Ledger, order_no: str, warehouse_id: str
+) -> UnansweredAttempt | None:
+    return ledger.look_up([(order_no, warehouse_id)])[1].get((order_no, warehouse_id))
 
 
 @pytest.fixture
@@ -70,21 +82,21 @@ def test_ledger_uses_wal_and_never_stores_the_key(ledger: Ledger) -> None:
 
 def test_prior_cancel_follows_the_latest_answer(ledger: Ledger) -> None:
     first = start_run(ledger)
-    assert ledger.prior_cancel("A-1", "WH-1") is None
+    assert prior_cancel(ledger, "A-1", "WH-1") is None
     answer(first, "A-1", 200, cancelled=True)
-    prior = ledger.prior_cancel("A-1", "WH-1")
+    prior = prior_cancel(ledger, "A-1", "WH-1")
     assert prior is not None
     assert prior.run_id == first.run_id
-    assert ledger.prior_cancel("A-1", "WH-OTHER") is None
+    assert prior_cancel(ledger, "A-1", "WH-OTHER") is None
     # Cancelled is final: a later forced resend that was refused does not undo it.
     second = start_run(ledger)
     answer(second, "A-1", 400, cancelled=False)
-    prior = ledger.prior_cancel("A-1", "WH-1")
+    prior = prior_cancel(ledger, "A-1", "WH-1")
     assert prior is not None
     assert prior.run_id == first.run_id
     # An "already cancelled" answer the runner judged a cancel is the newest confirmation.
     answer(second, "A-1", 400, cancelled=True)
-    prior = ledger.prior_cancel("A-1", "WH-1")
+    prior = prior_cancel(ledger, "A-1", "WH-1")
     assert prior is not None
     assert prior.run_id == second.run_id
 
@@ -95,7 +107,7 @@ def test_confirmed_answer_survives_a_kill_before_the_outcome_is_written(tmp_path
     answer(start_run(writer), "A-1", 200, cancelled=True)
     # No record_outcome, no end, no close: the process "died" here.
     reader = Ledger(path)
-    assert reader.prior_cancel("A-1", "WH-1") is not None
+    assert prior_cancel(reader, "A-1", "WH-1") is not None
     reader.close()
     writer.close()
 
@@ -183,18 +195,18 @@ async def test_a_failed_commit_is_reported_to_waiters_and_later_writes(
 def test_unanswered_attempt_is_reported(ledger: Ledger) -> None:
     record = start_run(ledger)
     record.attempt_started(request("A-1"), 1)  # sent, never answered
-    doubt = ledger.unanswered_attempt("A-1", "WH-1")
+    doubt = unanswered_attempt(ledger, "A-1", "WH-1")
     assert doubt is not None
     assert doubt.reason == "killed"
     timeout_id = record.attempt_started(request("A-2"), 1)
     record.attempt_answered(
         timeout_id, ApiAnswer(http_status=0, error_code="timeout"), cancelled=False
     )
-    doubt = ledger.unanswered_attempt("A-2", "WH-1")
+    doubt = unanswered_attempt(ledger, "A-2", "WH-1")
     assert doubt is not None
     assert doubt.reason == "timeout"
     answer(record, "A-3", 400, cancelled=False)
-    assert ledger.unanswered_attempt("A-3", "WH-1") is None
+    assert unanswered_attempt(ledger, "A-3", "WH-1") is None
 
 
 def test_skip_already_cancelled_marks_skipped_and_flags_doubt(ledger: Ledger) -> None:
@@ -232,7 +244,7 @@ def test_only_attempts_that_may_have_left_are_in_doubt(
     record = start_run(ledger)
     attempt_id = record.attempt_started(request("A-1"), 1)
     record.attempt_answered(attempt_id, ApiAnswer(http_status=0, error_code=code), cancelled=False)
-    doubt = ledger.unanswered_attempt("A-1", "WH-1")
+    doubt = unanswered_attempt(ledger, "A-1", "WH-1")
     assert (doubt is not None) == in_doubt
 
 
