@@ -37,12 +37,12 @@ from .lock import LockHeldError
 from .models import ExitStatus, LoadedRow, Outcome, RowResult
 from .report import default_results_path
 from .runner import HealthPolicy
+from .text import MIN_REDACTED_SECRET
 
 log = logging.getLogger("batch_cancel")
 
 PROGRESS_EVERY_S = 10.0
 MAX_PROBLEMS_SHOWN = 20
-MIN_REDACTED_SECRET = 8
 # A dead API should end the night early, and the next cron run resume, rather
 # than every row burning its retries against it.
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 25
@@ -438,7 +438,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     _setup_logging(args, secret=send_options.api_key if send_options else None)
     options = JobOptions(
         input=_input_options(args),
-        output=args.output or default_results_path(args.input),
+        output=args.output or default_results_path(args.input, dry_run=args.dry_run),
         send=send_options,
         state_path=None if args.no_state else (args.state or default_state_path()),
         force_resend=args.force_resend,
@@ -637,6 +637,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.INTERRUPTED
 
 
+def _open_closed_std_streams() -> None:
+    """A scheduler may start us with stdout or stderr closed (`>&-`): give them /dev/null.
+
+    Otherwise the first file opened (the ledger) would take descriptor 1 or 2, and
+    writing the summary would fail, turning every exit status into 1.
+    """
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
+
+
 def console_main() -> None:
     """The `batch-cancel` command and `python -m batch_cancel`: main(), then leave at once.
 
@@ -644,6 +661,7 @@ def console_main() -> None:
     interpreter's teardown (freeing pandas, numpy and the rest one object at a
     time) only added about 0.2 s to every run, a tenth of a 2,000-row run.
     """
+    _open_closed_std_streams()
     status = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
@@ -652,5 +670,6 @@ def console_main() -> None:
         except BrokenPipeError:
             pass  # the reader went away (`| head`): nothing left to say
         except (OSError, ValueError):
-            status = 120  # output lost (a full disk under `> file`): as CPython exits then
+            # Output lost (a full disk under `> file`): as CPython itself exits then.
+            status = ExitStatus.OUTPUT_LOST
     os._exit(status)

@@ -1,8 +1,10 @@
 """Speak Shipper's cancel endpoint: build the body, send it, parse either envelope.
 
-One aiohttp session per run. Transport problems (connection refused, reset,
-timeout) are raised as aiohttp.ClientError / TimeoutError for the runner to
-classify; every HTTP answer, whatever its status, comes back as an ApiAnswer.
+One aiohttp session per run. Transport problems before a status line arrives
+(connection refused, reset, timeout) are raised as aiohttp.ClientError /
+TimeoutError for the runner to classify; once a status line has arrived, that
+status is the answer, even if the body then breaks, and it comes back as an
+ApiAnswer. Everything taken from the answer is scrubbed of the key first.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from .models import CancelRequest
-from .text import one_line
+from .text import one_line, redact
 
 CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
 # Error bodies are a few hundred bytes; a gateway could send megabytes of HTML.
@@ -52,14 +54,14 @@ def build_body(request: CancelRequest) -> dict[str, Any]:
     }
 
 
-def parse_error(body: bytes, content_type: str) -> tuple[str, str]:
+def parse_error(body: bytes, content_type: str, *, secret: str = "") -> tuple[str, str]:
     """(code, message) from an error body in either envelope, or from whatever came instead.
 
     NOTE: Shipper uses two envelopes (shipper-cancel-api.md, "Responses"): the usual
     `metadata.errors` list, and for 401 a single `metadata.error` object. Bodies that
     are not JSON at all (gateway HTML, empty, truncated) still yield a readable message.
     """
-    text = body.decode("utf-8", errors="replace")
+    text = redact(body.decode("utf-8", errors="replace"), secret)
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
@@ -169,15 +171,38 @@ class ShipperClient:
         async with self._session.patch(
             self._url, json=build_body(request), allow_redirects=False
         ) as response:
-            body = await _read_capped(response)
-            request_id = one_line(response.headers.get("x-request-id", ""), MAX_REQUEST_ID_CHARS)
+            # The status line has arrived: the server has decided. A body that breaks
+            # now (reset, bad chunk, corrupt gzip, past --timeout) does not undo a 2xx.
+            unreadable = ""
+            try:
+                body = await _read_capped(response)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                body = b""
+                unreadable = f"response body unreadable ({self._scrub(_describe(exc))})"
+            request_id = self._scrub(response.headers.get("x-request-id", ""))
+            request_id = one_line(request_id, MAX_REQUEST_ID_CHARS)
             if 200 <= response.status < 300:
-                return ApiAnswer(http_status=response.status, request_id=request_id)
-            code, message = parse_error(body, response.content_type)
+                return ApiAnswer(
+                    http_status=response.status, error_message=unreadable, request_id=request_id
+                )
+            if unreadable:
+                code, message = "", _clean(f"{self._scrub(response.reason or '')}; {unreadable}")
+            else:
+                content_type = self._scrub(response.content_type)
+                code, message = parse_error(body, content_type, secret=self._api_key)
             return ApiAnswer(
                 http_status=response.status,
                 error_code=code,
-                error_message=message or response.reason or "",
+                error_message=message or _clean(self._scrub(response.reason or "")),
                 request_id=request_id,
                 retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
             )
+
+    def _scrub(self, text: str) -> str:
+        return redact(text, self._api_key)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -13,6 +13,9 @@ and says so in its RunEnd, because the rows already answered must be reported.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class BatchCancelError(Exception):
     """Base class: a problem that stops the whole command, with a message for the operator."""
@@ -42,3 +45,9 @@ class MissingColumnsError(InputFileError):
 
 class RecordingError(BatchCancelError):
     """A result could not be written (results CSV or ledger); the run stopped sending."""
+
+
+def write_failed(path: Path, exc: OSError) -> RecordingError:
+    """The error for an output that cannot be written: the path and the cause in words."""
+    cause = os.strerror(exc.errno) if exc.errno else str(exc)
+    return RecordingError(f"cannot write {path}: {cause}")

@@ -2,7 +2,7 @@
 
 The CLI builds a JobOptions, calls `run_job`, and prints what comes back; this
 module decides nothing about presentation. It owns the process-level parts of
-a run: the state lock, the ledger's run record, SIGINT/SIGTERM, and the exit status.
+a run: the state lock, the ledger's run record, SIGINT/SIGTERM/SIGHUP, and the exit status.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .ledger import Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile
 from .lock import RunLock
 from .models import NEEDS_ATTENTION, ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
-from .report import ResultsWriter
+from .report import ResultsWriter, default_results_path
 from .results_file import resend_only
 from .runner import HealthPolicy, RetryPolicy, RunEnd, Runner, StopReason
 
@@ -105,7 +105,23 @@ def open_orders(options: JobOptions) -> OrdersFile:
     """Open and check the input's header; raises before anything is sent."""
     if options.output.resolve() == options.input.path.resolve():
         raise ConfigError(f"the results file would overwrite the input: {options.output}")
+    if options.send is None and options.output.exists() and not _is_dry_run_file(options.output):
+        raise ConfigError(
+            f"a dry run does not replace {options.output}, which may hold a live run's "
+            f"results; leave out -o (it writes "
+            f"{default_results_path(options.input.path, dry_run=True).name}) or name a new file"
+        )
     return OrdersFile(options.input)
+
+
+def _is_dry_run_file(path: Path) -> bool:
+    return path.name.endswith(".dry-run.csv")
+
+
+def results_lock(path: Path) -> RunLock:
+    """One writer per results file, whatever ledger each run uses."""
+    path = path.resolve()
+    return RunLock(path.with_name(f".{path.name}.lock"), what="the results file's lock")
 
 
 def run_job(
@@ -122,6 +138,7 @@ def run_job(
         rows: Iterable[LoadedRow] = (
             resend_only(orders, options.resend_only) if options.resend_only else orders.rows()
         )
+        stack.enter_context(results_lock(options.output))
         if options.send is not None and options.state_path is not None:
             # Resolved, so a ledger reached through a symlink still shares one lock.
             state_path = options.state_path.resolve()
@@ -195,7 +212,10 @@ def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[E
     if end.stop_reason in (StopReason.AUTH_REFUSED, StopReason.API_DOWN, StopReason.TLS_FAILED):
         return ExitStatus.API_REFUSED_OR_DOWN, f"batch-cancel: stopped: {end.stop_message}"
     if end.signal is not None:
-        status = ExitStatus.TERMINATED if end.signal == signal.SIGTERM else ExitStatus.INTERRUPTED
+        status = {
+            signal.SIGTERM: ExitStatus.TERMINATED,
+            signal.SIGHUP: ExitStatus.HANGUP,
+        }.get(signal.Signals(end.signal), ExitStatus.INTERRUPTED)
         return status, f"batch-cancel: stopped: {end.stop_message}"
     if end.input_error:
         return (
@@ -257,14 +277,18 @@ async def _send_all(
         )
         loop = asyncio.get_running_loop()
         signals = _SignalHandler(runner, run)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, signals.handle, signum)
         try:
             end = await runner.run(iter(rows))
             return replace(end, signal=signals.first)
         finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
+
+
+# A closed terminal (SIGHUP) ends a run as SIGTERM does: in order, results complete.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class _SignalHandler:

@@ -125,6 +125,11 @@ class Ledger:
                 self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner only: it names every order and reason; SQLite gives -wal and -shm
+            # the database file's permissions.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
             # isolation_level=None: autocommit, so each statement is durable on return.
             self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")

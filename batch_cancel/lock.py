@@ -1,4 +1,4 @@
-"""One run at a time per ledger: an advisory lock file beside the state database.
+"""One run at a time per ledger and per results file: advisory lock files beside them.
 
 flock(2) is released by the kernel when the holder dies, however it dies, so a
 lock left by a killed run is never obeyed: the next run simply takes it. The
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from .errors import BatchCancelError
+from .errors import BatchCancelError, write_failed
 
 
 class LockHeldError(BatchCancelError):
@@ -22,8 +22,9 @@ class LockHeldError(BatchCancelError):
 
 
 class RunLock:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, what: str = "the state lock") -> None:
         self.path = path
+        self._what = what
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
@@ -35,13 +36,17 @@ class RunLock:
             holder = _describe_holder(fd)
             os.close(fd)
             raise LockHeldError(
-                f"another batch-cancel run holds the state lock {self.path} ({holder}); "
+                f"another batch-cancel run holds {self._what} {self.path} ({holder}); "
                 "wait for it to finish, or stop it"
             ) from None
-        os.ftruncate(fd, 0)
         started = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        os.write(fd, json.dumps({"pid": os.getpid(), "started_at": started}).encode())
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({"pid": os.getpid(), "started_at": started}).encode())
+            os.fsync(fd)
+        except OSError as exc:  # a full disk: nowhere to record, so nothing is sent
+            os.close(fd)
+            raise write_failed(self.path, exc) from exc
         self._fd = fd
         return self
 

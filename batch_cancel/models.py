@@ -27,7 +27,9 @@ class ExitStatus(IntEnum):
     ROWS_NEED_ATTENTION = 1  # finished, but some rows are invalid / rejected / failed / not sent
     USAGE_OR_INPUT = 2  # bad flags, configuration or unreadable input; nothing sent
     API_REFUSED_OR_DOWN = 3  # the API refused the key, or looked down; the rest not sent
-    LOCKED = 4  # another run holds the state lock; nothing done
+    LOCKED = 4  # another run holds the state lock or the results file; nothing done
+    OUTPUT_LOST = 120  # stdout/stderr could not be flushed at exit (as CPython exits then)
+    HANGUP = 129  # SIGHUP (the terminal closed)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
     TERMINATED = 143  # SIGTERM
 
@@ -60,6 +62,7 @@ class LocalCode(StrEnum):
     DUPLICATE_ROW = "duplicate_row"
     ALREADY_CANCELLED = "already_cancelled"  # skipped: cancelled by an earlier run
     CONNECTION_ERROR = "connection_error"
+    DNS_ERROR = "dns_error"  # the API's host name did not resolve
     TIMEOUT = "timeout"
     AUTH_REFUSED = "auth_refused"  # not_sent: the API refused the key on an earlier row
     API_DOWN = "api_down"  # not_sent: the API looked down, the run stopped for tonight

@@ -118,7 +118,8 @@ class Throttle:
 class HealthWatch:
     """Decides the API is down: too many transient failures in a row, or none alive for too long.
 
-    A 429 is not counted: the API is alive and asking us to slow down.
+    A 429 does not count as a failure in a row (the API is asking us to slow down),
+    but answers that are only 429 for `down_after_s` are a night that cannot finish.
     """
 
     def __init__(
@@ -144,6 +145,13 @@ class HealthWatch:
         self._failures += 1
         if self._max_failures and self._failures >= self._max_failures:
             return f"{self._failures} transient failures in a row"
+        return self._silent_too_long()
+
+    def on_throttled(self) -> str | None:
+        """A 429: return why the API looks down (nothing but 429s for too long), or None."""
+        return self._silent_too_long()
+
+    def _silent_too_long(self) -> str | None:
         silent = self._clock() - self._last_alive
         if self._down_after_s and silent >= self._down_after_s:
             return f"no successful answer for {silent:.0f}s"

@@ -2,9 +2,11 @@
 
 Results arrive in completion order; a small reorder buffer holds the rows that
 finished ahead of an earlier one still in flight, so memory stays bounded by the
-rows in flight, not by the file. The file is written under a temporary name and
-renamed at the end, so a reader never sees a half-written results file; a run
-that breaks off leaves what it wrote as <stem>.incomplete.csv instead.
+rows in flight, not by the file. The file is written under a temporary name of
+its own run (two runs never share one) and renamed at the end, so a reader never
+sees a half-written results file; a run that breaks off leaves what it wrote as
+<stem>.incomplete.csv instead. The header is written, and the disk checked, before
+anything is sent; a write that fails raises RecordingError, which stops sending.
 
 Every text cell is made safe for the spreadsheet it will be opened in: a cell
 that Excel or LibreOffice would run as a formula is prefixed with an apostrophe
@@ -14,9 +16,11 @@ and result text from outside is one bounded line.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from operator import attrgetter
@@ -24,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .errors import write_failed
 from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
 from .text import one_line
 
@@ -89,9 +94,9 @@ def result_cells(result: RowResult) -> list[Any]:
     return ["" if value is None else value for value in _result_values(result)]
 
 
-def default_results_path(input_path: Path) -> Path:
-    """<input stem>.results.csv beside the input."""
-    return input_path.with_name(f"{input_path.stem}.results.csv")
+def default_results_path(input_path: Path, *, dry_run: bool = False) -> Path:
+    """<input stem>.results.csv beside the input; a dry run's is <stem>.dry-run.csv."""
+    return input_path.with_name(f"{input_path.stem}.{'dry-run' if dry_run else 'results'}.csv")
 
 
 class ResultsWriter:
@@ -102,24 +107,44 @@ class ResultsWriter:
         # A results file is a valid input; its old result columns are replaced, not echoed twice.
         self._echo = [i for i, name in enumerate(input_header) if name not in RESULT_COLUMNS]
         self._header = [input_header[i] for i in self._echo] + list(RESULT_COLUMNS)
-        self._partial = path.with_name(f".{path.name}.partial")
+        self._partial = path  # replaced by a unique name on __enter__
         self._pending: dict[int, tuple[LoadedRow, RowResult]] = {}
         self._next_row = 1
         self.counts: Counter[Outcome] = Counter()
 
     def __enter__(self) -> ResultsWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = self._partial.open("w", encoding=RESULTS_ENCODING, newline="")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(
+                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".partial"
+            )
+        except OSError as exc:
+            raise write_failed(self.path, exc) from exc
+        self._partial = Path(name)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600; a results file is for reviewers
+        self._handle = open(fd, "w", encoding=RESULTS_ENCODING, newline="")
         self._writer = csv.writer(self._handle)
-        self._writer.writerow([safe_cell(name) for name in self._header])
+        try:
+            self._writer.writerow([safe_cell(name) for name in self._header])
+            self._handle.flush()
+        except OSError as exc:
+            self._discard()
+            raise write_failed(self.path, exc) from exc
         return self
 
     def add(self, row: LoadedRow, result: RowResult) -> None:
         self.counts[result.status] += 1
         self._pending[row.source_row] = (row, result)
-        while self._next_row in self._pending:
-            self._write(*self._pending.pop(self._next_row))
-            self._next_row += 1
+        try:
+            while self._next_row in self._pending:
+                self._write(*self._pending.pop(self._next_row))
+                self._next_row += 1
+            # A sent row reaches the file at once, so a full disk stops the sending
+            # within a row; rows never sent (skips, dry runs) stream on buffered.
+            if result.attempts:
+                self._handle.flush()
+        except OSError as exc:
+            raise write_failed(self.path, exc) from exc
 
     def _write(self, row: LoadedRow, result: RowResult) -> None:
         cells = row.cells
@@ -141,23 +166,55 @@ class ResultsWriter:
     ) -> None:
         # Rows still pending mean a gap in the numbering: write them anyway rather
         # than lose them, in order, after the gap.
-        for source_row in sorted(self._pending):
-            self._write(*self._pending[source_row])
-        self._pending.clear()
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        if exc_type is None:
-            os.replace(self._partial, self.path)
+        try:
+            for source_row in sorted(self._pending):
+                self._write(*self._pending[source_row])
+            self._pending.clear()
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            if exc_type is None:
+                os.replace(self._partial, self.path)
+                return
+        except OSError as exc:
+            self._keep_incomplete()
+            if exc_type is None:
+                raise write_failed(self.path, exc) from exc
+            return  # the error already on its way names the cause
+        self._keep_incomplete()
+
+    def _keep_incomplete(self) -> None:
+        # The run broke off (a crash or a full disk, not a signal: those end in order):
+        # what was written is kept, under a name no reviewer takes for a complete file.
+        with _quietly():
+            self._handle.close()
+        try:
+            os.replace(self._partial, self.incomplete_path)
+        except OSError as exc:
+            log.error("the results so far are in %s (%s)", self._partial, exc)
             return
-        # The run broke off (a crash, not a signal: those end in order): what was
-        # written is kept, under a name no reviewer will take for a complete file.
-        os.replace(self._partial, self.incomplete_path)
         log.error("the run broke off; the results so far are in %s", self.incomplete_path)
+
+    def _discard(self) -> None:
+        with _quietly():
+            self._handle.close()
+        with _quietly():
+            os.unlink(self._partial)
 
     @property
     def incomplete_path(self) -> Path:
         return self.path.with_name(f"{self.path.stem}.incomplete{self.path.suffix}")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _quietly() -> contextlib.AbstractContextManager[None]:
+    """For clean-up after a write already failed: the first error is the one to report."""
+    return contextlib.suppress(OSError)
 
 
 def _result_text(value: str, column: str) -> str:

@@ -215,7 +215,7 @@ class Runner:
         try:
             self._on_result(row, result)
         except Exception as exc:
-            if self._record_error is None:
+            if self._record_error is None and not isinstance(exc, RecordingError):
                 log.exception("cannot record the result of row %d", row.source_row)
             self._recording_failed(exc)
 
@@ -272,15 +272,21 @@ class Runner:
             attempts += 1
             answer = await self._send_recorded(request, attempt_id)
             status = answer.http_status
+            why = None
             if status == 429:
                 self._throttle.on_throttled(answer.retry_after_s)
+                why = self._health.on_throttled()
             elif status and not _is_transient(status):
                 self._throttle.on_clean_answer()
                 self._health.on_alive()
-            elif why := self._health.on_transient_failure():
+            else:
+                why = self._health.on_transient_failure()
+            if why:
+                last = f"HTTP {status}" if status else answer.error_code
                 self.request_stop(
                     StopReason.API_DOWN,
-                    f"the API looks down ({why}); the next run will resume",
+                    f"the API looks down ({why}; last: {_join(last, answer.error_message)}); "
+                    "the next run will resume",
                 )
 
             if 200 <= status < 300:
@@ -343,6 +349,10 @@ class Runner:
         except aiohttp.ClientConnectorCertificateError as exc:
             answer = _transport_failure(
                 LocalCode.TLS_ERROR, f"certificate verification failed: {exc.certificate_error}"
+            )
+        except aiohttp.ClientConnectorDNSError as exc:
+            answer = _transport_failure(
+                LocalCode.DNS_ERROR, f"cannot resolve host {exc.host}: {exc.os_error.strerror}"
             )
         except aiohttp.ClientError as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

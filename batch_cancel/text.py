@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
+
+# A key too short to be real (a sandbox's) would turn redaction into garbling.
+MIN_REDACTED_SECRET = 8
+REDACTED = "[REDACTED]"
 
 ELLIPSIS = "…"
 
@@ -41,3 +46,16 @@ def describe_char(char: str) -> str:
     """U+202E RIGHT-TO-LEFT OVERRIDE: how a message names a character it cannot show."""
     name = unicodedata.name(char, "")
     return f"U+{ord(char):04X} {name}".rstrip() if name else f"U+{ord(char):04X}"
+
+
+def redact(text: str, secret: str) -> str:
+    """`text` with every copy of `secret` (as is, or URL-encoded) replaced by [REDACTED].
+
+    Applied to everything that came from the server before it is cut or stored:
+    a gateway that echoes the key in an error or a header must not get it onto disk.
+    """
+    if len(secret) < MIN_REDACTED_SECRET or not text:
+        return text
+    for form in {secret, quote(secret, safe="")}:
+        text = text.replace(form, REDACTED)
+    return text

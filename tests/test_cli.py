@@ -332,7 +332,7 @@ def test_default_output_path_and_dry_run(tmp_path: Path) -> None:
     source = write_csv(tmp_path / "night.csv", HEADER, [["A-1", "WH-1", "r"], ["", "WH-1", "r"]])
     done = run_cli("run", source, "--dry-run", env=cli_env(api_key=None))
     assert done.returncode == 1  # one invalid row
-    rows = read_results(tmp_path / "night.results.csv")
+    rows = read_results(tmp_path / "night.dry-run.csv")  # never the live results name
     assert [(row["result_status"], row["result_error_code"]) for row in rows] == [
         ("not_sent", "dry_run"),
         ("invalid", "order_no_missing"),
