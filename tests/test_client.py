@@ -271,9 +271,9 @@ async def test_cancel_reads_a_huge_body_only_up_to_the_cap(
 ) -> None:
     seen: list[int] = []
 
-    def spy(body: bytes, content_type: str) -> tuple[str, str]:
+    def spy(body: bytes, content_type: str, *, secret: str = "") -> tuple[str, str]:
         seen.append(len(body))
-        return parse_error(body, content_type)
+        return parse_error(body, content_type, secret=secret)
 
     monkeypatch.setattr(client_module, "parse_error", spy)
     # Twice the cap: aioresponses' stand-in stream cannot hold more than 128 KiB unread.

@@ -784,7 +784,7 @@ def test_cp1252_fallback_is_in_the_log_the_summary_and_the_json(tmp_path: Path) 
     assert any("WARNING" in line and note in line for line in lines)
     assert any(line.startswith(f"  note: {note}") for line in lines)
     assert json.loads((tmp_path / "s.json").read_text())["notes"][0].startswith(note)
-    rows = read_results(tmp_path / "erp.results.csv")
+    rows = read_results(tmp_path / "erp.dry-run.csv")
     assert rows[0]["cancel_reason"] == "Cliente canceló “pedido”"
 
 

@@ -246,7 +246,9 @@ def test_dead_api_stops_early_with_exit_3(tmp_path: Path) -> None:
         summary,
     )
     assert done.returncode == 3, done.stderr
-    assert "the API looks down (12 transient failures in a row)" in done.stderr
+    assert (
+        "the API looks down (12 transient failures in a row; last: connection_error" in done.stderr
+    )
     rows = read_results(out)
     assert len(rows) == 200
     attempts = sum(int(row["result_attempts"]) for row in rows)
