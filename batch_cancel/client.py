@@ -57,7 +57,7 @@ def build_body(request: CancelRequest) -> dict[str, Any]:
 def parse_error(body: bytes, content_type: str, *, secret: str = "") -> tuple[str, str]:
     """(code, message) from an error body in either envelope, or from whatever came instead.
 
-    NOTE: Shipper uses two envelopes (shipper-cancel-api.md, "Responses"): the usual
+    NOTE: Shipper uses two envelopes (docs/api.md, "Responses"): the usual
     `metadata.errors` list, and for 401 a single `metadata.error` object. Bodies that
     are not JSON at all (gateway HTML, empty, truncated) still yield a readable message.
     """
@@ -185,15 +185,16 @@ class ShipperClient:
                 return ApiAnswer(
                     http_status=response.status, error_message=unreadable, request_id=request_id
                 )
+            reason = self._scrub(response.reason or "")
             if unreadable:
-                code, message = "", _clean(f"{self._scrub(response.reason or '')}; {unreadable}")
+                code, message = "", _clean(f"{reason}; {unreadable}")
             else:
                 content_type = self._scrub(response.content_type)
                 code, message = parse_error(body, content_type, secret=self._api_key)
             return ApiAnswer(
                 http_status=response.status,
                 error_code=code,
-                error_message=message or _clean(self._scrub(response.reason or "")),
+                error_message=message or _clean(reason),
                 request_id=request_id,
                 retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
             )

@@ -23,8 +23,8 @@ from .models import FIELDS
 API_KEY_ENV = "SHIPPER_API_KEY"
 BASE_URL_ENV = "SHIPPER_BASE_URL"
 
-# Shipper publishes no rate limit (shipper-cancel-api.md, "What the documentation
-# does not say"), so the default is deliberately polite; raise it with --rate once
+# Shipper publishes no rate limit (docs/api.md, "What the documentation does
+# not say"), so the default is deliberately polite; raise it with --rate once
 # Shipper confirms what the account may do.
 DEFAULT_RATE = 5.0
 DEFAULT_CONCURRENCY = 4

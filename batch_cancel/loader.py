@@ -521,7 +521,7 @@ class OrdersFile:
 
     def _chunks(self, gate: BinaryIO) -> Iterator[pd.DataFrame]:
         # Every cell as text (dtype=object, no NA parsing): order numbers keep
-        # leading zeros and "NA" stays "NA" (DESIGN.md, pandas 3 trap). object
+        # leading zeros and "NA" stays "NA" (pandas infers numbers and NaN otherwise). object
         # rather than str: pandas 3's string dtype iterates ~10x slower.
         try:
             reader = pd.read_csv(

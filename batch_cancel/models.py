@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-# The API's field limits (shipper-cancel-api.md, "Body shape"). Counted in
+# The API's field limits (docs/api.md, "Body shape"). Counted in
 # characters: the documentation does not say characters or bytes, and this is
 # the one place to change if Shipper ever says otherwise.
 ORDER_NO_MAX = 50

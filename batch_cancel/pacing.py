@@ -41,7 +41,7 @@ def rate_limiter(rate: float) -> AsyncLimiter:
     """At most `rate` starts in any one-second window, and close to `rate` per second.
 
     AsyncLimiter(rate, 1) starts empty and lets `rate` calls through at once, so
-    up to 2 x rate can land in the first second (DESIGN.md). A bucket that
+    up to 2 x rate can land in the first second. A bucket that
     holds one start, drained at rate / RATE_SAFETY, spaces starts evenly, but
     loses every worker's wake-up delay (about a millisecond, through timers and
     task switches): 90% of --rate 50 was measured. So the bucket holds 1 + s

@@ -30,7 +30,7 @@ TOP_MESSAGES = 5
 MAX_TEXT_CELL = 160
 
 # Phrases for the plain sentence. A code is phrased only where Shipper documents it
-# (shipper-cancel-api.md); anything else is recognised by what its message says, so
+# (docs/api.md); anything else is recognised by what its message says, so
 # the sentence never claims a cause the row does not show. NOTE: this is also how the
 # sandbox's 9001 ("stock is already allocated ...") is covered: 9001 is a sandbox
 # stand-in, and the real API may use that number for something else.

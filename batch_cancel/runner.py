@@ -128,7 +128,7 @@ class Runner:
         )
         self._attempt_log: AttemptLog = attempt_log or _NoAttemptLog()
         # NOTE: Shipper does not document the code for "already cancelled"
-        # (shipper-cancel-api.md); when the operator names it, such an answer
+        # (docs/api.md); when the operator names it, such an answer
         # means the goal is reached and the row counts as cancelled.
         self._already_cancelled = already_cancelled_codes
         self._concurrency = concurrency

@@ -1,7 +1,7 @@
 """A local Shipper-compatible server for the demo and the tests.
 
 It answers ``PATCH /v3/fulfillment/outbound/oms/cancel`` the way
-``shipper-cancel-api.md`` describes, keeps an in-memory order book, and can
+``docs/api.md`` describes, keeps an in-memory order book, and can
 inject the faults a nightly run must survive: latency, 500s, 429s with
 ``Retry-After`` and connections dropped without any answer. ``GET
 /_sandbox/stats`` reports what arrived so tests can check pacing and that no
@@ -219,7 +219,7 @@ def _answer(
 
 
 def _unauthorized(state: SandboxState, request: web.Request) -> web.Response:
-    # NOTE: the documented 401 has its own envelope (shipper-cancel-api.md).
+    # NOTE: the documented 401 has its own envelope (docs/api.md).
     metadata = {
         "path": request.path,
         "status_code": 401,
