@@ -37,7 +37,7 @@ from .lock import LockHeldError
 from .models import ExitStatus, LoadedRow, Outcome, RowResult
 from .report import default_results_path
 from .runner import HealthPolicy
-from .text import MIN_REDACTED_SECRET
+from .text import MIN_REDACTED_SECRET, redact
 
 log = logging.getLogger("batch_cancel")
 
@@ -326,14 +326,14 @@ class _RedactSecret(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._secret in message:
-            record.msg, record.args = message.replace(self._secret, "[REDACTED]"), None
+        if (redacted := redact(message, self._secret)) != message:
+            record.msg, record.args = redacted, None
         # A traceback is text too (an exception message may quote a header): format it
         # now, redacted, and formatters print this cached text instead.
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self._secret in record.exc_text:
-            record.exc_text = record.exc_text.replace(self._secret, "[REDACTED]")
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self._secret)
         return True
 
 

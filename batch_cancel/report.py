@@ -20,7 +20,7 @@ import contextlib
 import csv
 import logging
 import os
-import tempfile
+import secrets
 from collections import Counter
 from collections.abc import Sequence
 from operator import attrgetter
@@ -107,21 +107,21 @@ class ResultsWriter:
         # A results file is a valid input; its old result columns are replaced, not echoed twice.
         self._echo = [i for i, name in enumerate(input_header) if name not in RESULT_COLUMNS]
         self._header = [input_header[i] for i in self._echo] + list(RESULT_COLUMNS)
-        self._partial = path  # replaced by a unique name on __enter__
         self._pending: dict[int, tuple[LoadedRow, RowResult]] = {}
         self._next_row = 1
         self.counts: Counter[Outcome] = Counter()
 
     def __enter__(self) -> ResultsWriter:
+        # A name of this run's own; 0o666 under the umask, as any file the user
+        # writes (mkstemp's 0600 would hide the results from the reviewers).
+        self._partial = self.path.with_name(
+            f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(
-                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".partial"
-            )
+            fd = os.open(self._partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except OSError as exc:
             raise write_failed(self.path, exc) from exc
-        self._partial = Path(name)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600; a results file is for reviewers
         self._handle = open(fd, "w", encoding=RESULTS_ENCODING, newline="")
         self._writer = csv.writer(self._handle)
         try:
@@ -186,7 +186,7 @@ class ResultsWriter:
     def _keep_incomplete(self) -> None:
         # The run broke off (a crash or a full disk, not a signal: those end in order):
         # what was written is kept, under a name no reviewer takes for a complete file.
-        with _quietly():
+        with contextlib.suppress(OSError):  # the first error is the one to report
             self._handle.close()
         try:
             os.replace(self._partial, self.incomplete_path)
@@ -196,25 +196,14 @@ class ResultsWriter:
         log.error("the run broke off; the results so far are in %s", self.incomplete_path)
 
     def _discard(self) -> None:
-        with _quietly():
+        with contextlib.suppress(OSError):  # the first error is the one to report
             self._handle.close()
-        with _quietly():
+        with contextlib.suppress(OSError):  # the first error is the one to report
             os.unlink(self._partial)
 
     @property
     def incomplete_path(self) -> Path:
         return self.path.with_name(f"{self.path.stem}.incomplete{self.path.suffix}")
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _quietly() -> contextlib.AbstractContextManager[None]:
-    """For clean-up after a write already failed: the first error is the one to report."""
-    return contextlib.suppress(OSError)
 
 
 def _result_text(value: str, column: str) -> str:

@@ -58,6 +58,18 @@ def run_cli(
     return CliRun(done.returncode, done.stdout, done.stderr)
 
 
+def spawn_cli(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start the real CLI and return at once, for tests that signal it or race it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "batch_cancel", *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def read_results(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))

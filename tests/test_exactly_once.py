@@ -28,7 +28,7 @@ from batch_cancel import cli
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import ROOT, cli_env, orders_csv, read_results
+from .helpers import ROOT, cli_env, orders_csv, read_results, spawn_cli
 from .misbehaving import MisbehavingServer, reply
 
 FAST = ["--rate", "0", "--concurrency", "4", "--timeout", "1", "--max-attempts", "2"]
@@ -220,27 +220,9 @@ def test_a_second_run_on_the_same_results_file_exits_4_before_sending(
     sandbox = start_sandbox("--latency-ms", "200")
     source = orders_csv(tmp_path / "in.csv", 30)
     out = tmp_path / "out.csv"
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "batch_cancel",
-            "run",
-            str(source),
-            "-o",
-            str(out),
-            "--base-url",
-            sandbox.url,
-            "--rate",
-            "0",
-            "--concurrency",
-            "1",
-        ],
+    first = spawn_cli(
+        *("run", source, "-o", out, "--base-url", sandbox.url, "--rate", "0", "--concurrency", "1"),
         env=cli_env(state=tmp_path / "a" / "ledger.sqlite3"),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         lock = out.with_name(f".{out.name}.lock")
@@ -361,27 +343,9 @@ def test_sighup_is_an_orderly_stop_with_complete_results(
     sandbox = start_sandbox("--latency-ms", "200")
     source = orders_csv(tmp_path / "in.csv", 40)
     out = tmp_path / "out.csv"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "batch_cancel",
-            "run",
-            str(source),
-            "-o",
-            str(out),
-            "--base-url",
-            sandbox.url,
-            "--rate",
-            "0",
-            "--concurrency",
-            "2",
-        ],
+    process = spawn_cli(
+        *("run", source, "-o", out, "--base-url", sandbox.url, "--rate", "0", "--concurrency", "2"),
         env=cli_env(),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     deadline = time.monotonic() + 20
     while len(sandbox.stats()["arrivals"]) < 2 and time.monotonic() < deadline:
