@@ -658,8 +658,8 @@ def console_main() -> None:
     """The `batch-cancel` command and `python -m batch_cancel`: main(), then leave at once.
 
     Everything is written, closed and flushed by the time main() returns; the
-    interpreter's teardown (freeing pandas, numpy and the rest one object at a
-    time) only added about 0.2 s to every run, a tenth of a 2,000-row run.
+    interpreter's teardown (freeing every module and object one at a time) only
+    adds to every run (BENCHMARKS.md).
     """
     _open_closed_std_streams()
     status = main()

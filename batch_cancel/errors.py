@@ -3,7 +3,8 @@
 BatchCancelError            anything that stops the whole command
 ├── ConfigError             bad flags or environment (exit 2, nothing sent)
 ├── InputFileError          the input file cannot be read as a CSV of orders (exit 2)
-│   └── MissingColumnsError required columns absent after --map and defaults
+│   ├── MissingColumnsError required columns absent after --map and defaults
+│   └── InputFileChangedError the file changed while it was read (exit 2)
 └── RecordingError          the results CSV or the ledger cannot be written (disk full);
                             sending stopped at once (exit 2)
 
@@ -41,6 +42,10 @@ class MissingColumnsError(InputFileError):
             "Use --map FIELD=HEADER to map a column, or --warehouse-id / --cancel-reason "
             "to give a value for every row."
         )
+
+
+class InputFileChangedError(InputFileError):
+    """The input's size or modification time moved while it was read: still being written."""
 
 
 class RecordingError(BatchCancelError):

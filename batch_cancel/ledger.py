@@ -410,32 +410,48 @@ def skip_already_cancelled(
     night's overlapping export, sends only what is not known to be cancelled.
     """
     rows = iter(rows)
-    while batch := list(itertools.islice(rows, LOOKUP_BATCH)):
-        keys = [(row.request.order_no, row.request.warehouse_id) for row in batch if row.request]
-        prior_cancels, unanswered = ledger.look_up(keys)
-        for row in batch:
-            request = row.request
-            if request is None:
-                yield row
-                continue
-            key = (request.order_no, request.warehouse_id)
-            prior = None if force_resend else prior_cancels.get(key)
-            if prior is not None:
-                skipped = RowResult(
-                    source_row=row.source_row,
-                    status=Outcome.SKIPPED,
-                    error_code=LocalCode.ALREADY_CANCELLED,
-                    error_message=f"already cancelled at {prior.finished_at} in run {prior.run_id}",
-                )
-                yield replace(row, request=None, verdict=skipped)
-                continue
-            doubt = unanswered.get(key)
-            if doubt is not None:
-                why = "the run was killed mid-request" if doubt.reason == "killed" else doubt.reason
-                note = (
-                    f"an earlier attempt (run {doubt.run_id}, {doubt.sent_at}) was sent but never "
-                    f"answered ({why}); Shipper may already have cancelled it"
-                )
-                request = replace(request, note="; ".join(filter(None, [request.note, note])))
-                row = replace(row, request=request)
+    while True:
+        batch: list[LoadedRow] = []
+        broke_off: Exception | None = None
+        try:
+            batch.extend(itertools.islice(rows, LOOKUP_BATCH))
+        except Exception as exc:  # the input broke off: the rows read before it still count
+            broke_off = exc
+        yield from _skip_known(batch, ledger, force_resend=force_resend)
+        if broke_off is not None:
+            raise broke_off
+        if len(batch) < LOOKUP_BATCH:
+            return
+
+
+def _skip_known(
+    batch: list[LoadedRow], ledger: Ledger, *, force_resend: bool
+) -> Iterator[LoadedRow]:
+    keys = [(row.request.order_no, row.request.warehouse_id) for row in batch if row.request]
+    prior_cancels, unanswered = ledger.look_up(keys)
+    for row in batch:
+        request = row.request
+        if request is None:
             yield row
+            continue
+        key = (request.order_no, request.warehouse_id)
+        prior = None if force_resend else prior_cancels.get(key)
+        if prior is not None:
+            skipped = RowResult(
+                source_row=row.source_row,
+                status=Outcome.SKIPPED,
+                error_code=LocalCode.ALREADY_CANCELLED,
+                error_message=f"already cancelled at {prior.finished_at} in run {prior.run_id}",
+            )
+            yield replace(row, request=None, verdict=skipped)
+            continue
+        doubt = unanswered.get(key)
+        if doubt is not None:
+            why = "the run was killed mid-request" if doubt.reason == "killed" else doubt.reason
+            note = (
+                f"an earlier attempt (run {doubt.run_id}, {doubt.sent_at}) was sent but never "
+                f"answered ({why}); Shipper may already have cancelled it"
+            )
+            request = replace(request, note="; ".join(filter(None, [request.note, note])))
+            row = replace(row, request=request)
+        yield row

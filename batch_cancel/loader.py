@@ -1,17 +1,18 @@
-"""Read the orders CSV in chunks and turn every data row into a LoadedRow.
+"""Read the orders CSV as a stream and turn every data row into a LoadedRow.
 
 Every data row comes out exactly once, in file order, either with a request to
-send or with a verdict (invalid, duplicate). Reading is streamed chunk by chunk
-so the first request can leave before the whole file is read.
+send or with a verdict (invalid, duplicate). Reading is streamed, so the first
+request can leave before the whole file is read.
 
 Exports arrive from marketplace back-offices, spreadsheets and ERP scripts, so
 the reader expects damage (README, "Input files"):
 - the file as a whole (exists, is text, which encoding) is settled first by
   `inputfile.open_source`; the header then, here: one line, names that are not
   ambiguous, the required columns present;
-- a row with more or fewer fields than the header, or after a quote that never
-  closes, is an `invalid` row with a message, never a crash or a lost row
-  (`records.py` supplies the true field counts pandas cannot);
+- rows are read with the standard library's csv module, which gives each row's
+  true field count: a row with more or fewer fields than the header, or after
+  a quote that never closes, is an `invalid` row with a message, never a crash
+  or a lost row; a line that repeats the header (two exports joined) is one too;
 - values lose the invisible debris of copy and paste and are NFC-normalised
   before their lengths are checked; control characters and spreadsheet damage
   (an order number in scientific notation) make the row invalid.
@@ -20,15 +21,12 @@ the reader expects damage (README, "Input files"):
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import logging
 import re
 import unicodedata
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
-
-import pandas as pd
 
 from .config import InputOptions
 from .errors import ConfigError, InputFileError, MissingColumnsError
@@ -44,7 +42,6 @@ from .models import (
     Outcome,
     RowResult,
 )
-from .records import RecordGate, RecordMismatchError, RecordScanner, Unclosed
 from .report import STATUS_COLUMN, unsafe_cell
 from .text import describe_char
 
@@ -52,7 +49,6 @@ log = logging.getLogger(__name__)
 
 CANDIDATE_DELIMITERS = ",;\t|"
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-CHUNK_ROWS = 10_000
 MAX_HEADER_BYTES = 64 * 1024
 
 # What copy and paste leaves around an identifier: spaces of every width
@@ -249,11 +245,22 @@ def _invalid(source_row: int, code: LocalCode, message: str) -> RowResult:
     )
 
 
+class _End:
+    """Set once the lines run out: a record csv returns after that was inside an open quote."""
+
+    reached = False
+
+
+def _noting_end(lines: Iterator[str], end: _End) -> Iterator[str]:
+    yield from lines
+    end.reached = True
+
+
 class OrdersFile:
     """An opened orders CSV: file and header checked on construction, rows streamed by `rows()`.
 
-    `notes` collects what the operator should hear about the file as a whole (an
-    encoding guessed, a file with no data rows, ...); it is complete once `rows()`
+    `notes` collects what the operator should hear about the file as a whole (lines
+    read as cp1252, a file with no data rows, ...); it is complete once `rows()`
     has been read to the end. Each note is also logged as it is found.
     """
 
@@ -263,29 +270,20 @@ class OrdersFile:
         self._file_notes: list[str] = []
         self._row_notes: list[str] = []
         self._source = open_source(options.path, options.encoding)
-        self.encoding = self._source.encoding
-        if self._source.not_utf8_at_line is not None:
-            self._note(
-                f"{self.path}: not valid UTF-8 (first at line {self._source.not_utf8_at_line}); "
-                "read as Windows-1252 (cp1252): check accented letters in the results, or "
-                "pass --encoding"
-            )
-        header_line = self._read_header_line()
+        self.encoding = self._source.label  # what it is read as; see also notes (cp1252 lines)
+        header_line = self._header_line()
         delimiter = options.delimiter or detect_delimiter(header_line)
         if len(delimiter.encode("utf-8")) != 1 or delimiter in '"\r\n':
             raise ConfigError(
                 f"--delimiter must be one ASCII character other than a quote, got {delimiter!r}"
             )
         self.delimiter = delimiter
-        self.header = [
-            name.strip(TRIM) for name in next(csv.reader([header_line], delimiter=delimiter))
-        ]
+        self.header = [name.strip(TRIM) for name in self._header_record()]
         # A results file fed back as input: its cells were made spreadsheet-safe when it
         # was written, and the API must get the real values ("-503", not "'-503").
         self._written_by_us = STATUS_COLUMN in self.header
         if self._written_by_us:
             self.header = [unsafe_cell(name) for name in self.header]
-        self._check_header_record()
         self._field_index = self._map_fields()
         self._check_header_names()
 
@@ -297,42 +295,37 @@ class OrdersFile:
         log.warning("%s", message)
         self._file_notes.append(message)
 
-    def _read_header_line(self) -> str:
-        with self._source.path.open("rb") as handle:
-            handle.seek(self._source.start)
-            head = handle.read(MAX_HEADER_BYTES + 1)
-        line = re.split(b"[\r\n]", head, maxsplit=1)[0]
+    def _header_line(self) -> str:
+        """The first line, for the delimiter guess; read a bounded amount, whatever the file."""
+        head = self._source.head_text()
+        line = re.split("[\r\n]", head, maxsplit=1)[0]
         if len(line) > MAX_HEADER_BYTES:
             raise InputFileError(
                 f"{self.path}: the first line is longer than {MAX_HEADER_BYTES // 1024} KiB; "
                 "that is not a CSV header"
             )
-        text = line.decode("utf-8", "replace")
-        if not text.strip(TRIM):
+        if not line.strip(TRIM):
             if not head.strip():
                 raise InputFileError(f"{self.path}: file is empty (no header line)")
             raise InputFileError(
                 f"{self.path}: the first line is blank; the header must be the first line"
             )
-        return text
+        return line
 
-    def _check_header_record(self) -> None:
-        """The scan must see the header as parsed here; and the header must close its quotes."""
-        scanner = RecordScanner(
-            self._source.path, start=self._source.start, delimiter=self.delimiter
-        )
-        try:
-            while not scanner.available and not scanner.at_eof:
-                scanner.advance()
-        finally:
-            scanner.close()
-        if not scanner.available:
+    def _records(self, end: _End) -> Iterator[list[str]]:
+        return csv.reader(_noting_end(self._source.lines(), end), delimiter=self.delimiter)
+
+    def _header_record(self) -> list[str]:
+        end = _End()
+        records = self._records(end)
+        header = next(records)
+        if end.reached:
             raise InputFileError(f"{self.path}: a quote in the header line never closes")
-        fields, _ = scanner.take(1)
-        if fields[0] != len(self.header):
+        if records.line_num > 1:  # type: ignore[attr-defined]
             raise InputFileError(
                 f"{self.path}: the header line has a quoted line break; put the header on one line"
             )
+        return header
 
     def _map_fields(self) -> dict[str, int | None]:
         """Column index of each field, or None where a default fills it."""
@@ -389,114 +382,96 @@ class OrdersFile:
     # --- rows ------------------------------------------------------------------------
 
     def rows(self) -> Iterator[LoadedRow]:
-        """Every data row once, in file order; duplicates of an earlier valid row flagged.
-
-        NOTE on how rows are read, chosen by measurement (1M rows, 95 MB, 2 slow CPUs):
-        - pandas' C reader parses ~800k rows/s, but pads a short row with empty
-          cells (a row cut in two by a stray line break looks complete) and stops
-          with ParserError at a long one. `header=None` with a wider `names` list
-          still pads, so the count is lost either way.
-        - its python engine with `on_bad_lines=callable` sees only long rows and
-          parses 120-170k rows/s before any validation: too slow for 150k rows/s.
-        - a pre-scan with the csv module costs 3.2 s per 1M rows by itself.
-        - chosen: the C reader reads the cells (`usecols` keeps it from failing on
-          long rows), and `records.RecordScanner`, a numpy scan of the same bytes
-          (0.4 s per 1M rows, done a block ahead so streaming is kept), gives each
-          row's true field count; `RecordGate` keeps pandas from reading past the
-          records the scan has counted. `validate` runs at ~150-160k rows/s here,
-          against ~105-120k before (pandas' str dtype iterated slowly); the first
-          row is out ~45 ms after the file is opened.
-        """
+        """Every data row once, in file order; duplicates of an earlier valid row flagged."""
         self._row_notes = []
+        source_row = yield from self._parsed_rows()
         source = self._source
-        scanner = RecordScanner(source.path, start=source.start, delimiter=self.delimiter)
-        gate = io.BufferedReader(RecordGate(source.path, scanner, start=source.start))
-        try:
-            source_row = yield from self._parsed_rows(scanner, gate)
-            if scanner.available:
-                raise RecordMismatchError(f"{scanner.available} record(s) were never read")
-            if scanner.unclosed is not None:
-                source_row = yield from self._unclosed_rows(scanner.unclosed, source_row)
-        except RecordMismatchError as exc:
-            raise InputFileError(
-                f"{self.path}: internal error reading the file ({exc}); please report it"
-            ) from exc
-        finally:
-            gate.close()
-            scanner.close()
+        if source.cp1252_lines:
+            self._row_note(
+                f"{self.path}: {_lines_named(source.cp1252_lines)} not valid UTF-8, read as "
+                "Windows-1252 (cp1252): check accented letters in those rows, or pass --encoding"
+            )
         if source_row == 0:
             # A quiet night, not a problem: one line in the summary, nothing in the log.
             self._row_notes.append(f"{self.path}: no data rows (only a header): nothing to do")
 
-    def _parsed_rows(
-        self, scanner: RecordScanner, gate: BinaryIO
-    ) -> Generator[LoadedRow, None, int]:
-        """The rows pandas reads; returns the last source_row."""
+    def _row_note(self, message: str) -> None:
+        log.warning("%s", message)
+        self._row_notes.append(message)
+
+    def _parsed_rows(self) -> Generator[LoadedRow, None, int]:
+        """The rows csv reads; returns the last source_row."""
         width = len(self.header)
         min_fields = self._min_fields
+        order_index, warehouse_index, reason_index = map(self._field_index.get, FIELDS)
+        assert order_index is not None  # order_no has no default
+        order_key = _header_key(self.header[order_index])
         default_warehouse = (self.options.default_warehouse_id or "").strip(TRIM)
         default_reason = (self.options.default_cancel_reason or "").strip(TRIM)
+        written_by_us = self._written_by_us
         # warehouse_id -> order_no -> first row: one str per row remembered, not a tuple
         # and two strs, which halves what a 1M-row file holds (it is most of the RSS).
         first_seen: dict[str, dict[str, int]] = {}
         source_row = 0
         only_delimiters = 0
-        header_done = False
-        for chunk in self._chunks(gate):
-            fields, trailing = scanner.take(len(chunk))
-            columns = [chunk[index].tolist() for index in range(width)]
-            if self._written_by_us:
-                columns = [[unsafe_cell(cell) for cell in column] for column in columns]
-            blank = [""] * len(chunk)
-            order_nos, warehouse_ids, reasons = (
-                blank if index is None else columns[index]
-                for index in map(self._field_index.get, FIELDS)
-            )
-            records = zip(
-                fields,
-                trailing,
-                order_nos,
-                warehouse_ids,
-                reasons,
-                zip(*columns, strict=True),
-                strict=True,
-            )
-            if not header_done:
-                next(records)
-                header_done = True
-            for count, ends_with_delimiter, order_no, warehouse_id, reason, cells in records:
-                if not (
-                    min_fields <= count <= width or (count == width + 1 and ends_with_delimiter)
-                ):
-                    # Not a row: a blank line (one empty field) or a line of delimiters.
-                    if count <= width and _is_blank(cells):
-                        only_delimiters += count > 1
-                        continue
-                    source_row += 1
-                    kept = cells[:count] if count < width else cells
-                    yield LoadedRow(source_row, kept, None, self._wrong_width(source_row, count))
+        end = _End()
+        records = self._records(end)
+        next(records)  # the header, checked in __init__
+        last_line = records.line_num  # type: ignore[attr-defined]
+        row: LoadedRow | None = None
+        for record in records:
+            if end.reached:
+                return (yield from self._unclosed_rows(last_line + 1, source_row))
+            last_line = records.line_num  # type: ignore[attr-defined]
+            count = len(record)
+            if not (min_fields <= count <= width or (count == width + 1 and not record[-1])):
+                # Not a row: a blank line or a line of delimiters.
+                if count <= width and _is_blank(record):
+                    only_delimiters += count > 1
                     continue
-                checked: CancelRequest | RowResult | None = _quick_request(
-                    source_row + 1,
-                    order_no,
-                    warehouse_id or default_warehouse,
-                    reason or default_reason,
+                source_row += 1
+                row = LoadedRow(
+                    source_row, tuple(record[:width]), None, self._wrong_width(source_row, count)
                 )
-                if checked is None:
-                    order_no = order_no.strip(TRIM)
-                    if not order_no and _is_blank(cells):
-                        only_delimiters += 1
-                        continue
+                yield row
+                continue
+            if written_by_us:
+                record = [unsafe_cell(cell) for cell in record]
+            if count != width:
+                record = record[:width] if count > width else record + [""] * (width - count)
+            cells = tuple(record)
+            order_no = cells[order_index]
+            warehouse_id = "" if warehouse_index is None else cells[warehouse_index]
+            reason = "" if reason_index is None else cells[reason_index]
+            checked: CancelRequest | RowResult | None = _quick_request(
+                source_row + 1,
+                order_no,
+                warehouse_id or default_warehouse,
+                reason or default_reason,
+            )
+            if checked is None or _header_key(order_no) == order_key:
+                order_no = order_no.strip(TRIM)
+                if not order_no and _is_blank(cells):
+                    only_delimiters += 1
+                    continue
+                if _header_key(order_no) == order_key:
+                    checked = _invalid(
+                        source_row + 1,
+                        LocalCode.REPEATED_HEADER,
+                        "this line repeats the header line (two exports joined into one "
+                        "file?); not sent",
+                    )
+                else:
                     checked = validate_row(
                         source_row + 1,
                         order_no,
                         warehouse_id.strip(TRIM) or default_warehouse,
                         reason.strip(TRIM) or default_reason,
                     )
-                source_row += 1
-                if isinstance(checked, RowResult):
-                    yield LoadedRow(source_row, cells, None, checked)
-                    continue
+            source_row += 1
+            if isinstance(checked, RowResult):
+                row = LoadedRow(source_row, cells, None, checked)
+            else:
                 seen_here = first_seen.get(checked.warehouse_id)
                 if seen_here is None:
                     seen_here = first_seen[checked.warehouse_id] = {}
@@ -508,41 +483,23 @@ class OrdersFile:
                         error_code=LocalCode.DUPLICATE_ROW,
                         error_message=f"same order_no and warehouse_id as row {earlier}",
                     )
-                    yield LoadedRow(source_row, cells, None, duplicate)
+                    row = LoadedRow(source_row, cells, None, duplicate)
                 else:
-                    yield LoadedRow(source_row, cells, checked, None)
+                    row = LoadedRow(source_row, cells, checked, None)
+            yield row
         if only_delimiters:
-            message = (
+            self._row_notes.append(
                 f"{self.path}: {only_delimiters} line(s) held only delimiters (no values) and "
                 "were skipped like blank lines"
             )
-            self._row_notes.append(message)
-        return source_row
-
-    def _chunks(self, gate: BinaryIO) -> Iterator[pd.DataFrame]:
-        # Every cell as text (dtype=object, no NA parsing): order numbers keep
-        # leading zeros and "NA" stays "NA" (pandas infers numbers and NaN otherwise). object
-        # rather than str: pandas 3's string dtype iterates ~10x slower.
-        try:
-            reader = pd.read_csv(
-                gate,
-                sep=self.delimiter,
-                header=None,
-                usecols=list(range(len(self.header))),
-                encoding="utf-8",
-                dtype=object,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,  # blank lines are records, so the scan lines up
-                quotechar='"',
-                doublequote=True,
-                chunksize=CHUNK_ROWS,
-                engine="c",
+        if self._source.ends_without_line_break and row is not None and row.source_row:
+            order_no = row.cells[order_index] if order_index < len(row.cells) else ""
+            self._row_note(
+                f"{self.path}: the last line (row {row.source_row}, order_no {order_no!r}) "
+                "has no line break; if the file was cut off while it was written, check that "
+                "order number"
             )
-            with reader:
-                yield from reader
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-            raise InputFileError(f"{self.path}: cannot read the file: {exc}") from exc
+        return source_row
 
     def _wrong_width(self, source_row: int, count: int) -> RowResult:
         width = len(self.header)
@@ -558,9 +515,7 @@ class OrdersFile:
             f"row has {count} field(s) but the header has {expected} ({why}); not sent",
         )
 
-    def _unclosed_rows(
-        self, unclosed: Unclosed, source_row: int
-    ) -> Generator[LoadedRow, None, int]:
+    def _unclosed_rows(self, first_line: int, source_row: int) -> Generator[LoadedRow, None, int]:
         """From an unclosed quote on, every line is reported as an invalid row, none sent.
 
         By CSV rules the rest of the file is one value; a truncated export or a
@@ -575,23 +530,29 @@ class OrdersFile:
             first_row,
         )
         width = len(self.header)
-        with self._source.path.open("rb") as raw:
-            raw.seek(unclosed.offset)
-            lines = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-            for line in lines:
-                text = line.rstrip("\r\n")
-                if not text.strip(TRIM):
-                    continue
-                source_row += 1
-                cells = next(csv.reader([text], delimiter=self.delimiter, quoting=csv.QUOTE_NONE))
-                if source_row == first_row:
-                    message = (
-                        'a quote (") opened in this row never closes, so this row and every '
-                        "line after it could not be read; none were sent: fix the quote and "
-                        "run again"
-                    )
-                else:
-                    message = f"not read: after the quote left open in row {first_row}; not sent"
-                verdict = _invalid(source_row, LocalCode.UNCLOSED_QUOTE, message)
-                yield LoadedRow(source_row, tuple(cells[:width]), None, verdict)
+        for line in itertools.islice(self._source.lines(), first_line - 1, None):
+            text = line.rstrip("\r\n")
+            if not text.strip(TRIM):
+                continue
+            source_row += 1
+            cells = next(csv.reader([text], delimiter=self.delimiter, quoting=csv.QUOTE_NONE))
+            if source_row == first_row:
+                message = (
+                    'a quote (") opened in this row never closes, so this row and every '
+                    "line after it could not be read; none were sent: fix the quote and "
+                    "run again"
+                )
+            else:
+                message = f"not read: after the quote left open in row {first_row}; not sent"
+            verdict = _invalid(source_row, LocalCode.UNCLOSED_QUOTE, message)
+            yield LoadedRow(source_row, tuple(cells[:width]), None, verdict)
         return source_row
+
+
+def _lines_named(lines: list[int], most: int = 10) -> str:
+    """'line 7' / '3 lines (4, 9, 12)' / '40 lines (4, 9, ... and 30 more)'."""
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    shown = ", ".join(map(str, lines[:most]))
+    more = f" and {len(lines) - most} more" if len(lines) > most else ""
+    return f"{len(lines)} lines ({shown}{more})"

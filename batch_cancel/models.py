@@ -73,6 +73,7 @@ class LocalCode(StrEnum):
     # invalid rows from hostile or damaged input (README, "Input files"):
     WRONG_FIELD_COUNT = "wrong_field_count"  # more or fewer fields than the header
     UNCLOSED_QUOTE = "unclosed_quote"  # a quote never closes; this row and the rest unread
+    REPEATED_HEADER = "repeated_header"  # the header line again mid-file: two exports joined
     CONTROL_CHARACTERS = "control_characters"  # e.g. NUL, ESC, bidi overrides in a value
     SCIENTIFIC_NOTATION = "scientific_notation"  # order_no like 1.23457E+14: digits lost
     GARBLED_TEXT = "garbled_text"  # an identifier holds U+FFFD from a bad conversion

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from batch_cancel import loader
+from batch_cancel import inputfile
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import InputFileError, MissingColumnsError
 from batch_cancel.loader import OrdersFile, detect_delimiter, validate_row
@@ -342,10 +342,10 @@ def test_source_rows_numbered_from_one(tmp_path: Path) -> None:
     assert all(row.request is not None and row.request.source_row == row.source_row for row in rows)
 
 
-def test_many_chunks_stay_in_order_and_complete(
+def test_many_blocks_stay_in_order_and_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loader, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(inputfile, "READ_BLOCK_BYTES", 7)  # lines cut across blocks
     data = [*numbered_rows(22), ["ORD-00002", "WH", "again"]]  # row 23 repeats row 2
     rows = load(orders_csv(tmp_path, data))
     assert [row.source_row for row in rows] == list(range(1, 24))
