@@ -35,6 +35,7 @@ from .errors import BatchCancelError, ConfigError, InputFileError
 from .ledger import STATE_ENV, default_state_path
 from .lock import LockHeldError
 from .models import ExitStatus, LoadedRow, Outcome, RowResult
+from .outputs import output_target, write_atomically
 from .report import default_results_path
 from .runner import HealthPolicy
 from .text import MIN_REDACTED_SECRET, redact
@@ -436,9 +437,18 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         )
     _check_run_flags(args)
     _setup_logging(args, secret=send_options.api_key if send_options else None)
+    output = output_target(
+        args.output or default_results_path(args.input, dry_run=args.dry_run),
+        flag="-o",
+        inputs=[args.input],
+    )
+    if args.summary_json is not None:
+        args.summary_json = output_target(
+            args.summary_json, flag="--summary-json", inputs=[args.input, output]
+        )
     options = JobOptions(
         input=_input_options(args),
-        output=args.output or default_results_path(args.input, dry_run=args.dry_run),
+        output=output,
         send=send_options,
         state_path=None if args.no_state else (args.state or default_state_path()),
         force_resend=args.force_resend,
@@ -495,8 +505,9 @@ def _write_summary_json(path: Path, report: JobReport, *, notes: Sequence[str] =
         "input_error": report.end.input_error,
         "notes": list(notes),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_atomically(
+        path, "utf-8", lambda handle: handle.write(json.dumps(summary, indent=2) + "\n")
+    )
 
 
 def _cmd_history(args: argparse.Namespace) -> ExitStatus:
@@ -531,12 +542,18 @@ def _history_line(entry: dict[str, object]) -> str:
     return f"{entry['at']}  run {entry['run_id']}  {entry['warehouse_id']}  {what}"
 
 
-def _read_review(args: argparse.Namespace, output: Path | None) -> Review:
-    from .review import check_output, review_files
+def _read_review(
+    args: argparse.Namespace, output: Path | None, *, flag: str
+) -> tuple[Path | None, Review]:
+    """The output checked (before anything is read), and the review of the results files."""
+    from .review import review_files
 
     if output is not None:
-        check_output(output, args.results)
-    return review_files(args.results, encoding=args.encoding, column_map=parse_column_map(args.map))
+        output = output_target(output, flag=flag, inputs=args.results)
+    review = review_files(
+        args.results, encoding=args.encoding, column_map=parse_column_map(args.map)
+    )
+    return output, review
 
 
 def _review_status(review: Review) -> ExitStatus:
@@ -548,9 +565,9 @@ def _review_status(review: Review) -> ExitStatus:
 def _cmd_summarize(args: argparse.Namespace) -> ExitStatus:
     from .review import format_text, write_needs_attention
 
-    review = _read_review(args, args.needs_attention)
-    if args.needs_attention is not None:
-        written = write_needs_attention(review, args.needs_attention)
+    needs_attention, review = _read_review(args, args.needs_attention, flag="--needs-attention")
+    if needs_attention is not None:
+        written = write_needs_attention(review, needs_attention)
         print(
             f"batch-cancel: {written} row(s) needing attention written to {args.needs_attention}",
             file=sys.stderr,
@@ -571,11 +588,13 @@ def _print_to_pipe(text: str) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> ExitStatus:
     from .html_report import render_report
-    from .review import default_report_path, write_atomically
+    from .review import default_report_path
     from .text import printable
 
-    output: Path = args.output or default_report_path(args.results[0])
-    review = _read_review(args, output)
+    output, review = _read_review(
+        args, args.output or default_report_path(args.results[0]), flag="-o"
+    )
+    assert output is not None
     page = render_report(review)
     write_atomically(output, "utf-8", lambda handle: handle.write(page))
     print(f"batch-cancel: report written to {output}", file=sys.stderr)

@@ -103,8 +103,6 @@ class InputScan:
 
 def open_orders(options: JobOptions) -> OrdersFile:
     """Open and check the input's header; raises before anything is sent."""
-    if options.output.resolve() == options.input.path.resolve():
-        raise ConfigError(f"the results file would overwrite the input: {options.output}")
     if options.send is None and options.output.exists() and not _is_dry_run_file(options.output):
         raise ConfigError(
             f"a dry run does not replace {options.output}, which may hold a live run's "

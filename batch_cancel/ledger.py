@@ -427,11 +427,15 @@ def skip_already_cancelled(
 def _skip_known(
     batch: list[LoadedRow], ledger: Ledger, *, force_resend: bool
 ) -> Iterator[LoadedRow]:
-    keys = [(row.request.order_no, row.request.warehouse_id) for row in batch if row.request]
+    keys = [
+        (row.request.order_no, row.request.warehouse_id)
+        for row in batch
+        if row.request and not row.verdict
+    ]
     prior_cancels, unanswered = ledger.look_up(keys)
     for row in batch:
         request = row.request
-        if request is None:
+        if request is None or row.verdict is not None:
             yield row
             continue
         key = (request.order_no, request.warehouse_id)
@@ -443,7 +447,7 @@ def _skip_known(
                 error_code=LocalCode.ALREADY_CANCELLED,
                 error_message=f"already cancelled at {prior.finished_at} in run {prior.run_id}",
             )
-            yield replace(row, request=None, verdict=skipped)
+            yield replace(row, verdict=skipped)  # the request stays: history finds the order
             continue
         doubt = unanswered.get(key)
         if doubt is not None:

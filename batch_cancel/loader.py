@@ -483,7 +483,7 @@ class OrdersFile:
                         error_code=LocalCode.DUPLICATE_ROW,
                         error_message=f"same order_no and warehouse_id as row {earlier}",
                     )
-                    row = LoadedRow(source_row, cells, None, duplicate)
+                    row = LoadedRow(source_row, cells, checked, duplicate)
                 else:
                     row = LoadedRow(source_row, cells, checked, None)
             yield row

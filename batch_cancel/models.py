@@ -113,8 +113,10 @@ class LoadedRow:
 
     source_row: int
     cells: tuple[str, ...]  # the original cells, echoed unchanged into the results
-    request: CancelRequest | None  # None when the row was not valid to send
-    verdict: RowResult | None  # set for invalid and duplicate rows
+    # What the row asks for; None when it is not valid. Kept on a duplicate or skipped
+    # row too, so the ledger records which order that outcome was for.
+    request: CancelRequest | None
+    verdict: RowResult | None  # set when the row is not to be sent (wins over request)
 
 
 _second_stamp: tuple[int, str] = (-1, "")

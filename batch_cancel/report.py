@@ -20,7 +20,6 @@ import contextlib
 import csv
 import logging
 import os
-import secrets
 from collections import Counter
 from collections.abc import Sequence
 from operator import attrgetter
@@ -30,6 +29,7 @@ from typing import Any
 
 from .errors import write_failed
 from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
+from .outputs import own_partial
 from .text import one_line
 
 log = logging.getLogger(__name__)
@@ -112,14 +112,8 @@ class ResultsWriter:
         self.counts: Counter[Outcome] = Counter()
 
     def __enter__(self) -> ResultsWriter:
-        # A name of this run's own; 0o666 under the umask, as any file the user
-        # writes (mkstemp's 0600 would hide the results from the reviewers).
-        self._partial = self.path.with_name(
-            f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
-        )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            self._partial, fd = own_partial(self.path)
         except OSError as exc:
             raise write_failed(self.path, exc) from exc
         self._handle = open(fd, "w", encoding=RESULTS_ENCODING, newline="")

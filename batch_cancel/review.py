@@ -9,16 +9,15 @@ the one file it is asked to; cli.py decides what is printed and where files go.
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import ConfigError
 from .models import NEEDS_ATTENTION, Outcome, RowResult
+from .outputs import write_atomically
 from .report import RESULTS_ENCODING, safe_cell
 from .results_file import ResultRow, ResultsFile
 from .text import clip, printable
@@ -384,27 +383,6 @@ def format_text(review: Review) -> str:
 
 
 # --- files written by the review --------------------------------------------------------
-
-
-def check_output(path: Path, inputs: Iterable[Path]) -> None:
-    """Refuse to write over one of the results files being reviewed."""
-    if any(path.resolve() == source.resolve() for source in inputs):
-        raise ConfigError(f"the output would overwrite an input: {path}")
-
-
-def write_atomically(path: Path, encoding: str, write: Callable[[TextIO], object]) -> None:
-    """Write under a temporary name and rename, so nobody opens a half-written file."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("w", encoding=encoding, newline="") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def needs_attention_table(review: Review) -> tuple[list[str], list[list[str]]]:

@@ -2,14 +2,19 @@
 
 Shared by the loader (naming a bad character), the client (API error
 text), the results writer and the review's outputs, which must not depend on
-one another.
+one another. Importing it lifts csv's cell-size limit for every reader here.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from urllib.parse import quote
+
+# A cell is as long as its file makes it: an export's free-text column (echoed into
+# the results) can pass csv's 128 KiB default, and no row may fail on that alone.
+csv.field_size_limit(2**31 - 1)
 
 # A key too short to be real (a sandbox's) would turn redaction into garbling.
 MIN_REDACTED_SECRET = 8

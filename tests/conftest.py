@@ -1,4 +1,4 @@
-"""Shared fixtures: a real sandbox process on 127.0.0.1, a CLI runner, and aioresponses."""
+"""Shared fixtures: a real sandbox process on 127.0.0.1, aioresponses, a tiny disk."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,3 +98,21 @@ def start_sandbox() -> Iterator[Callable[..., Sandbox]]:
         for stream in (sandbox.process.stdout, sandbox.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a disk that fills up mid-run (root only, as CI runs)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["/bin/mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=False
+    )
+    if done.returncode != 0:
+        pytest.fail("cannot mount a tmpfs: these tests need root, as CI has")
+    try:
+        yield mount
+    finally:
+        if subprocess.run(["/bin/umount", str(mount)], check=False).returncode:
+            subprocess.run(["/bin/umount", "-l", str(mount)], check=False)  # never leak a mount
+            pytest.fail("the tiny disk was still busy: a file on it was left open")

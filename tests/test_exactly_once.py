@@ -247,24 +247,6 @@ def test_a_second_run_on_the_same_results_file_exits_4_before_sending(
     assert len(read_results(out)) == 30
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs: a disk that fills up mid-run (root only, as CI runs)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["/bin/mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=False
-    )
-    if done.returncode != 0:
-        pytest.fail("cannot mount a tmpfs: these tests need root, as CI has")
-    try:
-        yield mount
-    finally:
-        if subprocess.run(["/bin/umount", str(mount)], check=False).returncode:
-            subprocess.run(["/bin/umount", "-l", str(mount)], check=False)  # never leak a mount
-            pytest.fail("the tiny disk was still busy: a file on it was left open")
-
-
 def test_a_full_disk_under_the_results_stops_sending_at_once(
     tmp_path: Path,
     env: Path,
@@ -369,3 +351,50 @@ def test_the_results_temporary_file_is_unique_to_its_run(tmp_path: Path) -> None
         assert first.path == second.path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
     assert os.stat(out).st_mode & 0o044  # readable by the reviewers, as before
+
+
+@pytest.mark.integration
+def test_history_shows_every_outcome(
+    tmp_path: Path,
+    start_sandbox: Callable[..., Sandbox],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox = start_sandbox()
+    state = tmp_path / "ledger.sqlite3"
+    for name, value in cli_env(state=state).items():
+        monkeypatch.setenv(name, value)
+    night = tmp_path / "night.csv"
+    night.write_text("order_no,warehouse_id,cancel_reason\nA-1,WH-1,r\nA-1,WH-1,r\n")
+    for _ in range(2):  # the second night finds A-1 already cancelled
+        assert run(night, "--base-url", sandbox.url, "--rate", "0") == ExitStatus.SUCCESS
+    capsys.readouterr()
+    assert cli.main(["history", "A-1"]) == ExitStatus.SUCCESS
+    # "AT  run N  WH  outcome STATUS after K attempt(s): ..." per outcome, per run
+    lines = [line.split("  ") for line in capsys.readouterr().out.splitlines()]
+    outcomes = sorted(
+        (run_id, what.split(":")[0]) for _, run_id, _, what in lines if what.startswith("outcome")
+    )
+    assert outcomes == [
+        ("run 1", "outcome cancelled after 1 attempt(s)"),
+        ("run 1", "outcome duplicate after 0 attempt(s)"),
+        ("run 2", "outcome duplicate after 0 attempt(s)"),
+        ("run 2", "outcome skipped after 0 attempt(s)"),
+    ]
+
+
+def test_a_results_file_with_a_huge_cell_reads_back(
+    tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    night = tmp_path / "night.csv"
+    huge = "x" * (200 * 1024)  # past csv's 128 KiB default field limit
+    night.write_text(f"order_no,warehouse_id,cancel_reason,note\nA-1,WH-1,r,{huge}\nA-2,,r,n\n")
+    out = tmp_path / "night.dry-run.csv"
+    assert run(night, "--dry-run") == ExitStatus.ROWS_NEED_ATTENTION  # A-2 has no warehouse
+    assert read_results(out)[0]["note"] == huge
+    capsys.readouterr()
+    assert cli.main(["summarize", str(out)]) == ExitStatus.ROWS_NEED_ATTENTION
+    assert "1 invalid" in capsys.readouterr().out
+    report = tmp_path / "report.html"
+    assert cli.main(["report", str(out), "-o", str(report)]) == ExitStatus.ROWS_NEED_ATTENTION
+    assert "warehouse_id is blank" in report.read_text()

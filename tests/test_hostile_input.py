@@ -54,8 +54,9 @@ def outcomes(orders: OrdersFile) -> list[tuple[Any, ...]]:
     """One tuple per row: what would be sent, or the verdict with its full message."""
     seen: list[tuple[Any, ...]] = []
     for row in orders.rows():
-        if row.request is not None:
+        if row.verdict is None:
             request = row.request
+            assert request is not None
             seen.append(
                 (
                     row.source_row,

@@ -216,7 +216,7 @@ def test_skip_already_cancelled_marks_skipped_and_flags_doubt(ledger: Ledger) ->
     rows = [loaded("DONE", 1), loaded("DOUBT", 2), loaded("NEW", 3)]
     out = list(skip_already_cancelled(rows, ledger))
     assert [row.source_row for row in out] == [1, 2, 3]
-    assert out[0].request is None
+    assert out[0].request == rows[0].request  # kept, so the ledger knows the order
     assert out[0].verdict is not None
     assert out[0].verdict.status is Outcome.SKIPPED
     assert out[0].verdict.error_code == "already_cancelled"

@@ -41,7 +41,7 @@ def sent(rows: list[LoadedRow]) -> list[tuple[str, str, str]]:
     return [
         (row.request.order_no, row.request.warehouse_id, row.request.cancel_reason)
         for row in rows
-        if row.request is not None
+        if row.request is not None and row.verdict is None
     ]
 
 
@@ -239,7 +239,7 @@ def test_duplicates_of_an_earlier_valid_row_flagged(tmp_path: Path) -> None:
         assert duplicate.status is Outcome.DUPLICATE
         assert duplicate.error_code == LocalCode.DUPLICATE_ROW
         assert duplicate.error_message == f"same order_no and warehouse_id as row {earlier}"
-    assert [row.source_row for row in rows if row.request is not None] == [1, 2, 5]
+    assert [row.source_row for row in rows if row.verdict is None] == [1, 2, 5]
 
 
 # --- defaults and column mapping -------------------------------------------------------

@@ -57,7 +57,7 @@ def read_all(path: Path) -> tuple[OrdersFile, list[LoadedRow]] | None:
 def assert_each_row_once(rows: list[LoadedRow]) -> None:
     assert [row.source_row for row in rows] == list(range(1, len(rows) + 1))
     for row in rows:
-        assert (row.request is None) != (row.verdict is None)
+        assert row.request is not None or row.verdict is not None
         outcome = row.request or row.verdict
         assert outcome is not None
         assert outcome.source_row == row.source_row

@@ -93,7 +93,7 @@ def test_report_writes_one_html_file(tmp_path: Path) -> None:
     [
         (["summarize", "{tmp}/missing.csv"], "missing.csv: no such file"),
         (["summarize", str(SAMPLES / "orders.csv")], "not a results file (no result_status"),
-        (["report", str(EVERY_STATUS), "-o", str(EVERY_STATUS)], "would overwrite an input"),
+        (["report", str(EVERY_STATUS), "-o", str(EVERY_STATUS)], "would overwrite the input"),
         (["summarize", str(EVERY_STATUS), "--needs-attention", str(EVERY_STATUS)], "overwrite"),
         (["run", str(EVERY_STATUS), "--only", "failed,nope", "--dry-run"], "unknown status 'nope'"),
         (["run", str(SAMPLES / "nightly-export.csv"), "--only", "failed", "--dry-run"],
