@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import math
 import os
 import sys
 import time
@@ -24,30 +23,30 @@ from .config import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_CONCURRENCY,
+    DEFAULT_DOWN_AFTER_S,
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    DEFAULT_PROGRESS_EVERY_S,
     DEFAULT_RATE,
     DEFAULT_TIMEOUT_S,
+    STATE_ENV,
     InputOptions,
+    check_progress_every,
+    default_results_path,
+    default_state_path,
+    health_policy,
+    input_options,
     parse_column_map,
     send_options_from_env,
 )
-from .errors import BatchCancelError, ConfigError, InputFileError
-from .ledger import STATE_ENV, default_state_path
-from .lock import LockHeldError
-from .models import ExitStatus, LoadedRow, Outcome, RowResult
+from .errors import BatchCancelError, ConfigError
+from .models import ExitStatus, LoadedRow, Outcome, RowResult, needs_attention
 from .outputs import output_target, write_atomically
-from .report import default_results_path
-from .runner import HealthPolicy
 from .text import MIN_REDACTED_SECRET, redact
 
 log = logging.getLogger("batch_cancel")
 
-PROGRESS_EVERY_S = 10.0
 MAX_PROBLEMS_SHOWN = 20
-# A dead API should end the night early, and the next cron run resume, rather
-# than every row burning its retries against it.
-DEFAULT_MAX_CONSECUTIVE_FAILURES = 25
-DEFAULT_DOWN_AFTER_S = 300.0
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -176,9 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--progress-every",
         type=float,
-        default=PROGRESS_EVERY_S,
+        default=DEFAULT_PROGRESS_EVERY_S,
         metavar="SECONDS",
-        help=f"progress log line interval without a terminal (default: {PROGRESS_EVERY_S:g})",
+        help="progress log line interval without a terminal "
+        f"(default: {DEFAULT_PROGRESS_EVERY_S:g})",
     )
     run.add_argument(
         "--summary-json", type=Path, metavar="PATH", help="write a run summary as JSON"
@@ -273,14 +273,12 @@ def _statuses_arg(text: str) -> frozenset[Outcome]:
 
 
 def _input_options(args: argparse.Namespace) -> InputOptions:
-    if args.delimiter is not None and len(args.delimiter.replace("\\t", "\t")) != 1:
-        raise ConfigError("--delimiter must be a single character (use '\\t' for tab)")
-    return InputOptions(
-        path=args.input,
-        column_map=parse_column_map(args.map),
-        default_warehouse_id=args.warehouse_id,
-        default_cancel_reason=args.cancel_reason,
-        delimiter=args.delimiter.replace("\\t", "\t") if args.delimiter else None,
+    return input_options(
+        args.input,
+        map_pairs=args.map,
+        warehouse_id=args.warehouse_id,
+        cancel_reason=args.cancel_reason,
+        delimiter=args.delimiter,
         encoding=args.encoding,
     )
 
@@ -416,7 +414,8 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
     )
     for note in orders.notes:
         print(f"  note: {note}", file=sys.stderr)
-    return ExitStatus.ROWS_NEED_ATTENTION if counts[Outcome.INVALID] else ExitStatus.SUCCESS
+    attention = needs_attention(counts, dry_run=True)
+    return ExitStatus.ROWS_NEED_ATTENTION if attention else ExitStatus.SUCCESS
 
 
 def _cmd_run(args: argparse.Namespace) -> ExitStatus:
@@ -435,7 +434,10 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
             allow_insecure_http=args.allow_insecure_http,
             api_key_file=args.api_key_file,
         )
-    _check_run_flags(args)
+    health = health_policy(
+        max_consecutive_failures=args.max_consecutive_failures, down_after_s=args.down_after
+    )
+    check_progress_every(args.progress_every)
     _setup_logging(args, secret=send_options.api_key if send_options else None)
     output = output_target(
         args.output or default_results_path(args.input, dry_run=args.dry_run),
@@ -454,10 +456,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         force_resend=args.force_resend,
         already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
         resend_only=args.only or frozenset(),
-        health=HealthPolicy(
-            max_consecutive_failures=args.max_consecutive_failures,
-            down_after_s=args.down_after,
-        ),
+        health=health,
     )
     orders = open_orders(options)
     scan = InputScan(options.input.path)
@@ -481,33 +480,9 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     return report.exit_status
 
 
-def _check_run_flags(args: argparse.Namespace) -> None:
-    """The run's own limits; a negative one would otherwise stop the run at the first hiccup."""
-    if args.max_consecutive_failures < 0:
-        raise ConfigError("--max-consecutive-failures must be 0 (never) or more")
-    if not (args.down_after >= 0 and math.isfinite(args.down_after)):
-        raise ConfigError("--down-after must be 0 (never) or a number of seconds")
-    if not (args.progress_every > 0 and math.isfinite(args.progress_every)):
-        raise ConfigError("--progress-every must be a positive number of seconds")
-
-
 def _write_summary_json(path: Path, report: JobReport, *, notes: Sequence[str] = ()) -> None:
-    summary = {
-        "run_id": report.run_id,
-        "exit_status": int(report.exit_status),
-        "headline": report.headline,
-        "results_path": str(report.results_path),
-        "elapsed_s": round(report.elapsed_s, 3),
-        "rows": report.counts.total(),
-        "counts": {outcome.value: report.counts[outcome] for outcome in Outcome},
-        "stop_reason": report.end.stop_reason.value if report.end.stop_reason else None,
-        "stop_message": report.end.stop_message,
-        "input_error": report.end.input_error,
-        "notes": list(notes),
-    }
-    write_atomically(
-        path, "utf-8", lambda handle: handle.write(json.dumps(summary, indent=2) + "\n")
-    )
+    text = json.dumps(report.to_json(notes=notes), indent=2) + "\n"
+    write_atomically(path, "utf-8", lambda handle: handle.write(text))
 
 
 def _cmd_history(args: argparse.Namespace) -> ExitStatus:
@@ -516,7 +491,7 @@ def _cmd_history(args: argparse.Namespace) -> ExitStatus:
     state_path = args.state or default_state_path()
     if not state_path.exists():
         print(f"batch-cancel: no ledger at {state_path} yet", file=sys.stderr)
-        return ExitStatus.ROWS_NEED_ATTENTION
+        return ExitStatus.NOT_FOUND
     ledger = Ledger(state_path, read_only=True)
     try:
         entries = list(ledger.history(args.order_no, args.warehouse_id))
@@ -524,8 +499,11 @@ def _cmd_history(args: argparse.Namespace) -> ExitStatus:
         ledger.close()
     if not entries:
         where = f" on {args.warehouse_id}" if args.warehouse_id else ""
-        print(f"no record of order {args.order_no}{where} in {state_path}", file=sys.stderr)
-        return ExitStatus.ROWS_NEED_ATTENTION
+        print(
+            f"batch-cancel: no record of order {args.order_no}{where} in {state_path}",
+            file=sys.stderr,
+        )
+        return ExitStatus.NOT_FOUND
     for entry in entries:
         print(json.dumps(entry, ensure_ascii=False) if args.json else _history_line(entry))
     return ExitStatus.SUCCESS
@@ -639,15 +617,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _cmd_report(args)
         return _cmd_run(args)
-    except LockHeldError as exc:
-        print(f"batch-cancel: {exc}", file=sys.stderr)
-        return ExitStatus.LOCKED
-    except InputFileError as exc:
-        print(f"batch-cancel: input error: {exc}", file=sys.stderr)
-        return ExitStatus.USAGE_OR_INPUT
-    except BatchCancelError as exc:
-        print(f"batch-cancel: error: {exc}", file=sys.stderr)
-        return ExitStatus.USAGE_OR_INPUT
+    except BatchCancelError as exc:  # each class carries its label and exit status (errors.py)
+        print(f"batch-cancel: {exc.label}{exc}", file=sys.stderr)
+        return exc.exit_status
     except OSError as exc:  # e.g. the results folder is not writable
         print(f"batch-cancel: error: {exc}", file=sys.stderr)
         return ExitStatus.USAGE_OR_INPUT

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
-from .models import CancelRequest
+from .models import ApiAnswer, CancelRequest
 from .text import one_line, redact
 
 CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
@@ -28,17 +27,6 @@ MAX_MESSAGE_CHARS = 300
 MAX_CODE_CHARS = 40
 MAX_REQUEST_ID_CHARS = 100
 USER_AGENT = "batch-cancel/0.1"
-
-
-@dataclass(frozen=True, slots=True)
-class ApiAnswer:
-    """One HTTP answer from the cancel endpoint, reduced to what a results row needs."""
-
-    http_status: int
-    error_code: str = ""
-    error_message: str = ""
-    request_id: str = ""
-    retry_after_s: float | None = None
 
 
 def build_body(request: CancelRequest) -> dict[str, Any]:

@@ -32,6 +32,12 @@ DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_ATTEMPTS = 5
 # A key is a few dozen characters; anything much bigger is the wrong file.
 MAX_KEY_FILE_BYTES = 4096
+# A dead API should end the night early, and the next cron run resume, rather
+# than every row burning its retries against it.
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 25
+DEFAULT_DOWN_AFTER_S = 300.0
+DEFAULT_PROGRESS_EVERY_S = 10.0
+STATE_ENV = "BATCH_CANCEL_STATE"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +64,71 @@ class SendOptions:
     concurrency: int = DEFAULT_CONCURRENCY  # most requests in flight
     timeout_s: float = DEFAULT_TIMEOUT_S  # per attempt, connect to last byte
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthPolicy:
+    """When to decide the API is down and stop for tonight (0 disables a rule)."""
+
+    max_consecutive_failures: int = 0
+    down_after_s: float = 0.0
+
+
+def default_state_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """$BATCH_CANCEL_STATE, else $XDG_STATE_HOME/batch-cancel/ledger.sqlite3 (~/.local/state)."""
+    if environ.get(STATE_ENV):
+        return Path(environ[STATE_ENV]).expanduser()
+    state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "batch-cancel" / "ledger.sqlite3"
+
+
+def default_results_path(input_path: Path, *, dry_run: bool = False) -> Path:
+    """<input stem>.results.csv beside the input; a dry run's is <stem>.dry-run.csv."""
+    return input_path.with_name(f"{input_path.stem}.{'dry-run' if dry_run else 'results'}.csv")
+
+
+def input_options(
+    path: Path,
+    *,
+    map_pairs: Sequence[str] = (),
+    warehouse_id: str | None = None,
+    cancel_reason: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> InputOptions:
+    """InputOptions from the flags; `--delimiter '\\t'` is a tab."""
+    if delimiter is not None:
+        delimiter = delimiter.replace("\\t", "\t")
+        if len(delimiter) != 1 or not delimiter.isascii() or delimiter in '"\r\n':
+            raise ConfigError(
+                "--delimiter must be one ASCII character other than a quote or a line break "
+                "(use '\\t' for tab)"
+            )
+    return InputOptions(
+        path=path,
+        column_map=parse_column_map(map_pairs),
+        default_warehouse_id=warehouse_id,
+        default_cancel_reason=cancel_reason,
+        delimiter=delimiter,
+        encoding=encoding,
+    )
+
+
+def health_policy(*, max_consecutive_failures: int, down_after_s: float) -> HealthPolicy:
+    """The run's own limits; a negative one would otherwise stop the run at the first hiccup."""
+    if max_consecutive_failures < 0:
+        raise ConfigError("--max-consecutive-failures must be 0 (never) or more")
+    if not (down_after_s >= 0 and math.isfinite(down_after_s)):
+        raise ConfigError("--down-after must be 0 (never) or a number of seconds")
+    return HealthPolicy(
+        max_consecutive_failures=max_consecutive_failures, down_after_s=down_after_s
+    )
+
+
+def check_progress_every(seconds: float) -> float:
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigError("--progress-every must be a positive number of seconds")
+    return seconds
 
 
 def parse_column_map(pairs: Sequence[str]) -> dict[str, str]:

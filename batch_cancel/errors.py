@@ -1,12 +1,16 @@
-"""The exceptions batch-cancel raises; a failed *row* is a RowResult, never an exception.
+"""The exceptions batch-cancel raises, each with the exit status it ends the command with.
 
-BatchCancelError            anything that stops the whole command
-├── ConfigError             bad flags or environment (exit 2, nothing sent)
-├── InputFileError          the input file cannot be read as a CSV of orders (exit 2)
-│   ├── MissingColumnsError required columns absent after --map and defaults
-│   └── InputFileChangedError the file changed while it was read (exit 2)
-└── RecordingError          the results CSV or the ledger cannot be written (disk full);
-                            sending stopped at once (exit 2)
+A failed *row* is a RowResult, never an exception. `cli.main` turns any of these
+into one line on stderr (`batch-cancel: <label><message>`) and `exit_status`:
+
+BatchCancelError              anything that stops the whole command (exit 2)
+├── ConfigError               bad flags, configuration or environment; nothing sent
+├── InputFileError            the input cannot be read as a CSV of orders or results
+│   ├── MissingColumnsError   required columns absent after --map and defaults
+│   └── InputFileChangedError the file changed while it was read
+├── RecordingError            an output cannot be written (disk full); sending stopped
+│   └── LedgerError           the state database cannot be opened, read or written
+└── LockHeldError             another run holds the ledger or the results file (exit 4)
 
 A refused API key or a dead API is not an exception: the runner stops sending
 and says so in its RunEnd, because the rows already answered must be reported.
@@ -17,17 +21,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .models import ExitStatus
+
 
 class BatchCancelError(Exception):
     """Base class: a problem that stops the whole command, with a message for the operator."""
 
+    exit_status = ExitStatus.USAGE_OR_INPUT
+    label = "error: "  # what the one line on stderr calls it
+
 
 class ConfigError(BatchCancelError):
-    """Flags or environment are wrong; nothing was read or sent."""
+    """Flags, configuration or environment are wrong; nothing was read or sent."""
 
 
 class InputFileError(BatchCancelError):
-    """The input file cannot be read as a CSV of orders."""
+    """The input file cannot be read as a CSV of orders (or of results, for the review)."""
+
+    label = "input error: "
 
 
 class MissingColumnsError(InputFileError):
@@ -49,7 +60,18 @@ class InputFileChangedError(InputFileError):
 
 
 class RecordingError(BatchCancelError):
-    """A result could not be written (results CSV or ledger); the run stopped sending."""
+    """A result could not be written (results CSV, summary, ledger); the run stopped sending."""
+
+
+class LedgerError(RecordingError):
+    """The state database cannot be opened, is not ours, or cannot be written."""
+
+
+class LockHeldError(BatchCancelError):
+    """Another batch-cancel run holds the ledger or the results file; nothing was done."""
+
+    exit_status = ExitStatus.LOCKED
+    label = ""
 
 
 def write_failed(path: Path, exc: OSError) -> RecordingError:

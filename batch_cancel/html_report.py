@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from . import __version__
 from .models import NEEDS_ATTENTION
-from .report import NUMBER_COLUMNS, RESULT_COLUMNS, SOURCE_ROW_COLUMN, result_cells
 from .results_file import ResultRow
 from .review import Review, Summary
+from .schema import NUMBER_COLUMNS, RESULT_COLUMNS, SOURCE_ROW_COLUMN, result_cells
 from .text import printable
 
 BAR_MAX_WIDTH = 420

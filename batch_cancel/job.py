@@ -16,22 +16,22 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .client import ShipperClient
-from .config import InputOptions, SendOptions
+from .config import HealthPolicy, InputOptions, SendOptions, default_results_path
 from .errors import ConfigError
 from .ledger import Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile
 from .lock import RunLock
-from .models import NEEDS_ATTENTION, ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
-from .report import ResultsWriter, default_results_path
+from .models import ExitStatus, LoadedRow, LocalCode, Outcome, RowResult, needs_attention
+from .report import ResultsWriter
 from .results_file import resend_only
-from .runner import HealthPolicy, RetryPolicy, RunEnd, Runner, StopReason
+from .runner import RetryPolicy, RunEnd, Runner, StopReason
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,22 @@ class JobReport:
     run_id: int | None
     elapsed_s: float
     end: RunEnd
+
+    def to_json(self, *, notes: Sequence[str] = ()) -> dict[str, Any]:
+        """What `--summary-json` writes (README, "Running from cron")."""
+        return {
+            "run_id": self.run_id,
+            "exit_status": int(self.exit_status),
+            "headline": self.headline,
+            "results_path": str(self.results_path),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "rows": self.counts.total(),
+            "counts": {outcome.value: self.counts[outcome] for outcome in Outcome},
+            "stop_reason": self.end.stop_reason.value if self.end.stop_reason else None,
+            "stop_message": self.end.stop_message,
+            "input_error": self.end.input_error,
+            "notes": list(notes),
+        }
 
 
 class InputScan:
@@ -220,8 +236,7 @@ def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[E
             ExitStatus.USAGE_OR_INPUT,
             f"batch-cancel: input broke off, rows after the break were not read: {end.input_error}",
         )
-    ignore = frozenset({Outcome.NOT_SENT}) if dry_run else frozenset()
-    attention = sum(counts[outcome] for outcome in NEEDS_ATTENTION - ignore)
+    attention = needs_attention(counts, dry_run=dry_run)
     if dry_run:
         headline = "batch-cancel: dry run; nothing sent"
     elif attention:

@@ -28,11 +28,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .client import ApiAnswer
-from .errors import BatchCancelError
-from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult, utc_now
+from .errors import LedgerError
+from .models import (
+    ApiAnswer,
+    CancelRequest,
+    LoadedRow,
+    LocalCode,
+    Outcome,
+    RowResult,
+    utc_now,
+)
 
-STATE_ENV = "BATCH_CANCEL_STATE"
 SCHEMA_VERSION = 1
 
 # Attempts closed with these codes never reached Shipper: the run stopped between
@@ -82,18 +88,6 @@ CREATE TABLE IF NOT EXISTS outcomes (
 );
 CREATE INDEX IF NOT EXISTS outcomes_by_order ON outcomes(order_no, warehouse_id);
 """
-
-
-class LedgerError(BatchCancelError):
-    """The state database cannot be opened or is not ours."""
-
-
-def default_state_path(environ: Mapping[str, str] = os.environ) -> Path:
-    """$BATCH_CANCEL_STATE, else $XDG_STATE_HOME/batch-cancel/ledger.sqlite3 (~/.local/state)."""
-    if environ.get(STATE_ENV):
-        return Path(environ[STATE_ENV]).expanduser()
-    state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state_home) / "batch-cancel" / "ledger.sqlite3"
 
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)

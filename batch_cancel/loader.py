@@ -29,7 +29,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 from .config import InputOptions
-from .errors import ConfigError, InputFileError, MissingColumnsError
+from .errors import InputFileError, MissingColumnsError
 from .inputfile import open_source
 from .models import (
     CANCEL_REASON_MAX,
@@ -42,23 +42,13 @@ from .models import (
     Outcome,
     RowResult,
 )
-from .report import STATUS_COLUMN, unsafe_cell
-from .text import describe_char
+from .schema import DELIMITER_NAMES, STATUS_COLUMN, detect_delimiter, header_key, unsafe_cell
+from .text import TRIM, clean_identifier, describe_char
 
 log = logging.getLogger(__name__)
 
-CANDIDATE_DELIMITERS = ",;\t|"
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 MAX_HEADER_BYTES = 64 * 1024
 
-# What copy and paste leaves around an identifier: spaces of every width
-# (no-break spaces from web pages and Excel) and zero-width characters.
-_SPACES = " \t\r\n\u00a0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
-# Zero-width characters carry nothing a person can see, so inside an identifier
-# they can only make it miss the order it names: removed everywhere.
-_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"
-TRIM = _SPACES + _INVISIBLE
-_DROP_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 # Categories that make an identifier invalid: control (Cc), format (Cf: bidi
 # overrides and the like, after the zero-width ones are gone), surrogates, and
 # line/paragraph separators.
@@ -75,24 +65,6 @@ _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+-][0-9]+")
 class _Problem:
     code: LocalCode
     message: str
-
-
-def detect_delimiter(header_line: str) -> str:
-    """Pick the candidate that splits the header into the most columns; comma on a tie."""
-    best, best_count = ",", 1
-    for delimiter in CANDIDATE_DELIMITERS:
-        count = len(next(csv.reader([header_line], delimiter=delimiter), []))
-        if count > best_count:
-            best, best_count = delimiter, count
-    return best
-
-
-def clean_identifier(value: str) -> str:
-    """Trim spaces of every kind, drop zero-width characters anywhere, NFC-normalise."""
-    value = value.strip(TRIM)
-    if value.isascii():
-        return value
-    return unicodedata.normalize("NFC", value.translate(_DROP_INVISIBLE).strip(TRIM))
 
 
 def clean_reason(value: str) -> str:
@@ -230,11 +202,6 @@ def _quick_request(
     return CancelRequest(source_row, order_no, warehouse_id, cancel_reason)
 
 
-def _header_key(name: str) -> str:
-    """How a header name is matched: case, spaces and invisible characters do not count."""
-    return clean_identifier(name).casefold()
-
-
 def _is_blank(cells: Sequence[str]) -> bool:
     return all(not cell.strip(TRIM) for cell in cells)
 
@@ -272,12 +239,7 @@ class OrdersFile:
         self._source = open_source(options.path, options.encoding)
         self.encoding = self._source.label  # what it is read as; see also notes (cp1252 lines)
         header_line = self._header_line()
-        delimiter = options.delimiter or detect_delimiter(header_line)
-        if len(delimiter.encode("utf-8")) != 1 or delimiter in '"\r\n':
-            raise ConfigError(
-                f"--delimiter must be one ASCII character other than a quote, got {delimiter!r}"
-            )
-        self.delimiter = delimiter
+        self.delimiter = options.delimiter or detect_delimiter(header_line)
         self.header = [name.strip(TRIM) for name in self._header_record()]
         # A results file fed back as input: its cells were made spreadsheet-safe when it
         # was written, and the API must get the real values ("-503", not "'-503").
@@ -335,12 +297,12 @@ class OrdersFile:
         }
         if not any(self.header):
             raise InputFileError(f"{self.path}: the header line has no column names")
-        keys = [_header_key(name) for name in self.header]
+        keys = [header_key(name) for name in self.header]
         field_index: dict[str, int | None] = {}
         missing: list[str] = []
         for name in FIELDS:
             wanted = self.options.column_map.get(name, name)
-            matches = [index for index, key in enumerate(keys) if key == _header_key(wanted)]
+            matches = [index for index, key in enumerate(keys) if key == header_key(wanted)]
             if len(matches) > 1:
                 columns = " and ".join(str(index + 1) for index in matches)
                 raise InputFileError(
@@ -362,7 +324,7 @@ class OrdersFile:
                 if index < self._min_fields:
                     self._note(f"{self.path}: column {index + 1} has no name in the header")
                 continue
-            key = _header_key(name)
+            key = header_key(name)
             if key in seen:
                 self._note(
                     f"{self.path}: columns {seen[key] + 1} and {index + 1} are both named "
@@ -405,7 +367,7 @@ class OrdersFile:
         min_fields = self._min_fields
         order_index, warehouse_index, reason_index = map(self._field_index.get, FIELDS)
         assert order_index is not None  # order_no has no default
-        order_key = _header_key(self.header[order_index])
+        order_key = header_key(self.header[order_index])
         default_warehouse = (self.options.default_warehouse_id or "").strip(TRIM)
         default_reason = (self.options.default_cancel_reason or "").strip(TRIM)
         written_by_us = self._written_by_us
@@ -449,12 +411,12 @@ class OrdersFile:
                 warehouse_id or default_warehouse,
                 reason or default_reason,
             )
-            if checked is None or _header_key(order_no) == order_key:
+            if checked is None or header_key(order_no) == order_key:
                 order_no = order_no.strip(TRIM)
                 if not order_no and _is_blank(cells):
                     only_delimiters += 1
                     continue
-                if _header_key(order_no) == order_key:
+                if header_key(order_no) == order_key:
                     checked = _invalid(
                         source_row + 1,
                         LocalCode.REPEATED_HEADER,

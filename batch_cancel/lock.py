@@ -14,11 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from .errors import BatchCancelError, write_failed
-
-
-class LockHeldError(BatchCancelError):
-    """Another batch-cancel run holds the ledger."""
+from .errors import LockHeldError, write_failed
 
 
 class RunLock:

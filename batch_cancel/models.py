@@ -7,6 +7,7 @@ share them without pulling in pandas or aiohttp.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -28,6 +29,7 @@ class ExitStatus(IntEnum):
     USAGE_OR_INPUT = 2  # bad flags, configuration or unreadable input; nothing sent
     API_REFUSED_OR_DOWN = 3  # the API refused the key, or looked down; the rest not sent
     LOCKED = 4  # another run holds the state lock or the results file; nothing done
+    NOT_FOUND = 5  # history: the ledger has no record of that order (or there is no ledger)
     OUTPUT_LOST = 120  # stdout/stderr could not be flushed at exit (as CPython exits then)
     HANGUP = 129  # SIGHUP (the terminal closed)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
@@ -48,6 +50,22 @@ class Outcome(StrEnum):
 
 # Outcomes that mean somebody should look at the row the next morning.
 NEEDS_ATTENTION = frozenset({Outcome.REJECTED, Outcome.FAILED, Outcome.INVALID, Outcome.NOT_SENT})
+
+
+def needs_attention(counts: Mapping[Outcome, int], *, dry_run: bool = False) -> int:
+    """Rows a person must look at; a dry run's not_sent rows are its point, not a problem."""
+    statuses = NEEDS_ATTENTION - {Outcome.NOT_SENT} if dry_run else NEEDS_ATTENTION
+    return sum(counts.get(outcome, 0) for outcome in statuses)
+
+
+def status_lines(counts: Mapping[Outcome, int]) -> list[str]:
+    """The per-status table of every summary: one line per status that has rows."""
+    return [
+        f"  {outcome.value:<10} {counts[outcome]:>7}"
+        + ("  <- needs attention" if outcome in NEEDS_ATTENTION else "")
+        for outcome in Outcome
+        if counts.get(outcome)
+    ]
 
 
 class LocalCode(StrEnum):
@@ -82,6 +100,17 @@ class LocalCode(StrEnum):
 # One of each per row, so not frozen: a frozen dataclass's __init__ sets every field
 # through object.__setattr__, which was a quarter of `validate`'s time on a 1M-row
 # file. Nothing changes them once made all the same: derive with dataclasses.replace.
+@dataclass(frozen=True, slots=True)
+class ApiAnswer:
+    """One HTTP answer from the cancel endpoint, reduced to what a results row needs."""
+
+    http_status: int
+    error_code: str = ""
+    error_message: str = ""
+    request_id: str = ""
+    retry_after_s: float | None = None
+
+
 @dataclass(slots=True)
 class CancelRequest:
     """One validated row, ready to send."""

@@ -22,81 +22,26 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
-from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from .errors import write_failed
-from .models import NEEDS_ATTENTION, LoadedRow, Outcome, RowResult
+from .models import LoadedRow, Outcome, RowResult, status_lines
 from .outputs import own_partial
+from .schema import (
+    MAX_RESULT_TEXT,
+    RESULT_COLUMNS,
+    RESULTS_ENCODING,
+    result_cells,
+    safe_cell,
+)
 from .text import one_line
 
 log = logging.getLogger(__name__)
 
-# The results CSV's own columns, in the order they are written, each with the RowResult
-# field it records. The one place that knows it: the writer, the reader
-# (results_file.py) and the HTML report's table all derive from it.
-SOURCE_ROW_COLUMN = "source_row"
-STATUS_COLUMN = "result_status"
-RESULT_FIELDS = {
-    SOURCE_ROW_COLUMN: "source_row",
-    STATUS_COLUMN: "status",
-    "result_http_status": "http_status",
-    "result_error_code": "error_code",
-    "result_error_message": "error_message",
-    "result_attempts": "attempts",
-    "result_request_id": "request_id",
-    "result_finished_at": "finished_at",
-}
-RESULT_COLUMNS = tuple(RESULT_FIELDS)
-# Whole numbers; blank where the field has none (no HTTP answer). The rest are text.
-NUMBER_COLUMNS = frozenset({SOURCE_ROW_COLUMN, "result_http_status", "result_attempts"})
-# utf-8-sig: Excel, where these files are reviewed, needs the BOM to read UTF-8.
-RESULTS_ENCODING = "utf-8-sig"
-
-
-# A cell starting with one of these is a formula (or starts one) in Excel or
-# LibreOffice; the full-width and small forms too, which some spreadsheets and
-# IMEs turn into the ASCII ones. Tab and CR start a cell that Excel trims into one.
-FORMULA_TRIGGERS = (
-    *("=", "+", "-", "@", "\t", "\r"),
-    *("\uff1d", "\uff0b", "\uff0d", "\uff20"),  # full-width = + - @
-    *("\ufe66", "\ufe62", "\ufe63", "\ufe6b"),  # small = + - @
-)
-# API text (error codes, messages, request ids) is cut to this, one line.
-MAX_RESULT_TEXT = {"result_error_code": 40, "result_error_message": 500, "result_request_id": 100}
 _CUT_COLUMNS = tuple(
     (index, column) for index, column in enumerate(RESULT_COLUMNS) if column in MAX_RESULT_TEXT
 )
-_result_values = attrgetter(*RESULT_FIELDS.values())
-
-
-def safe_cell(value: str) -> str:
-    """The cell as a spreadsheet will show it, never run it: a leading apostrophe if needed.
-
-    Apostrophes already in front of a trigger count too ("'=x" becomes "''=x"), so
-    that `unsafe_cell` can undo it exactly when a results file is read back as input.
-    """
-    return "'" + value if value.lstrip("'").startswith(FORMULA_TRIGGERS) else value
-
-
-def unsafe_cell(value: str) -> str:
-    """The cell as it was before `safe_cell`: a results file read back sends the real order_no."""
-    if value.startswith("'") and value.lstrip("'").startswith(FORMULA_TRIGGERS):
-        return value[1:]
-    return value
-
-
-def result_cells(result: RowResult) -> list[Any]:
-    """`result`'s values in RESULT_COLUMNS order, not yet made safe: no HTTP status is ""."""
-    # result_status is an Outcome, a str: written and shown as its value.
-    return ["" if value is None else value for value in _result_values(result)]
-
-
-def default_results_path(input_path: Path, *, dry_run: bool = False) -> Path:
-    """<input stem>.results.csv beside the input; a dry run's is <stem>.dry-run.csv."""
-    return input_path.with_name(f"{input_path.stem}.{'dry-run' if dry_run else 'results'}.csv")
 
 
 class ResultsWriter:
@@ -213,11 +158,7 @@ def format_summary(
 ) -> str:
     """A few lines for stderr: the verdict first, then counts per status, then where to look."""
     total = sum(counts.values())
-    lines = [headline, f"  rows: {total} in {elapsed_s:.1f}s"]
-    for outcome in Outcome:
-        if counts[outcome]:
-            flag = "  <- needs attention" if outcome in NEEDS_ATTENTION else ""
-            lines.append(f"  {outcome.value:<10} {counts[outcome]:>7}{flag}")
+    lines = [headline, f"  rows: {total} in {elapsed_s:.1f}s", *status_lines(counts)]
     if results_path is not None:
         lines.append(f"  results: {results_path}")
     return "\n".join(lines)

@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import ConfigError, InputFileError
-from .loader import detect_delimiter
 from .models import LoadedRow, Outcome, RowResult
-from .report import (
+from .schema import (
     NUMBER_COLUMNS,
     RESULT_COLUMNS,
     RESULT_FIELDS,
     RESULTS_ENCODING,
     SOURCE_ROW_COLUMN,
     STATUS_COLUMN,
+    detect_delimiter,
+    header_key,
     unsafe_cell,
 )
 
@@ -197,11 +198,11 @@ class ResultsFile:
                 f"{path}: not a results file (no {STATUS_COLUMN} column); columns found: {found}"
             )
         self.columns = columns
-        # Same header matching as the loader: case and surrounding spaces do not matter.
-        lowered = {name.lower(): index for index, name in reversed(list(enumerate(self.header)))}
+        # The loader's header matching; the first of two same-named columns counts.
+        keys = {header_key(name): index for index, name in reversed(list(enumerate(self.header)))}
         wanted = column_map or {}
-        self._order_no = lowered.get(wanted.get("order_no", "order_no").lower())
-        self._warehouse_id = lowered.get(wanted.get("warehouse_id", "warehouse_id").lower())
+        self._order_no = keys.get(header_key(wanted.get("order_no", "order_no")))
+        self._warehouse_id = keys.get(header_key(wanted.get("warehouse_id", "warehouse_id")))
 
     @contextmanager
     def _reading(self) -> Iterator[TextIO]:

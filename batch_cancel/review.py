@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .models import NEEDS_ATTENTION, Outcome, RowResult
+from .models import NEEDS_ATTENTION, Outcome, RowResult, needs_attention, status_lines
 from .outputs import write_atomically
-from .report import RESULTS_ENCODING, safe_cell
 from .results_file import ResultRow, ResultsFile
+from .schema import RESULTS_ENCODING, safe_cell
 from .text import clip, printable
 
 # Added to the needs-attention CSV so rows from a week of files can be told apart.
@@ -196,14 +196,14 @@ class _Tally:
             label=label,
             rows=self.by_status.total(),
             by_status={outcome: self.by_status[outcome] for outcome in Outcome},
-            needs_attention=_attention(self.by_status),
+            needs_attention=needs_attention(self.by_status),
             sentence=attention_sentence(self.by_status, self.reasons),
             error_codes=tuple(sorted(codes, key=lambda item: (-item.rows, item.code))),
             warehouses=tuple(
                 WarehouseCount(
                     warehouse_id=warehouse_id,
                     rows=counts.total(),
-                    needs_attention=_attention(counts),
+                    needs_attention=needs_attention(counts),
                     by_status=_nonzero(counts),
                 )
                 for warehouse_id, counts in sorted(self.by_warehouse.items())
@@ -215,10 +215,6 @@ class _Tally:
             first_finished_at=self.first_finished_at,
             last_finished_at=self.last_finished_at,
         )
-
-
-def _attention(counts: Mapping[Outcome, int]) -> int:
-    return sum(counts.get(outcome, 0) for outcome in NEEDS_ATTENTION)
 
 
 def _nonzero(counts: Mapping[Outcome, int]) -> dict[Outcome, int]:
@@ -342,12 +338,9 @@ def format_text(review: Review) -> str:
         # Our own words around values from the file: made printable, never clipped.
         printable(total.sentence),
         "",
-        f"  {'status':<12}{'rows':>8}",
+        f"  {'status':<10} {'rows':>7}",
+        *status_lines(total.by_status),
     ]
-    for outcome, count in total.by_status.items():
-        if count:
-            flag = "  <- needs attention" if outcome in NEEDS_ATTENTION else ""
-            lines.append(f"  {outcome.value:<12}{count:>8}{flag}")
     if total.error_codes:
         lines += ["", f"  {'error code':<24}{'rows':>6}  {'status':<9} message"]
         for item in total.error_codes:

@@ -20,9 +20,17 @@ from typing import Protocol
 
 import aiohttp
 
-from .client import ApiAnswer
+from .config import HealthPolicy
 from .errors import InputFileError, RecordingError
-from .models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult, utc_now
+from .models import (
+    ApiAnswer,
+    CancelRequest,
+    LoadedRow,
+    LocalCode,
+    Outcome,
+    RowResult,
+    utc_now,
+)
 from .pacing import HealthWatch, Throttle, rate_limiter
 
 log = logging.getLogger(__name__)
@@ -65,14 +73,6 @@ class _NoAttemptLog:
 
     async def durable(self) -> None:
         return None
-
-
-@dataclass(frozen=True, kw_only=True)
-class HealthPolicy:
-    """When to decide the API is down and stop for tonight (0 disables a rule)."""
-
-    max_consecutive_failures: int = 0
-    down_after_s: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,25 +2,29 @@
 
 Shared by the loader (naming a bad character), the client (API error
 text), the results writer and the review's outputs, which must not depend on
-one another. Importing it lifts csv's cell-size limit for every reader here.
+one another.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from urllib.parse import quote
-
-# A cell is as long as its file makes it: an export's free-text column (echoed into
-# the results) can pass csv's 128 KiB default, and no row may fail on that alone.
-csv.field_size_limit(2**31 - 1)
 
 # A key too short to be real (a sandbox's) would turn redaction into garbling.
 MIN_REDACTED_SECRET = 8
 REDACTED = "[REDACTED]"
 
 ELLIPSIS = "…"
+
+# What copy and paste leaves around an identifier: spaces of every width
+# (no-break spaces from web pages and Excel) and zero-width characters.
+_SPACES = " \t\r\n\u00a0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
+# Zero-width characters carry nothing a person can see, so inside an identifier
+# they can only make it miss the order it names: removed everywhere.
+_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"
+TRIM = _SPACES + _INVISIBLE
+_DROP_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 
 # Control characters could move a terminal's cursor or hide text, and bidi overrides
 # can reorder what is shown; `printable` marks them, where `one_line` blanks them.
@@ -64,3 +68,11 @@ def redact(text: str, secret: str) -> str:
     for form in {secret, quote(secret, safe="")}:
         text = text.replace(form, REDACTED)
     return text
+
+
+def clean_identifier(value: str) -> str:
+    """Trim spaces of every kind, drop zero-width characters anywhere, NFC-normalise."""
+    value = value.strip(TRIM)
+    if value.isascii():
+        return value
+    return unicodedata.normalize("NFC", value.translate(_DROP_INVISIBLE).strip(TRIM))

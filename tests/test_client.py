@@ -21,13 +21,12 @@ from batch_cancel.client import (
     CANCEL_PATH,
     MAX_BODY_BYTES,
     MAX_MESSAGE_CHARS,
-    ApiAnswer,
     ShipperClient,
     build_body,
     parse_error,
     parse_retry_after,
 )
-from batch_cancel.models import CancelRequest
+from batch_cancel.models import ApiAnswer, CancelRequest
 
 from .helpers import API_KEY
 

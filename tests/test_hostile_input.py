@@ -29,12 +29,19 @@ from aiohttp import web
 
 from batch_cancel import cli
 from batch_cancel.client import ShipperClient, parse_error
-from batch_cancel.config import InputOptions, SendOptions, read_api_key_file, send_options_from_env
+from batch_cancel.config import (
+    InputOptions,
+    SendOptions,
+    input_options,
+    read_api_key_file,
+    send_options_from_env,
+)
 from batch_cancel.errors import ConfigError, InputFileError, MissingColumnsError
 from batch_cancel.job import JobOptions
 from batch_cancel.loader import OrdersFile
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.report import RESULT_COLUMNS, ResultsWriter, safe_cell
+from batch_cancel.report import ResultsWriter
+from batch_cancel.schema import RESULT_COLUMNS, safe_cell
 
 from .conftest import Sandbox
 from .helpers import cli_env, read_results, run_cli, write_csv
@@ -390,9 +397,14 @@ def test_missing_columns_still_listed(tmp_path: Path) -> None:
 
 
 def test_delimiter_must_be_one_ascii_character(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "d.csv", ["order_no"], [["A"]])
-    with pytest.raises(ConfigError, match="one ASCII character"):
-        OrdersFile(InputOptions(path=path, delimiter="\uff0c"))  # a full-width comma
+    for delimiter in ("\uff0c", '"', ";;"):  # a full-width comma, a quote, two characters
+        with pytest.raises(ConfigError) as raised:
+            input_options(tmp_path / "d.csv", delimiter=delimiter)
+        assert str(raised.value) == (
+            "--delimiter must be one ASCII character other than a quote or a line break "
+            "(use '\\t' for tab)"
+        )
+    assert input_options(tmp_path / "d.csv", delimiter="\\t").delimiter == "\t"
 
 
 # --- values --------------------------------------------------------------------------------

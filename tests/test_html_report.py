@@ -16,8 +16,8 @@ import pytest
 
 from batch_cancel.html_report import render_report
 from batch_cancel.models import NEEDS_ATTENTION
-from batch_cancel.report import RESULT_COLUMNS
 from batch_cancel.review import review_files
+from batch_cancel.schema import RESULT_COLUMNS
 
 from .helpers import DATA, write_csv
 

@@ -13,19 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from batch_cancel.client import ApiAnswer
+from batch_cancel.config import default_state_path
+from batch_cancel.errors import LedgerError, LockHeldError
 from batch_cancel.ledger import (
     LOOKUP_BATCH,
     Ledger,
-    LedgerError,
     PriorCancel,
     RunRecord,
     UnansweredAttempt,
-    default_state_path,
     skip_already_cancelled,
 )
-from batch_cancel.lock import LockHeldError, RunLock
-from batch_cancel.models import CancelRequest, LoadedRow, Outcome, RowResult
+from batch_cancel.lock import RunLock
+from batch_cancel.models import ApiAnswer, CancelRequest, LoadedRow, Outcome, RowResult
 
 
 def request(order_no: str, source_row: int = 1) -> CancelRequest:

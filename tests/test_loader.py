@@ -11,8 +11,9 @@ import pytest
 from batch_cancel import inputfile
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import InputFileError, MissingColumnsError
-from batch_cancel.loader import OrdersFile, detect_delimiter, validate_row
+from batch_cancel.loader import OrdersFile, validate_row
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
+from batch_cancel.schema import detect_delimiter
 
 from .helpers import write_csv
 

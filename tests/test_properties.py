@@ -20,9 +20,11 @@ from batch_cancel import inputfile
 from batch_cancel.client import MAX_CODE_CHARS, MAX_MESSAGE_CHARS, parse_error, parse_retry_after
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import InputFileError
-from batch_cancel.loader import TRIM, OrdersFile, validate_row
+from batch_cancel.loader import OrdersFile, validate_row
 from batch_cancel.models import LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.report import FORMULA_TRIGGERS, ResultsWriter, safe_cell, unsafe_cell
+from batch_cancel.report import ResultsWriter
+from batch_cancel.schema import FORMULA_TRIGGERS, safe_cell, unsafe_cell
+from batch_cancel.text import TRIM
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADER = ["order_no", "warehouse_id", "cancel_reason", "note"]

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from batch_cancel.config import default_results_path
 from batch_cancel.models import LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.report import RESULT_COLUMNS, ResultsWriter, default_results_path, format_summary
+from batch_cancel.report import ResultsWriter, format_summary
+from batch_cancel.schema import RESULT_COLUMNS
 
 from .helpers import read_results
 

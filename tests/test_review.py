@@ -15,7 +15,7 @@ from batch_cancel.config import InputOptions
 from batch_cancel.errors import ConfigError, InputFileError
 from batch_cancel.loader import OrdersFile
 from batch_cancel.models import LoadedRow, Outcome, RowResult
-from batch_cancel.report import RESULT_COLUMNS, ResultsWriter, safe_cell
+from batch_cancel.report import ResultsWriter
 from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
 from batch_cancel.review import (
     FILE_COLUMN,
@@ -28,6 +28,7 @@ from batch_cancel.review import (
     review_files,
     write_needs_attention,
 )
+from batch_cancel.schema import RESULT_COLUMNS, safe_cell
 from batch_cancel.text import printable
 
 from .helpers import DATA, read_results, write_csv

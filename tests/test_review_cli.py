@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from batch_cancel.report import RESULT_COLUMNS
+from batch_cancel import cli
+from batch_cancel.models import ExitStatus
+from batch_cancel.schema import RESULT_COLUMNS
 
 from .conftest import Sandbox
 from .helpers import DATA, ROOT, SAMPLES, cli_env, read_results, run_cli, write_csv
@@ -25,19 +27,21 @@ def result_columns(row: dict[str, str]) -> dict[str, str]:
     return {name: row[name] for name in RESULT_COLUMNS}
 
 
-def test_summarize_prints_counts_and_the_sentence_and_exits_1() -> None:
-    done = run_cli("summarize", EVERY_STATUS)
-    assert done.returncode == 1, done.stderr
-    lines = done.stdout.splitlines()
+def test_summarize_prints_counts_and_the_sentence_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["summarize", str(EVERY_STATUS)]) == ExitStatus.ROWS_NEED_ATTENTION
+    done = capsys.readouterr()
+    lines = done.out.splitlines()
     assert lines[0] == f"{EVERY_STATUS}: 15 row(s), 11 need attention"
     assert lines[1] == (
         "11 rows need attention: 5 rejected (2 because stock is allocated, 1 because Shipper "
         "does not know the order, 1 with HTTP 404, 1 with code 9003), 2 failed after retries "
         "(re-run), 2 invalid, 2 were not sent (re-run)."
     )
-    assert "  rejected           5  <- needs attention" in lines
-    assert "  skipped            1" in lines
-    assert done.stderr == ""
+    assert "  rejected         5  <- needs attention" in lines
+    assert "  skipped          1" in lines
+    assert done.err == ""
 
 
 def test_summarize_json_and_needs_attention_csv(tmp_path: Path) -> None:

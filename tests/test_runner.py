@@ -10,9 +10,8 @@ from collections.abc import Callable, Iterator
 import aiohttp
 import pytest
 
-from batch_cancel.client import ApiAnswer
 from batch_cancel.errors import InputFileError, RecordingError
-from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
+from batch_cancel.models import ApiAnswer, CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
 from batch_cancel.pacing import rate_limiter
 from batch_cancel.runner import AttemptLog, RetryPolicy, RunEnd, Runner, StopReason
 

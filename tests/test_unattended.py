@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from batch_cancel.models import ExitStatus
+
 from .conftest import Sandbox
 from .helpers import API_KEY, ROOT, cli_env, orders_csv, read_results, run_cli, write_csv
 
@@ -303,8 +305,10 @@ def test_cron_output_progress_lines_json_logs_and_history(
         "outcome",
     ]
     unknown = run_cli("history", "NOPE", env=env)
-    assert unknown.returncode == 1
-    assert "no record of order NOPE" in unknown.stderr
+    assert unknown.returncode == ExitStatus.NOT_FOUND
+    assert (
+        unknown.stderr == f"batch-cancel: no record of order NOPE in {env['BATCH_CANCEL_STATE']}\n"
+    )
 
 
 def test_second_signal_exits_at_once_and_leaves_the_ledger_sound(
@@ -423,7 +427,8 @@ def test_lock_left_by_a_killed_run_is_taken_over(tmp_path: Path) -> None:
     )
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "held"
-    from batch_cancel.lock import LockHeldError, RunLock
+    from batch_cancel.errors import LockHeldError
+    from batch_cancel.lock import RunLock
 
     with pytest.raises(LockHeldError, match=f"pid {holder.pid}"):
         RunLock(lock_path).__enter__()
