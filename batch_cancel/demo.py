@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .sandbox_process import SandboxError, SandboxProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 OUT = ROOT / "demo-out"
@@ -28,36 +30,10 @@ SANDBOX_KEY = "sandbox-demo-key"
 LEDGER = OUT / "ledger.sqlite3"
 
 
-def _start_sandbox() -> tuple[subprocess.Popen[str], str]:
-    sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "batch_cancel",
-            "sandbox",
-            "--port",
-            "0",
-            "--api-key",
-            SANDBOX_KEY,
-            "--orders",
-            str(SAMPLES / "orders.csv"),
-            "--latency-ms",
-            "40",
-            "--fail-rate",
-            "0.1",
-            "--seed",
-            "7",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert sandbox.stdout is not None
-    line = sandbox.stdout.readline().strip()
-    if "listening on" not in line:
-        sandbox.kill()
-        raise SystemExit(f"demo: the sandbox did not start ({line!r})")
-    print(f"demo: {line}", flush=True)
-    return sandbox, line.rsplit(" ", 1)[-1]
+SANDBOX_FLAGS = [
+    *("--orders", str(SAMPLES / "orders.csv")),
+    *("--latency-ms", "40", "--fail-rate", "0.1", "--seed", "7"),
+]
 
 
 def _run(title: str, args: list[str], *, api_key: str, expected: int) -> bool:
@@ -75,70 +51,74 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     for stale in OUT.glob("ledger.sqlite3*"):
         stale.unlink()
-    sandbox, url = _start_sandbox()
-    common = ["--base-url", url, "--rate", "10", "--concurrency", "4", "--max-attempts", "3"]
     try:
-        results = [
-            _run(
-                "1. wrong API key: stops at once, the rest is not_sent (exit 3)",
-                [
-                    "run",
-                    str(SAMPLES / "nightly-export.csv"),
-                    "-o",
-                    str(OUT / "wrong-key.results.csv"),
-                    *common,
-                ],
-                api_key="not-the-sandbox-key",
-                expected=3,
-            ),
-            _run(
-                "2. nightly export: every outcome (exit 1: some rows need a human)",
-                [
-                    "run",
-                    str(SAMPLES / "nightly-export.csv"),
-                    "-o",
-                    str(OUT / "nightly-export.results.csv"),
-                    *common,
-                ],
-                api_key=SANDBOX_KEY,
-                expected=1,
-            ),
-            _run(
-                "3. marketplace export: semicolons, BOM, other headers, mapped with --map",
-                [
-                    "run",
-                    str(SAMPLES / "marketplace-export.csv"),
-                    "-o",
-                    str(OUT / "marketplace-export.results.csv"),
-                    "--map",
-                    "order_no=No. Pesanan",
-                    "--map",
-                    "cancel_reason=Alasan Pembatalan",
-                    "--warehouse-id",
-                    "WH-TGR04",
-                    *common,
-                ],
-                api_key=SANDBOX_KEY,
-                expected=0,
-            ),
-            _run(
-                "4. the nightly export again: cancelled orders are skipped, the rest re-sent",
-                [
-                    "run",
-                    str(SAMPLES / "nightly-export.csv"),
-                    "-o",
-                    str(OUT / "nightly-export.rerun.results.csv"),
-                    *common,
-                ],
-                api_key=SANDBOX_KEY,
-                expected=1,
-            ),
-        ]
-    finally:
-        sandbox.terminate()
-        sandbox.wait(timeout=10)
+        with SandboxProcess(SANDBOX_KEY, SANDBOX_FLAGS) as sandbox:
+            print(f"demo: the sandbox is listening on {sandbox.url}", flush=True)
+            results = _runs(sandbox.url)
+    except SandboxError as exc:
+        raise SystemExit(f"demo: {exc}") from exc
     print(f"\ndemo: results CSVs are in {OUT}/")
     return 0 if all(results) else 1
+
+
+def _runs(url: str) -> list[bool]:
+    common = ["--base-url", url, "--rate", "10", "--concurrency", "4", "--max-attempts", "3"]
+    return [
+        _run(
+            "1. wrong API key: stops at once, the rest is not_sent (exit 3)",
+            [
+                "run",
+                str(SAMPLES / "nightly-export.csv"),
+                "-o",
+                str(OUT / "wrong-key.results.csv"),
+                *common,
+            ],
+            api_key="not-the-sandbox-key",
+            expected=3,
+        ),
+        _run(
+            "2. nightly export: every outcome (exit 1: some rows need a human)",
+            [
+                "run",
+                str(SAMPLES / "nightly-export.csv"),
+                "-o",
+                str(OUT / "nightly-export.results.csv"),
+                *common,
+            ],
+            api_key=SANDBOX_KEY,
+            expected=1,
+        ),
+        _run(
+            "3. marketplace export: semicolons, BOM, other headers, mapped with --map",
+            [
+                "run",
+                str(SAMPLES / "marketplace-export.csv"),
+                "-o",
+                str(OUT / "marketplace-export.results.csv"),
+                "--map",
+                "order_no=No. Pesanan",
+                "--map",
+                "cancel_reason=Alasan Pembatalan",
+                "--warehouse-id",
+                "WH-TGR04",
+                *common,
+            ],
+            api_key=SANDBOX_KEY,
+            expected=0,
+        ),
+        _run(
+            "4. the nightly export again: cancelled orders are skipped, the rest re-sent",
+            [
+                "run",
+                str(SAMPLES / "nightly-export.csv"),
+                "-o",
+                str(OUT / "nightly-export.rerun.results.csv"),
+                *common,
+            ],
+            api_key=SANDBOX_KEY,
+            expected=1,
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The durable record of every run: SQLite (WAL), one file per user by default.
 
 What it is for:
-- a killed run loses nothing the API confirmed: each attempt is written before
-  it is sent and its answer as soon as it arrives, each in its own transaction;
+- a killed run loses nothing the API confirmed: each attempt is committed before
+  it is sent (`RunRecord.durable`), and the answers read in one pass of the event
+  loop are committed together before the next pass reads anything else
+  (group commit, see RunRecord);
 - re-running is the recovery path: an order whose last recorded outcome is
   `cancelled` is skipped next time, and an attempt that was sent but never
   answered is reported when the order is sent again;
@@ -247,7 +249,7 @@ class RunRecord:
     Group commit: the writes of one pass of the event loop are committed
     together at the start of the next pass, as one transaction of three
     `executemany`s. A statement and a commit per write was most of the ledger's
-    cost (230 us a row at full speed). Nothing waits longer than that pass: an
+    cost (BENCHMARKS.md). Nothing waits longer than that pass: an
     answer is on disk before the loop reads another socket, and `durable()`,
     awaited before a request leaves, makes its attempt survive a kill. Outside
     an event loop every write commits at once.

@@ -176,8 +176,8 @@ def _quick_request(
 
     Printable text (no control, format or zero-width characters, no spaces but
     U+0020) that is already NFC needs no cleaning beyond spaces, so only lengths
-    and the scientific-notation shape are left to check. This keeps `validate`
-    of a clean 1M-row export around 150k rows/s on a slow machine.
+    and the scientific-notation shape are left to check: most rows of most
+    exports take this path (its speed is in BENCHMARKS.md).
     """
     joined = order_no + warehouse_id + cancel_reason
     if not joined.isprintable():
@@ -412,24 +412,12 @@ class OrdersFile:
                 reason or default_reason,
             )
             if checked is None or header_key(order_no) == order_key:
-                order_no = order_no.strip(TRIM)
-                if not order_no and _is_blank(cells):
+                checked = self._check_closely(
+                    source_row + 1, cells, order_no, warehouse_id, reason, order_key
+                )
+                if checked is None:
                     only_delimiters += 1
                     continue
-                if header_key(order_no) == order_key:
-                    checked = _invalid(
-                        source_row + 1,
-                        LocalCode.REPEATED_HEADER,
-                        "this line repeats the header line (two exports joined into one "
-                        "file?); not sent",
-                    )
-                else:
-                    checked = validate_row(
-                        source_row + 1,
-                        order_no,
-                        warehouse_id.strip(TRIM) or default_warehouse,
-                        reason.strip(TRIM) or default_reason,
-                    )
             source_row += 1
             if isinstance(checked, RowResult):
                 row = LoadedRow(source_row, cells, None, checked)
@@ -449,19 +437,48 @@ class OrdersFile:
                 else:
                     row = LoadedRow(source_row, cells, checked, None)
             yield row
+        self._note_the_end(only_delimiters, row, order_index)
+        return source_row
+
+    def _check_closely(
+        self,
+        source_row: int,
+        cells: tuple[str, ...],
+        order_no: str,
+        warehouse_id: str,
+        reason: str,
+        order_key: str,
+    ) -> CancelRequest | RowResult | None:
+        """The rows `_quick_request` leaves: clean and validate; None for a row of nothing."""
+        order_no = order_no.strip(TRIM)
+        if not order_no and _is_blank(cells):
+            return None
+        if header_key(order_no) == order_key:
+            return _invalid(
+                source_row,
+                LocalCode.REPEATED_HEADER,
+                "this line repeats the header line (two exports joined into one file?); not sent",
+            )
+        return validate_row(
+            source_row,
+            order_no,
+            warehouse_id.strip(TRIM) or (self.options.default_warehouse_id or "").strip(TRIM),
+            reason.strip(TRIM) or (self.options.default_cancel_reason or "").strip(TRIM),
+        )
+
+    def _note_the_end(self, only_delimiters: int, last: LoadedRow | None, order_index: int) -> None:
         if only_delimiters:
             self._row_notes.append(
                 f"{self.path}: {only_delimiters} line(s) held only delimiters (no values) and "
                 "were skipped like blank lines"
             )
-        if self._source.ends_without_line_break and row is not None and row.source_row:
-            order_no = row.cells[order_index] if order_index < len(row.cells) else ""
+        if self._source.ends_without_line_break and last is not None:
+            order_no = last.cells[order_index] if order_index < len(last.cells) else ""
             self._row_note(
-                f"{self.path}: the last line (row {row.source_row}, order_no {order_no!r}) "
+                f"{self.path}: the last line (row {last.source_row}, order_no {order_no!r}) "
                 "has no line break; if the file was cut off while it was written, check that "
                 "order number"
             )
-        return source_row
 
     def _wrong_width(self, source_row: int, count: int) -> RowResult:
         width = len(self.header)

@@ -1,7 +1,8 @@
 """Records that flow through a run: what to send, and what became of each row.
 
-Plain frozen dataclasses and str-valued enums, no I/O, so every other module can
-share them without pulling in pandas or aiohttp.
+Plain dataclasses (frozen, except the ones made once per row: see CancelRequest)
+and str-valued enums, no I/O, so every other module can share them without
+pulling in aiohttp or sqlite3.
 """
 
 from __future__ import annotations

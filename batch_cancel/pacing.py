@@ -40,18 +40,14 @@ INF = float("inf")
 def rate_limiter(rate: float) -> AsyncLimiter:
     """At most `rate` starts in any one-second window, and close to `rate` per second.
 
-    AsyncLimiter(rate, 1) starts empty and lets `rate` calls through at once, so
-    up to 2 x rate can land in the first second. A bucket that
-    holds one start, drained at rate / RATE_SAFETY, spaces starts evenly, but
-    loses every worker's wake-up delay (about a millisecond, through timers and
-    task switches): 90% of --rate 50 was measured. So the bucket holds 1 + s
-    starts: a worker up to s intervals late starts at once, and the bucket
-    drains back to the even pace. The cap still holds: n starts less than a
-    second apart need n - 1 - s <= (1 s) / interval, so n < 1 + s + rate / RATE_SAFETY,
-    which stays at or below `rate` while s <= rate * (1 - 1 / RATE_SAFETY); s takes
-    a quarter of that, leaving the rest for the arrival jitter RATE_SAFETY is for
-    (with half, one 429 was seen at --rate 50 on a busy machine: 51 arrivals in a
-    second on the server's clock).
+    AsyncLimiter(rate, 1) lets `rate` calls through at once, so up to 2 x rate can
+    land in the first second; a bucket of one start spaces starts evenly but loses
+    every worker's wake-up delay (BENCHMARKS.md has the figures). So the bucket
+    holds 1 + s starts: a worker up to s intervals late starts at once. The cap
+    still holds: n starts less than a second apart need n - 1 - s <= (1 s) /
+    interval, so n < 1 + s + rate / RATE_SAFETY, which stays at or below `rate`
+    while s <= rate * (1 - 1 / RATE_SAFETY); s takes a quarter of that, leaving
+    the rest for the arrival jitter RATE_SAFETY is for.
     """
     interval = RATE_SAFETY / rate
     slack = min(MAX_SLACK, rate * (1 - 1 / RATE_SAFETY) / 4)

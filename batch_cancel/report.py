@@ -1,8 +1,9 @@
 """Write the results CSV in input order, and the one-screen summary.
 
-Results arrive in completion order; a small reorder buffer holds the rows that
-finished ahead of an earlier one still in flight, so memory stays bounded by the
-rows in flight, not by the file. The file is written under a temporary name of
+Results arrive in completion order; a reorder buffer holds the rows that
+finished ahead of an earlier one still in flight. Usually that is a handful, but
+a row waiting out a long Retry-After holds back every row finished meanwhile
+(BENCHMARKS.md, "Memory and scale"). The file is written under a temporary name of
 its own run (two runs never share one) and renamed at the end, so a reader never
 sees a half-written results file; a run that breaks off leaves what it wrote as
 <stem>.incomplete.csv instead. The header is written, and the disk checked, before

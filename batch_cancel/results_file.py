@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from .errors import ConfigError, InputFileError
 from .models import LoadedRow, Outcome, RowResult
@@ -34,8 +34,15 @@ from .schema import (
     unsafe_cell,
 )
 
-if TYPE_CHECKING:
-    from .loader import OrdersFile
+
+class OrdersRows(Protocol):
+    """What `resend_only` needs of an opened input (loader.OrdersFile), without importing it."""
+
+    path: Path
+    header: list[str]
+
+    def rows(self) -> Iterator[LoadedRow]: ...
+
 
 _STATUS_VALUES = frozenset(outcome.value for outcome in Outcome)
 _VALID_STATUSES = ", ".join(outcome.value for outcome in Outcome)
@@ -115,7 +122,7 @@ class ResultColumns:
 # --- run --only: a results file as input ------------------------------------------------
 
 
-def resend_only(orders: OrdersFile, selected: frozenset[Outcome]) -> Iterator[LoadedRow]:
+def resend_only(orders: OrdersRows, selected: frozenset[Outcome]) -> Iterator[LoadedRow]:
     """The rows of a results file, re-sending only those whose old result_status is selected.
 
     Selected rows come through as the loader made them (validated again, so a row fixed

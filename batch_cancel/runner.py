@@ -83,7 +83,8 @@ class RetryPolicy:
     retry_after_max_s: float = RETRY_AFTER_MAX_S
 
     def delay(self, attempt: int, retry_after_s: float | None) -> float:
-        """Wait before attempt `attempt + 1`: the server's Retry-After, else full-jitter backoff."""
+        """Wait before attempt `attempt + 1`: the server's Retry-After, else exponential
+        backoff with equal jitter (between half and all of base x 2^(attempt-1), capped)."""
         if retry_after_s is not None:
             return min(retry_after_s, self.retry_after_max_s)
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
@@ -244,80 +245,18 @@ class Runner:
         attempts = 0
         answer = _transport_failure(LocalCode.RUN_INTERRUPTED, "")
         while True:
-            # A stop must not wait for a slow turn: the throttle may hold everyone for
-            # minutes after a long Retry-After, and a low --rate spaces turns seconds apart.
-            if self._throttle.engaged:
-                await self._unless_stopped(self._throttle.wait_turn())
-            attempt_id = None
-            if not self._stop.is_set():
-                # On record before the start slot is taken, so that the time a commit
-                # takes never lies between the slot and the request leaving.
-                try:
-                    attempt_id = await self._record_attempt(request, attempts + 1)
-                except _AttemptNotRecorded as exc:
-                    log.error("row %d: not sent: %s", row.source_row, exc)
-                    self._recording_failed(exc)
-            if attempt_id is not None and self._limiter is not None:
-                if self._limiter.has_capacity():
-                    await self._limiter.acquire()  # immediate: no need to race a stop
-                else:
-                    await self._unless_stopped(self._limiter.acquire())
-            if attempt_id is None or self._stop.is_set():
-                if attempt_id is not None:
-                    self._attempt_log.attempt_answered(attempt_id, NEVER_SENT, cancelled=False)
+            attempt_id = await self._take_start(row, request, attempts + 1)
+            if attempt_id is None:
                 # A row tried before may have reached Shipper: failed, not not_sent.
                 if attempts:
                     return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
                 return self._not_sent(row)
             attempts += 1
             answer = await self._send_recorded(request, attempt_id)
-            status = answer.http_status
-            why = None
-            if status == 429:
-                self._throttle.on_throttled(answer.retry_after_s)
-                why = self._health.on_throttled()
-            elif status and not _is_transient(status):
-                self._throttle.on_clean_answer()
-                self._health.on_alive()
-            else:
-                why = self._health.on_transient_failure()
-            if why:
-                last = f"HTTP {status}" if status else answer.error_code
-                self.request_stop(
-                    StopReason.API_DOWN,
-                    f"the API looks down ({why}; last: {_join(last, answer.error_message)}); "
-                    "the next run will resume",
-                )
-
-            if 200 <= status < 300:
-                return _result(row, Outcome.CANCELLED, answer, attempts)
-            if self._confirms_cancel(answer):
-                return _result(
-                    row,
-                    Outcome.CANCELLED,
-                    answer,
-                    attempts,
-                    note="already cancelled in Shipper",
-                )
-            if answer.error_code == LocalCode.TLS_ERROR:
-                # Not the network having a bad minute: this host is not the API, or a
-                # proxy intercepts TLS. Every row would fail the same way (the key was
-                # never sent): stop, so the next run resumes once it is fixed.
-                self.request_stop(
-                    StopReason.TLS_FAILED,
-                    f"the API's TLS certificate failed verification ({answer.error_message})",
-                )
-                return _result(row, Outcome.FAILED, answer, attempts)
-            if status in (401, 403):
-                self.request_stop(
-                    StopReason.AUTH_REFUSED,
-                    f"the API refused the key (HTTP {status}"
-                    f"{' code ' + answer.error_code if answer.error_code else ''}); "
-                    "check SHIPPER_API_KEY",
-                )
-                return _result(row, Outcome.REJECTED, answer, attempts)
-            if status and not _is_transient(status):
-                return _result(row, Outcome.REJECTED, answer, attempts)
+            self._observe(answer)
+            settled = self._settle(row, answer, attempts)
+            if settled is not None:
+                return settled
             if attempts >= self._policy.max_attempts or self._stop.is_set():
                 return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
             delay = self._policy.delay(attempts, answer.retry_after_s)
@@ -325,11 +264,87 @@ class Runner:
                 "row %d: attempt %d failed (%s %s), retrying in %.2fs",
                 row.source_row,
                 attempts,
-                status or "",
+                answer.http_status or "",
                 answer.error_message,
                 delay,
             )
             await self._sleep_unless_stopped(delay)
+
+    async def _take_start(self, row: LoadedRow, request: CancelRequest, attempt: int) -> int | None:
+        """The attempt on record and its start slot taken: its id; None if it may not go."""
+        # A stop must not wait for a slow turn: the throttle may hold everyone for
+        # minutes after a long Retry-After, and a low --rate spaces turns seconds apart.
+        if self._throttle.engaged:
+            await self._unless_stopped(self._throttle.wait_turn())
+        if self._stop.is_set():
+            return None
+        # On record before the start slot is taken, so that the time a commit
+        # takes never lies between the slot and the request leaving.
+        try:
+            attempt_id = await self._record_attempt(request, attempt)
+        except _AttemptNotRecorded as exc:
+            log.error("row %d: not sent: %s", row.source_row, exc)
+            self._recording_failed(exc)
+            return None
+        if self._limiter is not None:
+            if self._limiter.has_capacity():
+                await self._limiter.acquire()  # immediate: no need to race a stop
+            else:
+                await self._unless_stopped(self._limiter.acquire())
+        if self._stop.is_set():
+            self._attempt_log.attempt_answered(attempt_id, NEVER_SENT, cancelled=False)
+            return None
+        return attempt_id
+
+    def _observe(self, answer: ApiAnswer) -> None:
+        """What an answer says about the API as a whole: pace, and whether it looks down."""
+        status = answer.http_status
+        why = None
+        if status == 429:
+            self._throttle.on_throttled(answer.retry_after_s)
+            why = self._health.on_throttled()
+        elif status and not _is_transient(status):
+            self._throttle.on_clean_answer()
+            self._health.on_alive()
+        else:
+            why = self._health.on_transient_failure()
+        if why:
+            last = f"HTTP {status}" if status else answer.error_code
+            self.request_stop(
+                StopReason.API_DOWN,
+                f"the API looks down ({why}; last: {_join(last, answer.error_message)}); "
+                "the next run will resume",
+            )
+
+    def _settle(self, row: LoadedRow, answer: ApiAnswer, attempts: int) -> RowResult | None:
+        """The row's outcome if this answer decides it; None when it is worth another try."""
+        status = answer.http_status
+        if 200 <= status < 300:
+            return _result(row, Outcome.CANCELLED, answer, attempts)
+        if self._confirms_cancel(answer):
+            return _result(
+                row, Outcome.CANCELLED, answer, attempts, note="already cancelled in Shipper"
+            )
+        if answer.error_code == LocalCode.TLS_ERROR:
+            # Not the network having a bad minute: this host is not the API, or a
+            # proxy intercepts TLS. Every row would fail the same way (the key was
+            # never sent): stop, so the next run resumes once it is fixed.
+            self.request_stop(
+                StopReason.TLS_FAILED,
+                f"the API's TLS certificate failed verification ({answer.error_message})",
+            )
+            return _result(row, Outcome.FAILED, answer, attempts)
+        if status in (401, 403):
+            self.request_stop(
+                StopReason.AUTH_REFUSED,
+                f"the API refused the key (HTTP {status}"
+                f"{' code ' + answer.error_code if answer.error_code else ''}); "
+                "check SHIPPER_API_KEY",
+            )
+            return _result(row, Outcome.REJECTED, answer, attempts)
+        if status and not _is_transient(status):
+            return _result(row, Outcome.REJECTED, answer, attempts)
+        return None
 
     async def _record_attempt(self, request: CancelRequest, attempt: int) -> int:
         """Put the attempt on record; a kill from here on leaves the order "in doubt"."""

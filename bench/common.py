@@ -9,7 +9,6 @@ that child, its waited-for children included), so nothing has to be polled.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -18,12 +17,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, BinaryIO
+
+from batch_cancel.sandbox_process import SandboxError, SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -34,8 +33,6 @@ CANCEL_REASON = "Cancelled from marketplace"
 CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
 HEADER = "order_no,warehouse_id,cancel_reason\n"
 
-SANDBOX_START_TIMEOUT_S = 20.0
-STATS_TIMEOUT_S = 120.0
 
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -159,73 +156,18 @@ def run_measured(
 # --------------------------------------------------------------------------- sandbox
 
 
-@dataclass
-class Sandbox:
-    """`batch-cancel sandbox` in its own process (so server and client never share a loop)."""
+class Sandbox(SandboxProcess):
+    """`batch-cancel sandbox` in its own process, without proxies or SHIPPER_* settings."""
 
-    flags: Sequence[str] = ()
-    url: str = ""
-    process: subprocess.Popen[str] | None = field(default=None, repr=False)
-    _stderr: Any = field(default=None, repr=False)
+    def __init__(self, flags: Sequence[str] = ()) -> None:
+        super().__init__(API_KEY, flags, env=clean_env(), cwd=ROOT)
 
     def __enter__(self) -> Sandbox:
-        self._stderr = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            batch_cancel(
-                "sandbox", "--host", "127.0.0.1", "--port", "0", "--api-key", API_KEY, *self.flags
-            ),
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            stdin=subprocess.DEVNULL,
-            env=clean_env(),
-            cwd=ROOT,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        watchdog = threading.Timer(SANDBOX_START_TIMEOUT_S, self.process.kill)
-        watchdog.start()
         try:
-            line = self.process.stdout.readline().strip()
-        finally:
-            watchdog.cancel()
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-        if match is None:
-            self._stderr.seek(0)
-            tail = self._stderr.read().decode(errors="replace").strip().splitlines()[-5:]
-            self.stop()
-            raise BenchError(f"the sandbox did not start: {line!r} {' / '.join(tail)}")
-        self.url = match.group(1)
+            super().__enter__()
+        except SandboxError as exc:
+            raise BenchError(str(exc)) from exc
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-
-    def stats(self) -> dict[str, Any]:
-        """GET /_sandbox/stats: arrival times are time.monotonic() in the sandbox process."""
-        # No proxies, ever: the sandbox is on loopback.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(f"{self.url}/_sandbox/stats", timeout=STATS_TIMEOUT_S) as response:
-            stats: dict[str, Any] = json.load(response)
-        return stats
 
     def arrivals(self) -> list[float]:
         return sorted(self.stats()["arrivals"])

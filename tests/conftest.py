@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
 from aioresponses import aioresponses
+
+from batch_cancel.sandbox_process import SandboxProcess
 
 from .helpers import API_KEY, ROOT, cli_env, read_results, run_cli, write_csv
 
@@ -43,61 +41,22 @@ def mock_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
         yield mocked
 
 
-@dataclass
-class Sandbox:
-    url: str
-    process: subprocess.Popen[str]
-
-    def stats(self) -> dict[str, Any]:
-        url = f"{self.url}/_sandbox/stats"  # always http://127.0.0.1:PORT
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
-            return json.loads(response.read())  # type: ignore[no-any-return]
+Sandbox = SandboxProcess  # what a test gets from start_sandbox: .url, .stats()
 
 
 @pytest.fixture
-def start_sandbox() -> Iterator[Callable[..., Sandbox]]:
+def start_sandbox() -> Iterator[Callable[..., SandboxProcess]]:
     """Start `batch-cancel sandbox` as a real process on a free loopback port."""
-    started: list[Sandbox] = []
+    started: list[SandboxProcess] = []
 
-    def start(*flags: str, api_key: str = API_KEY) -> Sandbox:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "batch_cancel",
-                "sandbox",
-                "--port",
-                "0",
-                "--api-key",
-                api_key,
-                *flags,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if "listening on" not in line:
-            process.kill()
-            raise RuntimeError(
-                f"sandbox did not start: {line!r} {process.stderr.read() if process.stderr else ''}"
-            )
-        sandbox = Sandbox(url=line.rsplit(" ", 1)[-1].strip(), process=process)
+    def start(*flags: str, api_key: str = API_KEY) -> SandboxProcess:
+        sandbox = SandboxProcess(api_key, flags, cwd=ROOT).__enter__()
         started.append(sandbox)
         return sandbox
 
     yield start
     for sandbox in started:
-        sandbox.process.terminate()
-        try:
-            sandbox.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            sandbox.process.kill()
-        for stream in (sandbox.process.stdout, sandbox.process.stderr):
-            if stream is not None:
-                stream.close()
+        sandbox.stop()
 
 
 @pytest.fixture
