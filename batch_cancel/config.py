@@ -184,9 +184,12 @@ def read_api_key_file(path: Path) -> str:
     """The key from a file that only its owner may read (as ssh insists for private keys)."""
     where = f"--api-key-file {path}"
     try:
-        handle = path.open("rb")
+        # O_NONBLOCK: a named pipe must not hang the run before the check below.
+        handle = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")  # noqa: SIM115
     except FileNotFoundError:
         raise ConfigError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: not a regular file") from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read ({exc.strerror})") from None
     with handle:

@@ -44,11 +44,11 @@ class InputFileError(BatchCancelError):
 class MissingColumnsError(InputFileError):
     """A required field has no column (after --map) and no default (--warehouse-id, ...)."""
 
-    def __init__(self, missing: list[str], found: list[str]) -> None:
+    def __init__(self, path: Path, missing: list[str], found: list[str]) -> None:
         self.missing = missing
         self.found = found
         super().__init__(
-            f"missing required column(s): {', '.join(missing)}; columns found: "
+            f"{path}: missing required column(s): {', '.join(missing)}; columns found: "
             f"{', '.join(repr(name) for name in found) or '(none)'}. "
             "Use --map FIELD=HEADER to map a column, or --warehouse-id / --cancel-reason "
             "to give a value for every row."

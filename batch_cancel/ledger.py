@@ -119,6 +119,12 @@ class Ledger:
                 # `history` only reads: it must work on a ledger it may not write, and
                 # never take the write lock from a run in progress.
                 self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version != SCHEMA_VERSION:
+                    raise LedgerError(
+                        f"{path} is not a batch-cancel ledger (schema {version}, "
+                        f"expected {SCHEMA_VERSION})"
+                    )
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             # Owner only: it names every order and reason; SQLite gives -wal and -shm

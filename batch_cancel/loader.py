@@ -313,7 +313,7 @@ class OrdersFile:
                 missing.append(name if wanted == name else f"{name} (mapped to {wanted!r})")
             field_index[name] = matches[0] if matches else None
         if missing:
-            raise MissingColumnsError(missing, self.header)
+            raise MissingColumnsError(self.path, missing, self.header)
         return field_index
 
     def _check_header_names(self) -> None:

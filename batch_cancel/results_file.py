@@ -194,8 +194,9 @@ class ResultsFile:
             raise InputFileError(f"{path}: file is empty (no header line)")
         # Results files are written with commas, but one re-saved from Excel may not be.
         self.delimiter = detect_delimiter(header_line)
+        # .strip() does not take a BOM: one is left when --encoding utf-8 reads a utf-8-sig file.
         self.header = tuple(
-            unsafe_cell(name.strip())
+            unsafe_cell(name.strip().removeprefix("\ufeff"))
             for name in next(csv.reader([header_line], delimiter=self.delimiter))
         )
         columns = ResultColumns.find(self.header)
@@ -237,8 +238,8 @@ class ResultsFile:
             next(records, None)  # the header, read in __init__
             place = 0
             for written in records:
-                if not written:  # a blank line, skipped as the loader skips it
-                    continue
+                if not any(cell.strip() for cell in written):
+                    continue  # a blank line or one of delimiters, skipped as the loader does
                 cells = [unsafe_cell(cell) for cell in written]  # as they were before writing
                 place += 1
                 where = f"{self.path}: data row {place}"

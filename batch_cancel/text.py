@@ -28,8 +28,10 @@ _DROP_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 
 # Control characters could move a terminal's cursor or hide text, and bidi overrides
 # can reorder what is shown; `printable` marks them, where `one_line` blanks them.
-_LAYOUT_CONTROLS = re.compile(r"[\t\n\r]")
-_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LAYOUT_CONTROLS = re.compile("[\t\n\r\u2028\u2029]")
+_OTHER_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def clip(text: str, limit: int) -> str:
@@ -67,6 +69,9 @@ def redact(text: str, secret: str) -> str:
         return text
     for form in {secret, quote(secret, safe="")}:
         text = text.replace(form, REDACTED)
+    if "%" in text:  # percent-encoding in lower case (%2f) is the same key
+        encoded = quote(secret, safe="")
+        text = re.sub(re.escape(encoded), REDACTED, text, flags=re.IGNORECASE)
     return text
 
 
