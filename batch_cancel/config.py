@@ -15,10 +15,14 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import FIELDS
+
+if TYPE_CHECKING:
+    from .configfile import ConfigFile
 
 API_KEY_ENV = "SHIPPER_API_KEY"
 BASE_URL_ENV = "SHIPPER_BASE_URL"
@@ -50,7 +54,8 @@ class InputOptions:
     default_cancel_reason: str | None = None
     delimiter: str | None = None  # None: detect from the header line
     # None: UTF-8 (with or without Excel's BOM), UTF-16/32 by their BOM, else cp1252
-    # with a warning (loader.py). A name given here is used as it is, strictly.
+    # for the lines that are not UTF-8, with a note (inputfile.py). A name given here
+    # is used as it is, strictly.
     encoding: str | None = None
 
 
@@ -225,23 +230,102 @@ def _check_key(api_key: str, where: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One effective setting and where it came from: flag, env, file or default."""
+
+    value: Any
+    origin: str
+
+
+def api_settings(
+    *,
+    base_url_flag: str | None = None,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    timeout_s: float | None = None,
+    max_attempts: int | None = None,
+    api_key_file: Path | None = None,
+    state: Path | None = None,
+    config: ConfigFile | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, Setting]:
+    """The API settings by precedence: flags, then the environment, then the file, then defaults.
+
+    The key itself is not read here: `api_key` says where it will come from.
+    """
+    api: Mapping[str, Any] = config.api if config else {}
+    in_file = f"file {config.path}" if config else ""
+
+    def pick(flag: Any, flag_name: str, env: str | None, key: str, default: Any) -> Setting:
+        if flag is not None:
+            return Setting(flag, f"flag {flag_name}")
+        if env and environ.get(env, "").strip():
+            return Setting(environ[env].strip(), f"env {env}")
+        if key in api:
+            return Setting(api[key], f"{in_file} [api] {key}")
+        return Setting(default, "default")
+
+    if api_key_file is not None:
+        key = Setting(api_key_file, "flag --api-key-file")
+    elif environ.get(API_KEY_ENV, "").strip():
+        key = Setting(None, f"env {API_KEY_ENV}")
+    elif "api_key_file" in api:
+        key = Setting(Path(api["api_key_file"]), f"{in_file} [api] api_key_file")
+    else:
+        key = Setting(None, "not set")
+    state_file = config.state if config else None
+    return {
+        "base_url": pick(base_url_flag, "--base-url", BASE_URL_ENV, "base_url", None),
+        "api_key": key,
+        "rate": pick(rate, "--rate", None, "rate", DEFAULT_RATE),
+        "concurrency": pick(concurrency, "--concurrency", None, "concurrency", DEFAULT_CONCURRENCY),
+        "timeout": pick(timeout_s, "--timeout", None, "timeout", DEFAULT_TIMEOUT_S),
+        "max_attempts": pick(
+            max_attempts, "--max-attempts", None, "max_attempts", DEFAULT_MAX_ATTEMPTS
+        ),
+        "state": (
+            Setting(state, "flag --state")
+            if state is not None
+            else Setting(Path(environ[STATE_ENV]).expanduser(), f"env {STATE_ENV}")
+            if environ.get(STATE_ENV)
+            else Setting(state_file, f"{in_file} state")
+            if state_file is not None
+            else Setting(default_state_path(environ), "default")
+        ),
+    }
+
+
 def send_options_from_env(
     *,
-    base_url_flag: str | None,
-    rate: float,
-    concurrency: int,
-    timeout_s: float,
-    max_attempts: int,
+    base_url_flag: str | None = None,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    timeout_s: float | None = None,
+    max_attempts: int | None = None,
     allow_insecure_http: bool = False,
     api_key_file: Path | None = None,
+    config: ConfigFile | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> SendOptions:
-    """Build SendOptions. The key comes from `api_key_file` if given, else the environment.
+    """Build SendOptions (flags, then the environment, then the config file, then defaults).
 
-    Never from a flag's value: command lines are visible to every user in `ps`.
+    The key comes from a key file or the environment, never from a flag's value:
+    command lines are visible to every user in `ps`.
     """
-    if api_key_file is not None:
-        api_key = read_api_key_file(api_key_file)
+    settings = api_settings(
+        base_url_flag=base_url_flag,
+        rate=rate,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
+        max_attempts=max_attempts,
+        api_key_file=api_key_file,
+        config=config,
+        environ=environ,
+    )
+    key = settings["api_key"]
+    if isinstance(key.value, Path):
+        api_key = read_api_key_file(key.value)
     else:
         api_key = environ.get(API_KEY_ENV, "").strip()
         if not api_key:
@@ -250,12 +334,14 @@ def send_options_from_env(
                 "or pass --api-key-file"
             )
         _check_key(api_key, API_KEY_ENV)
-    base_url = (base_url_flag or environ.get(BASE_URL_ENV, "")).strip()
+    base_url = (settings["base_url"].value or "").strip()
     if not base_url:
         raise ConfigError(
             f"no API base URL: pass --base-url or set {BASE_URL_ENV} "
             "(Shipper does not publish one default host)"
         )
+    rate, concurrency = settings["rate"].value, settings["concurrency"].value
+    timeout_s, max_attempts = settings["timeout"].value, settings["max_attempts"].value
     if not (rate >= 0 and math.isfinite(rate)):
         raise ConfigError("--rate must be 0 (no limit) or more")
     if concurrency < 1:

@@ -132,7 +132,8 @@ class Ledger:
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
                 path.chmod(0o600)
-            # isolation_level=None: autocommit, so each statement is durable on return.
+            # isolation_level=None: no implicit transactions; RunRecord opens and commits
+            # its own (group commit), and the rest commits statement by statement.
             self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")

@@ -2,7 +2,7 @@
 
 A results file is read with the stdlib csv module: every cell is text already, and
 each row is read once, in order. Which columns hold a row's result, and which
-RowResult field each one records, is report.py's RESULT_FIELDS: what ResultsWriter
+RowResult field each one records, is schema.py's RESULT_FIELDS: what ResultsWriter
 writes is what is read back here.
 
 `run RESULTS.csv --only failed,not_sent` uses `resend_only`: it rebuilds each row's

@@ -6,7 +6,7 @@ ledger on, in a fresh state file), batch-cancel with `--no-state`, and the
 minimal aiohttp loop (bench/minimal_aiohttp.py: the same session settings and
 body, nothing else). The ratio is taken on the server's clock, from the first
 arrival to the last, so interpreter start-up does not count on either side
-(batch-cancel imports pandas, the loop does not); wall times including
+(batch-cancel imports more modules than the loop); wall times including
 start-up are shown too. Each program runs REPEATS times, interleaved, and its
 best run counts.
 """
