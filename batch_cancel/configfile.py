@@ -1,0 +1,221 @@
+"""The night's config file (TOML): the API settings and one entry per marketplace export.
+
+Found at `--config PATH`, else `$BATCH_CANCEL_CONFIG`, else
+`$XDG_CONFIG_HOME/batch-cancel/config.toml` (`~/.config/...`) when it exists.
+Read with the standard library's tomllib and checked whole before anything else
+happens: an unknown key, a source without `files`, or a value of the wrong kind
+is a ConfigError naming the file, the line and the key. The key itself never
+goes here (only `api_key_file`, a path).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .models import FIELDS
+
+CONFIG_ENV = "BATCH_CANCEL_CONFIG"
+
+API_KEYS = {
+    "base_url": str,
+    "api_key_file": str,
+    "rate": (int, float),
+    "concurrency": int,
+    "timeout": (int, float),
+    "max_attempts": int,
+}
+SOURCE_KEYS = {
+    "files": (str, list),
+    "map": dict,
+    "warehouse_id": str,
+    "cancel_reason": str,
+    "delimiter": str,
+    "encoding": str,
+    "sheet": str,
+    "archive": str,
+}
+TOP_KEYS = {"api": dict, "sources": dict, "state": str}
+_TOML_WHERE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """One marketplace export's layout, and where its files arrive."""
+
+    name: str
+    files: tuple[str, ...]  # glob patterns, relative to the config file's folder
+    base_dir: Path
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    warehouse_id: str | None = None
+    cancel_reason: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    archive: Path | None = None  # where a file goes once its results are complete
+
+    def paths(self) -> list[Path]:
+        """The files this source names tonight, sorted, each once."""
+        found: set[Path] = set()
+        for pattern in self.files:
+            found.update(path for path in self.base_dir.glob(pattern) if path.is_file())
+        return sorted(found)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigFile:
+    path: Path
+    api: Mapping[str, Any] = field(default_factory=dict)  # the [api] table, checked
+    state: Path | None = None
+    sources: Mapping[str, Source] = field(default_factory=dict)
+
+
+def find_config(flag: Path | None, environ: Mapping[str, str] = os.environ) -> Path | None:
+    """--config, else $BATCH_CANCEL_CONFIG, else the XDG file when it exists; None: no file."""
+    if flag is not None:
+        return flag
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV]).expanduser()
+    home = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    default = Path(home) / "batch-cancel" / "config.toml"
+    return default if default.is_file() else None
+
+
+def load_config(path: Path) -> ConfigFile:
+    """Read and check the whole file; ConfigError naming the file, the line and the key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = _TOML_WHERE.search(str(exc))
+        line = f"line {where.group(1)}: " if where else ""
+        reason = _TOML_WHERE.sub("", str(exc)).strip()
+        raise ConfigError(f"{path}: {line}not valid TOML: {reason}") from exc
+    checker = _Checker(path, text)
+    checker.keys(data, TOP_KEYS, ())
+    api = data.get("api", {})
+    checker.keys(api, API_KEYS, ("api",))
+    for name in ("rate", "timeout"):
+        if name in api and not (api[name] >= 0 and math.isfinite(api[name])):
+            checker.fail(("api", name), "must be a number, 0 or more")
+    for name in ("concurrency", "max_attempts"):
+        if name in api and api[name] < 1:
+            checker.fail(("api", name), "must be at least 1")
+    base = path.parent
+    sources = {
+        name: _source(checker, name, table, base) for name, table in data.get("sources", {}).items()
+    }
+    state = data.get("state")
+    if "api_key_file" in api:  # relative to the config file, as every path in it
+        api = {**api, "api_key_file": str(base / Path(api["api_key_file"]).expanduser())}
+    return ConfigFile(path=path, api=api, state=base / state if state else None, sources=sources)
+
+
+def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:
+    where = ("sources", name)
+    if not isinstance(table, dict):
+        checker.fail(where, "must be a table ([sources.NAME])")
+    checker.keys(table, SOURCE_KEYS, where)
+    if "files" not in table:
+        checker.fail(
+            where, "has no `files` (a glob, or a list of them, relative to the config file)"
+        )
+    files = table["files"]
+    patterns = (files,) if isinstance(files, str) else tuple(files)
+    if not patterns or not all(isinstance(item, str) and item.strip() for item in patterns):
+        checker.fail((*where, "files"), "must be a glob or a list of globs")
+    column_map = table.get("map", {})
+    for key, value in column_map.items():
+        if key not in FIELDS:
+            checker.fail((*where, "map", key), f"unknown field; fields are {', '.join(FIELDS)}")
+        if not isinstance(value, str) or not value.strip():
+            checker.fail((*where, "map", key), "must be the column's header text")
+    delimiter = table.get("delimiter")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        checker.fail((*where, "delimiter"), "must be one character other than a quote")
+    archive = table.get("archive")
+    return Source(
+        name=name,
+        files=patterns,
+        base_dir=base,
+        column_map={key: value.strip() for key, value in column_map.items()},
+        warehouse_id=table.get("warehouse_id"),
+        cancel_reason=table.get("cancel_reason"),
+        delimiter=delimiter,
+        encoding=table.get("encoding"),
+        sheet=table.get("sheet"),
+        archive=base / archive if archive else None,
+    )
+
+
+class _Checker:
+    """Names the line of a key in the file's text, for messages (tomllib gives no positions)."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self._lines = text.splitlines()
+
+    def keys(self, table: Any, allowed: Mapping[str, Any], where: tuple[str, ...]) -> None:
+        if not isinstance(table, dict):
+            self.fail(where, "must be a table")
+        for key, value in table.items():
+            if key not in allowed:
+                known = ", ".join(allowed)
+                self.fail((*where, key), f"unknown key (known here: {known})")
+            kinds = allowed[key]
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                self.fail(
+                    (*where, key), f"must be {_kind_name(kinds)}, not {_kind_name(type(value))}"
+                )
+
+    def fail(self, where: tuple[str, ...], problem: str) -> None:
+        line = self._line_of(where)
+        at = f"line {line}: " if line else ""
+        raise ConfigError(f"{self.path}: {at}{'.'.join(where)}: {problem}")
+
+    def _line_of(self, where: tuple[str, ...]) -> int | None:
+        """The line that sets `where` (a key, or the table header); None if not found."""
+        table: tuple[str, ...] = ()
+        candidates = [where[:-1], where] if len(where) > 1 else [(), where]
+        best: int | None = None
+        for number, raw in enumerate(self._lines, start=1):
+            line = raw.split("#", 1)[0].strip()
+            header = re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+", line)
+            if header:
+                table = tuple(part.strip().strip('"') for part in header.group(1).split("."))
+                if table == where:
+                    return number
+                continue
+            key = re.match(r'("[^"]*"|[A-Za-z0-9_\-.]+)\s*=', line)
+            if key is None:
+                continue
+            parts = table + tuple(part.strip().strip('"') for part in key.group(1).split("."))
+            if parts == where:
+                return number
+            # An inline table (map = { order_no = ... }) or a dotted prefix: its line will do.
+            if best is None and len(where) > len(parts) and where[: len(parts)] == parts:
+                best = number
+            if parts in candidates and best is None:
+                best = number
+        return best
+
+
+def _kind_name(kinds: Any) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", list: "a list", dict: "a table"}
+    if kinds == (int, float):
+        return "a number"
+    if isinstance(kinds, tuple):
+        return " or ".join(dict.fromkeys(names.get(kind, kind.__name__) for kind in kinds))
+    return names.get(kinds, getattr(kinds, "__name__", str(kinds)))
