@@ -15,6 +15,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,14 +33,16 @@ from .config import (
     DEFAULT_TIMEOUT_S,
     STATE_ENV,
     InputOptions,
+    api_settings,
     check_progress_every,
-    default_results_path,
     default_state_path,
     health_policy,
     input_options,
+    night_files,
     parse_column_map,
     send_options_from_env,
 )
+from .configfile import CONFIG_ENV
 from .errors import BatchCancelError, ConfigError
 from .models import ExitStatus, LoadedRow, Outcome, RowResult, needs_attention
 from .outputs import output_target, write_atomically
@@ -49,8 +53,17 @@ log = logging.getLogger("batch_cancel")
 MAX_PROBLEMS_SHOWN = 20
 
 
-def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, metavar="INPUT.csv", help="orders CSV to read")
+def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    if several:
+        parser.add_argument(
+            "input",
+            type=Path,
+            nargs="*",
+            metavar="INPUT",
+            help="orders files to read (.csv, .xlsx); none: every file of the config's sources",
+        )
+    else:
+        parser.add_argument("input", type=Path, metavar="INPUT", help="orders file to read")
     parser.add_argument(
         "--map",
         action="append",
@@ -87,33 +100,42 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="cancel every order in a CSV, write a results CSV")
-    _add_input_options(run)
+    _add_input_options(run, several=True)
+    _add_config_option(run)
+    run.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this [sources.NAME] of the config (repeatable); with INPUT files: read "
+        "them with this source's layout",
+    )
     run.add_argument("-o", "--output", type=Path, help="results CSV (default: INPUT.results.csv)")
     run.add_argument("--base-url", help=f"API base URL (default: ${BASE_URL_ENV})")
     run.add_argument(
         "--rate",
         type=float,
-        default=DEFAULT_RATE,
+        default=None,  # DEFAULT_RATE, unless the config file sets it
         help="most requests started in any one-second window, retries included; 0 = no limit "
         f"(default: {DEFAULT_RATE:g})",
     )
     run.add_argument(
         "--concurrency",
         type=int,
-        default=DEFAULT_CONCURRENCY,
+        default=None,  # DEFAULT_CONCURRENCY, unless the config file sets it
         help=f"most requests in flight (default: {DEFAULT_CONCURRENCY})",
     )
     run.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT_S,
+        default=None,  # DEFAULT_TIMEOUT_S, unless the config file sets it
         metavar="SECONDS",
         help=f"per attempt (default: {DEFAULT_TIMEOUT_S:g})",
     )
     run.add_argument(
         "--max-attempts",
         type=int,
-        default=DEFAULT_MAX_ATTEMPTS,
+        default=None,  # DEFAULT_MAX_ATTEMPTS, unless the config file sets it
         help=f"tries per row for transient errors (default: {DEFAULT_MAX_ATTEMPTS})",
     )
     run.add_argument(
@@ -187,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", choices=("text", "json"), default="text", help="stderr log format"
     )
 
+    config = commands.add_parser(
+        "config",
+        help="print the effective settings and where each comes from",
+        description="Print the settings a run would use, each with its origin (flag, env, "
+        "file or default), and the config file's sources with the files they match now. "
+        "The key is never printed.",
+    )
+    _add_config_option(config)
+
     history = commands.add_parser("history", help="what the ledger knows about an order")
     history.add_argument("order_no", metavar="ORDER_NO")
     history.add_argument("--warehouse-id", help="only this warehouse")
@@ -234,6 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help=f"the night's config file (default: ${CONFIG_ENV}, else "
+        "$XDG_CONFIG_HOME/batch-cancel/config.toml when it exists)",
+    )
+
+
 def _add_state_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
@@ -272,9 +313,9 @@ def _statuses_arg(text: str) -> frozenset[Outcome]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _input_options(args: argparse.Namespace) -> InputOptions:
+def _input_options(args: argparse.Namespace, path: Path | None = None) -> InputOptions:
     return input_options(
-        args.input,
+        args.input if path is None else path,
         map_pairs=args.map,
         warehouse_id=args.warehouse_id,
         cancel_reason=args.cancel_reason,
@@ -289,7 +330,7 @@ def _setup_logging(args: argparse.Namespace, secret: str | None = None) -> None:
     if getattr(args, "log_format", "text") == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(message)s"))
     # A key too short to be real (a sandbox's) would turn redaction into garbling.
     if secret and len(secret) >= MIN_REDACTED_SECRET:
         handler.addFilter(_RedactSecret(secret))
@@ -300,12 +341,20 @@ def _setup_logging(args: argparse.Namespace, secret: str | None = None) -> None:
     logging.getLogger("aiohttp").setLevel(max(level, logging.INFO))
 
 
-class _JsonFormatter(logging.Formatter):
+class _TextFormatter(logging.Formatter):
+    """Timestamps with their UTC offset: a cron log read in another time zone stays clear."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created).astimezone()
+        return moment.isoformat(sep=" ", timespec="milliseconds")
+
+
+class _JsonFormatter(_TextFormatter):
     """One JSON object per line, for log shippers."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -339,8 +388,8 @@ class _RedactSecret(logging.Filter):
 class _Progress:
     """A tqdm bar on a terminal; otherwise (cron) a log line every `every_s` seconds."""
 
-    def __init__(self, scan: InputScan, *, quiet: bool, every_s: float) -> None:
-        self._scan = scan  # the total is known a moment after the start, once it has read the file
+    def __init__(self, scans: Sequence[InputScan], *, quiet: bool, every_s: float) -> None:
+        self._scans = scans  # the total is known a moment after the start, once they are read
         self._counts: Counter[Outcome] = Counter()
         self._started = time.monotonic()
         self._last_line = self._started
@@ -355,8 +404,8 @@ class _Progress:
     def advance(self, row: LoadedRow, result: RowResult) -> None:
         self._counts[result.status] += 1
         if self._bar is not None:
-            if self._bar.total is None and self._scan.rows_estimate is not None:
-                self._bar.total = self._scan.rows_estimate
+            if self._bar.total is None and (total := self._total()) is not None:
+                self._bar.total = total
             self._bar.update(1)
             return
         now = time.monotonic()
@@ -367,12 +416,16 @@ class _Progress:
     def line(self, now: float) -> str:
         done = self._counts.total()
         rate = done / max(now - self._started, 1e-9)
-        total = self._scan.rows_estimate
+        total = self._total()
         left = max(total - done, 0) if total is not None else 0
         eta = f", ETA {left / rate:.0f}s" if rate > 0 and left else ""
         counts = ", ".join(f"{outcome.value} {n}" for outcome, n in self._counts.most_common())
         of = f"/~{total}" if total is not None else ""
         return f"{done}{of} rows, {rate:.1f} rows/s{eta} ({counts})"
+
+    def _total(self) -> int | None:
+        estimates = [scan.rows_estimate for scan in self._scans]
+        return None if None in estimates else sum(e for e in estimates if e is not None)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -382,6 +435,7 @@ class _Progress:
 
 
 if TYPE_CHECKING:
+    from .configfile import ConfigFile
     from .job import InputScan, JobReport
     from .review import Review
 
@@ -419,9 +473,9 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
 
 
 def _cmd_run(args: argparse.Namespace) -> ExitStatus:
-    from .job import InputScan, JobOptions, open_orders, run_job
-    from .report import format_summary
+    from .job import InputScan, JobOptions, format_summary, open_orders, run_job
 
+    config = _config_file(args)
     # Configuration is checked before the input is read, so a missing key costs nothing.
     send_options = None
     if not args.dry_run:
@@ -433,51 +487,97 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
             max_attempts=args.max_attempts,
             allow_insecure_http=args.allow_insecure_http,
             api_key_file=args.api_key_file,
+            config=config,
         )
     health = health_policy(
         max_consecutive_failures=args.max_consecutive_failures, down_after_s=args.down_after
     )
     check_progress_every(args.progress_every)
     _setup_logging(args, secret=send_options.api_key if send_options else None)
-    output = output_target(
-        args.output or default_results_path(args.input, dry_run=args.dry_run),
-        flag="-o",
-        inputs=[args.input],
+    files = night_files(
+        args.input,
+        sources=args.source,
+        config=config,
+        flags=_input_options(args, path=Path()),
+        output=args.output,
+        dry_run=args.dry_run,
     )
+    if args.only and len(files) != 1:
+        raise ConfigError("--only reads one results file; name it as the only INPUT")
+    inputs = [night_file.input.path for night_file in files]
+    files = [
+        replace(night_file, output=output_target(night_file.output, flag="-o", inputs=inputs))
+        for night_file in files
+    ]
     if args.summary_json is not None:
         args.summary_json = output_target(
-            args.summary_json, flag="--summary-json", inputs=[args.input, output]
+            args.summary_json,
+            flag="--summary-json",
+            inputs=[*inputs, *(night_file.output for night_file in files)],
         )
+    if not files:
+        if not args.quiet:
+            print(
+                "batch-cancel: nothing to do: no file matched the sources' globs", file=sys.stderr
+            )
+        return ExitStatus.SUCCESS
+    state = api_settings(state=args.state, config=config)["state"].value
     options = JobOptions(
-        input=_input_options(args),
-        output=output,
+        files=tuple(files),
         send=send_options,
-        state_path=None if args.no_state else (args.state or default_state_path()),
+        state_path=None if args.no_state else state,
         force_resend=args.force_resend,
         already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
         resend_only=args.only or frozenset(),
         health=health,
     )
     orders = open_orders(options)
-    scan = InputScan(options.input.path)
-    progress = _Progress(scan, quiet=args.quiet, every_s=args.progress_every)
+    scans = [InputScan(night_file.input.path) for night_file in files]
+    progress = _Progress(scans, quiet=args.quiet, every_s=args.progress_every)
     try:
-        report = run_job(options, orders, input_scan=scan, on_result=progress.advance)
+        report = run_job(options, orders, input_scans=scans, on_result=progress.advance)
     finally:
         progress.close()
-    print(
-        format_summary(
-            report.counts, report.results_path, elapsed_s=report.elapsed_s, headline=report.headline
-        ),
-        file=sys.stderr,
-    )
-    # What the loader had to say about the file as a whole (an encoding guessed, no
-    # data rows, ...): in the summary, so `-q` and cron mail show it too.
-    for note in orders.notes:
-        print(f"  note: {note}", file=sys.stderr)
+    notes = [note for opened in orders for note in opened.notes]
+    # -q and a clean night: nothing at all, so cron mails only when someone must look.
+    if not (args.quiet and report.exit_status == ExitStatus.SUCCESS and not notes):
+        print(format_summary(report), file=sys.stderr)
+        # What the loader had to say about a file as a whole (lines read as cp1252, no
+        # data rows, ...): in the summary, so `-q` and cron mail show it too.
+        for note in notes:
+            print(f"  note: {note}", file=sys.stderr)
     if args.summary_json:
-        _write_summary_json(args.summary_json, report, notes=orders.notes)
+        _write_summary_json(args.summary_json, report, notes=notes)
     return report.exit_status
+
+
+def _cmd_config(args: argparse.Namespace) -> ExitStatus:
+    config = _config_file(args)
+    print(f"config file: {config.path if config else '(none)'}")
+    for name, setting in api_settings(config=config).items():
+        value = setting.value
+        if name == "api_key":  # where the key comes from, never the key
+            value = (
+                f"read from {value}"
+                if isinstance(value, Path)
+                else "(not set)"
+                if setting.origin == "not set"
+                else "(set, hidden)"
+            )
+        print(f"{name} = {value}    # {setting.origin}")
+    for source in config.sources.values() if config else ():
+        files = source.paths()
+        print(f"[sources.{source.name}] {', '.join(source.files)}: {len(files)} file(s) now")
+        for path in files:
+            print(f"    {path}")
+    return ExitStatus.SUCCESS
+
+
+def _config_file(args: argparse.Namespace) -> ConfigFile | None:
+    from .configfile import find_config, load_config
+
+    path = find_config(getattr(args, "config", None))
+    return load_config(path) if path is not None else None
 
 
 def _write_summary_json(path: Path, report: JobReport, *, notes: Sequence[str] = ()) -> None:
@@ -610,6 +710,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_sandbox(args)
         if args.command == "validate":
             return _cmd_validate(args)
+        if args.command == "config":
+            return _cmd_config(args)
         if args.command == "history":
             return _cmd_history(args)
         if args.command == "summarize":

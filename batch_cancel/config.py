@@ -13,7 +13,7 @@ import math
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from .models import FIELDS
 
 if TYPE_CHECKING:
     from .configfile import ConfigFile
+    from .configfile import Source as ConfigSource
 
 API_KEY_ENV = "SHIPPER_API_KEY"
 BASE_URL_ENV = "SHIPPER_BASE_URL"
@@ -57,6 +58,17 @@ class InputOptions:
     # for the lines that are not UTF-8, with a note (inputfile.py). A name given here
     # is used as it is, strictly.
     encoding: str | None = None
+    sheet: str | None = None  # spreadsheets only; None: the first sheet
+
+
+@dataclass(frozen=True, kw_only=True)
+class NightFile:
+    """One input file of the night: how to read it, where its results go."""
+
+    input: InputOptions
+    output: Path
+    source: str = ""  # the config file's source name, if it came from one
+    archive: Path | None = None  # moved there with its results once nothing is left to do
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +128,73 @@ def input_options(
         default_cancel_reason=cancel_reason,
         delimiter=delimiter,
         encoding=encoding,
+    )
+
+
+def night_files(
+    inputs: Sequence[Path],
+    *,
+    sources: Sequence[str],
+    config: ConfigFile | None,
+    flags: InputOptions,
+    output: Path | None,
+    dry_run: bool,
+) -> list[NightFile]:
+    """The night's files: the FILEs given (with a source's layout if one is named), else
+    every file of every source in the config (or of those named with --source).
+
+    Layout flags (`--map`, `--warehouse-id`, ...) win over the source's settings.
+    """
+    known = config.sources if config else {}
+    for name in sources:
+        if name not in known:
+            where = f"in {config.path}" if config else "(no config file: pass --config)"
+            names = ", ".join(known) or "none"
+            raise ConfigError(f"--source {name}: no such source {where}; sources: {names}")
+    if inputs:
+        if len(sources) > 1:
+            raise ConfigError("with INPUT files, name at most one --source (their layout)")
+        chosen = [(known[sources[0]] if sources else None, path) for path in inputs]
+    else:
+        if config is None:
+            raise ConfigError(
+                "nothing to read: name an INPUT file, or a --config whose [sources] name the files"
+            )
+        chosen = [
+            (source, path)
+            for source in (known[name] for name in (sources or list(known)))
+            for path in source.paths()
+        ]
+    if output is not None and len(chosen) != 1:
+        raise ConfigError(f"-o names one results file, but the night has {len(chosen)} inputs")
+    seen: set[Path] = set()
+    files = []
+    for source, path in chosen:
+        if path.resolve() in seen:
+            continue  # matched by two globs: read once
+        seen.add(path.resolve())
+        files.append(
+            NightFile(
+                input=_with_source(flags, source, path),
+                output=output or default_results_path(path, dry_run=dry_run),
+                source=source.name if source else "",
+                archive=source.archive if source else None,
+            )
+        )
+    return files
+
+
+def _with_source(flags: InputOptions, source: ConfigSource | None, path: Path) -> InputOptions:
+    if source is None:
+        return replace(flags, path=path)
+    return InputOptions(
+        path=path,
+        column_map={**source.column_map, **flags.column_map},
+        default_warehouse_id=flags.default_warehouse_id or source.warehouse_id,
+        default_cancel_reason=flags.default_cancel_reason or source.cancel_reason,
+        delimiter=flags.delimiter or source.delimiter,
+        encoding=flags.encoding or source.encoding,
+        sheet=flags.sheet or source.sheet,
     )
 
 

@@ -62,10 +62,14 @@ class Source:
     archive: Path | None = None  # where a file goes once its results are complete
 
     def paths(self) -> list[Path]:
-        """The files this source names tonight, sorted, each once."""
+        """The files this source names tonight, sorted, each once; never our own outputs."""
         found: set[Path] = set()
         for pattern in self.files:
-            found.update(path for path in self.base_dir.glob(pattern) if path.is_file())
+            found.update(
+                path
+                for path in self.base_dir.glob(pattern)
+                if path.is_file() and not _is_our_output(path.name)
+            )
         return sorted(found)
 
 
@@ -75,6 +79,14 @@ class ConfigFile:
     api: Mapping[str, Any] = field(default_factory=dict)  # the [api] table, checked
     state: Path | None = None
     sources: Mapping[str, Source] = field(default_factory=dict)
+
+
+# What runs write beside their inputs; a glob like "tokopedia-*.csv" matches them too.
+_OUTPUT_SUFFIXES = (".results.csv", ".dry-run.csv", ".incomplete.csv", ".html")
+
+
+def _is_our_output(name: str) -> bool:
+    return name.startswith(".") or name.endswith(_OUTPUT_SUFFIXES)
 
 
 def find_config(flag: Path | None, environ: Mapping[str, str] = os.environ) -> Path | None:

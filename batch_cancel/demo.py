@@ -7,7 +7,9 @@ and 10% injected 500s, then runs the real CLI four times, as an operator would:
    invalid, duplicate) and retries that recover;
 3. a marketplace export (semicolons, BOM, Indonesian headers) read with --map;
 4. the nightly export again: the ledger skips every order already cancelled
-   and sends only the rest (the re-run that recovers a failed night).
+   and sends only the rest (the re-run that recovers a failed night);
+5. the whole night in one command: samples/night/night.toml names three
+   marketplaces (a semicolon CSV, a tab CSV, an .xlsx); one run reads them all.
 The demo keeps its own ledger in demo-out/ (fresh each time, like its sandbox)
 and succeeds when each run ends with the exit status it should.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +54,9 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     for stale in OUT.glob("ledger.sqlite3*"):
         stale.unlink()
+    # The night's results land beside its inputs: a fresh copy, never samples/ itself.
+    shutil.rmtree(OUT / "night", ignore_errors=True)
+    shutil.copytree(SAMPLES / "night", OUT / "night")
     try:
         with SandboxProcess(SANDBOX_KEY, SANDBOX_FLAGS) as sandbox:
             print(f"demo: the sandbox is listening on {sandbox.url}", flush=True)
@@ -117,6 +123,12 @@ def _runs(url: str) -> list[bool]:
             ],
             api_key=SANDBOX_KEY,
             expected=1,
+        ),
+        _run(
+            "5. the whole night in one command: three marketplaces from one config file",
+            ["run", "--config", str(OUT / "night" / "night.toml"), "--base-url", url],
+            api_key=SANDBOX_KEY,
+            expected=0,
         ),
     ]
 

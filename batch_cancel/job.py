@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import signal
@@ -23,15 +24,25 @@ from pathlib import Path
 from typing import Any
 
 from .client import ShipperClient
-from .config import HealthPolicy, InputOptions, SendOptions, default_results_path
+from .config import HealthPolicy, NightFile, SendOptions, default_results_path
 from .errors import ConfigError
 from .ledger import Ledger, RunRecord, skip_already_cancelled
-from .loader import OrdersFile
+from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
-from .models import ExitStatus, LoadedRow, LocalCode, Outcome, RowResult, needs_attention
+from .models import (
+    NEEDS_ATTENTION,
+    ExitStatus,
+    LoadedRow,
+    LocalCode,
+    Outcome,
+    RowResult,
+    needs_attention,
+    status_lines,
+)
 from .report import ResultsWriter
 from .results_file import resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
+from .wording import attention_sentence, reason_of
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +51,7 @@ ResultListener = Callable[[LoadedRow, RowResult], None]
 
 @dataclass(frozen=True, kw_only=True)
 class JobOptions:
-    input: InputOptions
-    output: Path
+    files: tuple[NightFile, ...]  # read in this order; one lock, ledger and rate for all
     send: SendOptions | None  # None: dry run, nothing is sent
     state_path: Path | None  # None: no ledger (no re-run protection)
     force_resend: bool = False
@@ -52,14 +62,31 @@ class JobOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobReport:
+class FileReport:
+    input_path: Path
+    results_path: Path
+    source: str
     counts: Counter[Outcome]
+    notes: tuple[str, ...]
+    archived_to: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobReport:
+    counts: Counter[Outcome]  # every file's together
     exit_status: ExitStatus
     headline: str
-    results_path: Path
+    files: tuple[FileReport, ...]
     run_id: int | None
     elapsed_s: float
     end: RunEnd
+    dry_run: bool = False
+    # (status, reason) of every row that needs attention, for the sentence (wording.py)
+    reasons: Counter[tuple[Outcome, str]] = field(default_factory=Counter)
+
+    @property
+    def results_path(self) -> Path:
+        return self.files[0].results_path
 
     def to_json(self, *, notes: Sequence[str] = ()) -> dict[str, Any]:
         """What `--summary-json` writes (README, "Running from cron")."""
@@ -68,6 +95,18 @@ class JobReport:
             "exit_status": int(self.exit_status),
             "headline": self.headline,
             "results_path": str(self.results_path),
+            "files": [
+                {
+                    "input": str(item.input_path),
+                    "source": item.source,
+                    "results_path": str(item.results_path),
+                    "rows": item.counts.total(),
+                    "counts": {outcome.value: item.counts[outcome] for outcome in Outcome},
+                    "notes": list(item.notes),
+                    "archived_to": str(item.archived_to) if item.archived_to else None,
+                }
+                for item in self.files
+            ],
             "elapsed_s": round(self.elapsed_s, 3),
             "rows": self.counts.total(),
             "counts": {outcome.value: self.counts[outcome] for outcome in Outcome},
@@ -117,15 +156,25 @@ class InputScan:
         return self._sha256
 
 
-def open_orders(options: JobOptions) -> OrdersFile:
-    """Open and check the input's header; raises before anything is sent."""
-    if options.send is None and options.output.exists() and not _is_dry_run_file(options.output):
-        raise ConfigError(
-            f"a dry run does not replace {options.output}, which may hold a live run's "
-            f"results; leave out -o (it writes "
-            f"{default_results_path(options.input.path, dry_run=True).name}) or name a new file"
-        )
-    return OrdersFile(options.input)
+def open_orders(options: JobOptions) -> list[OrdersFile]:
+    """Open and check every input's header; raises before anything is sent.
+
+    The files share one record of the orders seen, so an order in two files of
+    the same night is sent once and its second row is a `duplicate` naming the first.
+    """
+    seen = SeenOrders()
+    opened = []
+    for index, night_file in enumerate(options.files):
+        output = night_file.output
+        if options.send is None and output.exists() and not _is_dry_run_file(output):
+            raise ConfigError(
+                f"a dry run does not replace {output}, which may hold a live run's "
+                f"results; leave out -o (it writes "
+                f"{default_results_path(night_file.input.path, dry_run=True).name}) or name a "
+                "new file"
+            )
+        opened.append(OrdersFile(night_file.input, file=index, seen=seen))
+    return opened
 
 
 def _is_dry_run_file(path: Path) -> bool:
@@ -140,19 +189,23 @@ def results_lock(path: Path) -> RunLock:
 
 def run_job(
     options: JobOptions,
-    orders: OrdersFile,
+    orders: Sequence[OrdersFile],
     *,
-    input_scan: InputScan,
+    input_scans: Sequence[InputScan],
     on_result: ResultListener,
 ) -> JobReport:
     started = time.monotonic()
     run: RunRecord | None = None
     end = RunEnd(stop_reason=None)
     with ExitStack() as stack:
-        rows: Iterable[LoadedRow] = (
-            resend_only(orders, options.resend_only) if options.resend_only else orders.rows()
-        )
-        stack.enter_context(results_lock(options.output))
+        for night_file in options.files:
+            stack.enter_context(results_lock(night_file.output))
+        # A list, not a generator: resend_only checks its whole file here, before sending.
+        per_file = [
+            resend_only(opened, options.resend_only) if options.resend_only else opened.rows()
+            for opened in orders
+        ]
+        rows: Iterable[LoadedRow] = itertools.chain.from_iterable(per_file)
         if options.send is not None and options.state_path is not None:
             # Resolved, so a ledger reached through a symlink still shares one lock.
             state_path = options.state_path.resolve()
@@ -160,47 +213,89 @@ def run_job(
             ledger = Ledger(state_path)
             stack.callback(ledger.close)
             run = ledger.start_run(
-                input_path=options.input.path.resolve(),
+                input_path=Path(" + ".join(str(f.input.path.resolve()) for f in options.files)),
                 options=_loggable_options(options),
             )
             rows = skip_already_cancelled(rows, ledger, force_resend=options.force_resend)
-        with ResultsWriter(options.output, orders.header) as writer:
+        writers = [
+            stack.enter_context(ResultsWriter(night_file.output, opened.header))
+            for night_file, opened in zip(options.files, orders, strict=True)
+        ]
 
-            def record(row: LoadedRow, result: RowResult) -> None:
-                # The ledger first: it is the durable record. The CSV row is added even if
-                # the ledger write fails, so the results never silently lack a row.
-                try:
-                    if run is not None:
-                        request = row.request
-                        run.record_outcome(
-                            result,
-                            request.order_no if request else "",
-                            request.warehouse_id if request else "",
-                        )
-                finally:
-                    writer.add(row, result)
-                on_result(row, result)
+        reasons: Counter[tuple[Outcome, str]] = Counter()
 
-            if options.send is None:
-                for row in rows:
-                    record(row, row.verdict or _dry_run_result(row))
-            else:
-                end = asyncio.run(_send_all(rows, options, run, record))
-        # The results file is complete and in place before the ledger's run record is
-        # closed: a ledger that fails now must not cost the reviewer the results.
-        counts = writer.counts
+        def record(row: LoadedRow, result: RowResult) -> None:
+            if result.status in NEEDS_ATTENTION:
+                reasons[result.status, reason_of(result)] += 1
+            # The ledger first: it is the durable record. The CSV row is added even if
+            # the ledger write fails, so the results never silently lack a row.
+            try:
+                if run is not None:
+                    request = row.request
+                    run.record_outcome(
+                        result,
+                        request.order_no if request else "",
+                        request.warehouse_id if request else "",
+                    )
+            finally:
+                writers[row.file].add(row, result)
+            on_result(row, result)
+
+        if options.send is None:
+            for row in rows:
+                record(row, row.verdict or _dry_run_result(row))
+        else:
+            end = asyncio.run(_send_all(rows, options, run, record))
+        # Every results file is complete and in place before the ledger's run record
+        # is closed: a ledger that fails now must not cost the reviewer the results.
+        for writer in reversed(writers):
+            writer.close()
+        counts: Counter[Outcome] = sum((writer.counts for writer in writers), Counter())
         status, headline = _verdict(counts, end, dry_run=options.send is None)
         if run is not None:
-            run.end(status, input_sha256=input_scan.sha256())
+            run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
+    files = tuple(
+        FileReport(
+            input_path=night_file.input.path,
+            results_path=night_file.output,
+            source=night_file.source,
+            counts=writer.counts,
+            notes=tuple(opened.notes),
+            archived_to=_archive(night_file, writer.counts, end) if options.send else None,
+        )
+        for night_file, opened, writer in zip(options.files, orders, writers, strict=True)
+    )
     return JobReport(
         counts=counts,
         exit_status=status,
         headline=headline,
-        results_path=options.output,
+        files=files,
         run_id=run.run_id if run else None,
         elapsed_s=time.monotonic() - started,
         end=end,
+        dry_run=options.send is None,
+        reasons=reasons,
     )
+
+
+def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Path | None:
+    """Move a finished file and its results to the source's archive: nothing left to re-send."""
+    left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT]
+    if night_file.archive is None or left or end.input_error or end.signal is not None:
+        return None
+    target = night_file.archive
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for path in (night_file.input.path, night_file.output):
+            if (target / path.name).exists():
+                raise FileExistsError(f"{target / path.name} exists")
+        for path in (night_file.input.path, night_file.output):
+            os.replace(path, target / path.name)
+    except OSError as exc:
+        log.warning("%s: not archived to %s: %s", night_file.input.path, target, exc)
+        return None
+    log.info("%s and its results archived to %s", night_file.input.path, target)
+    return target
 
 
 def _loggable_options(options: JobOptions) -> dict[str, Any]:
@@ -213,12 +308,19 @@ def _loggable_options(options: JobOptions) -> dict[str, Any]:
         "concurrency": send.concurrency,
         "timeout_s": send.timeout_s,
         "max_attempts": send.max_attempts,
-        "output": str(options.output),
         "force_resend": options.force_resend,
         "already_cancelled_codes": sorted(options.already_cancelled_codes),
-        "column_map": dict(options.input.column_map),
-        "default_warehouse_id": options.input.default_warehouse_id,
-        "default_cancel_reason": options.input.default_cancel_reason,
+        "files": [
+            {
+                "input": str(night_file.input.path),
+                "output": str(night_file.output),
+                "source": night_file.source,
+                "column_map": dict(night_file.input.column_map),
+                "default_warehouse_id": night_file.input.default_warehouse_id,
+                "default_cancel_reason": night_file.input.default_cancel_reason,
+            }
+            for night_file in options.files
+        ],
     }
 
 
@@ -341,3 +443,24 @@ def _exit_now(signum: int, run: RunRecord | None) -> None:
     )
     logging.shutdown()
     os._exit(128 + signum)
+
+
+def format_summary(report: JobReport) -> str:
+    """A few lines for stderr: the verdict, why rows need attention, counts, where to look."""
+    lines = [report.headline]
+    if needs_attention(report.counts, dry_run=report.dry_run):
+        lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
+    lines.append(f"  rows: {report.counts.total()} in {report.elapsed_s:.1f}s")
+    lines += status_lines(report.counts)
+    if len(report.files) == 1:
+        lines.append(f"  results: {report.files[0].results_path}")
+        return "\n".join(lines)
+    lines.append(f"  files: {len(report.files)}")
+    for item in report.files:
+        source = f"[{item.source}] " if item.source else ""
+        breakdown = ", ".join(f"{o.value} {n}" for o, n in item.counts.items() if n) or "no rows"
+        lines.append(f"    {source}{item.input_path}: {breakdown}")
+        lines.append(f"      results: {item.results_path}")
+        if item.archived_to is not None:
+            lines.append(f"      archived to {item.archived_to}")
+    return "\n".join(lines)

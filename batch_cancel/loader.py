@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from .config import InputOptions
 from .errors import InputFileError, MissingColumnsError
-from .inputfile import open_source
+from .inputfile import Source, open_source
 from .models import (
     CANCEL_REASON_MAX,
     FIELDS,
@@ -42,7 +42,15 @@ from .models import (
     Outcome,
     RowResult,
 )
-from .schema import DELIMITER_NAMES, STATUS_COLUMN, detect_delimiter, header_key, unsafe_cell
+from .schema import (
+    DELIMITER_NAMES,
+    SENT_COLUMNS,
+    STATUS_COLUMN,
+    detect_delimiter,
+    header_key,
+    unsafe_cell,
+)
+from .spreadsheet import SheetSource, is_spreadsheet
 from .text import TRIM, clean_identifier, describe_char
 
 log = logging.getLogger(__name__)
@@ -212,6 +220,26 @@ def _invalid(source_row: int, code: LocalCode, message: str) -> RowResult:
     )
 
 
+class SeenOrders:
+    """The first row of every valid order seen tonight, across the night's files.
+
+    warehouse_id -> order_no -> (file << ROW_BITS) + row: one int per row, not a
+    tuple, which keeps a 1M-row night small (it is most of the memory).
+    """
+
+    ROW_BITS = 40
+
+    def __init__(self) -> None:
+        self.first: dict[str, dict[str, int]] = {}
+        self.names: dict[int, str] = {}  # file -> its name, for messages
+
+    def describe(self, earlier: int, file: int) -> str:
+        earlier_file, row = earlier >> self.ROW_BITS, earlier & ((1 << self.ROW_BITS) - 1)
+        if earlier_file == file:
+            return f"row {row}"
+        return f"row {row} of {self.names.get(earlier_file, '?')}"
+
+
 class _End:
     """Set once the lines run out: a record csv returns after that was inside an open quote."""
 
@@ -231,12 +259,21 @@ class OrdersFile:
     has been read to the end. Each note is also logged as it is found.
     """
 
-    def __init__(self, options: InputOptions) -> None:
+    def __init__(
+        self, options: InputOptions, *, file: int = 0, seen: SeenOrders | None = None
+    ) -> None:
         self.options = options
         self.path = options.path
+        self._file = file  # its place among the night's files
+        self._seen = seen if seen is not None else SeenOrders()
+        self._seen.names[file] = options.path.name
         self._file_notes: list[str] = []
         self._row_notes: list[str] = []
-        self._source = open_source(options.path, options.encoding)
+        self._source: Source | SheetSource = (
+            SheetSource(options.path, options.sheet)
+            if is_spreadsheet(options.path)
+            else open_source(options.path, options.encoding)
+        )
         self.encoding = self._source.label  # what it is read as; see also notes (cp1252 lines)
         header_line = self._header_line()
         self.delimiter = options.delimiter or detect_delimiter(header_line)
@@ -300,9 +337,22 @@ class OrdersFile:
         keys = [header_key(name) for name in self.header]
         field_index: dict[str, int | None] = {}
         missing: list[str] = []
+        # A results file fed back records the values it sent: those, unless --map says
+        # otherwise; a row sent nothing for (invalid) falls back to its own columns.
+        sent = {
+            name: self.header.index(column)
+            for column, name in SENT_COLUMNS.items()
+            if self._written_by_us and column in self.header
+        }
+        self._fallbacks: list[tuple[int, int]] = []
         for name in FIELDS:
             wanted = self.options.column_map.get(name, name)
             matches = [index for index, key in enumerate(keys) if key == header_key(wanted)]
+            if name in sent and name not in self.options.column_map:
+                if matches:
+                    self._fallbacks.append((sent[name], matches[0]))
+                field_index[name] = sent[name]
+                continue
             if len(matches) > 1:
                 columns = " and ".join(str(index + 1) for index in matches)
                 raise InputFileError(
@@ -371,9 +421,9 @@ class OrdersFile:
         default_warehouse = (self.options.default_warehouse_id or "").strip(TRIM)
         default_reason = (self.options.default_cancel_reason or "").strip(TRIM)
         written_by_us = self._written_by_us
-        # warehouse_id -> order_no -> first row: one str per row remembered, not a tuple
-        # and two strs, which halves what a 1M-row file holds (it is most of the RSS).
-        first_seen: dict[str, dict[str, int]] = {}
+        first_seen = self._seen.first
+        file = self._file
+        file_base = file << SeenOrders.ROW_BITS
         source_row = 0
         only_delimiters = 0
         end = _End()
@@ -393,7 +443,11 @@ class OrdersFile:
                     continue
                 source_row += 1
                 row = LoadedRow(
-                    source_row, tuple(record[:width]), None, self._wrong_width(source_row, count)
+                    source_row,
+                    tuple(record[:width]),
+                    None,
+                    self._wrong_width(source_row, count),
+                    file,
                 )
                 yield row
                 continue
@@ -401,6 +455,10 @@ class OrdersFile:
                 record = [unsafe_cell(cell) for cell in record]
             if count != width:
                 record = record[:width] if count > width else record + [""] * (width - count)
+            if written_by_us:
+                for sent_at, own_at in self._fallbacks:
+                    if not record[sent_at].strip():
+                        record[sent_at] = record[own_at]
             cells = tuple(record)
             order_no = cells[order_index]
             warehouse_id = "" if warehouse_index is None else cells[warehouse_index]
@@ -420,22 +478,24 @@ class OrdersFile:
                     continue
             source_row += 1
             if isinstance(checked, RowResult):
-                row = LoadedRow(source_row, cells, None, checked)
+                row = LoadedRow(source_row, cells, None, checked, file)
             else:
                 seen_here = first_seen.get(checked.warehouse_id)
                 if seen_here is None:
                     seen_here = first_seen[checked.warehouse_id] = {}
-                earlier = seen_here.setdefault(checked.order_no, source_row)
-                if earlier != source_row:
+                here = file_base + source_row
+                earlier = seen_here.setdefault(checked.order_no, here)
+                if earlier != here:
                     duplicate = RowResult(
                         source_row=source_row,
                         status=Outcome.DUPLICATE,
                         error_code=LocalCode.DUPLICATE_ROW,
-                        error_message=f"same order_no and warehouse_id as row {earlier}",
+                        error_message="same order_no and warehouse_id as "
+                        + self._seen.describe(earlier, file),
                     )
-                    row = LoadedRow(source_row, cells, checked, duplicate)
+                    row = LoadedRow(source_row, cells, checked, duplicate, file)
                 else:
-                    row = LoadedRow(source_row, cells, checked, None)
+                    row = LoadedRow(source_row, cells, checked, None, file)
             yield row
         self._note_the_end(only_delimiters, row, order_index)
         return source_row
@@ -524,11 +584,11 @@ class OrdersFile:
             else:
                 message = f"not read: after the quote left open in row {first_row}; not sent"
             verdict = _invalid(source_row, LocalCode.UNCLOSED_QUOTE, message)
-            yield LoadedRow(source_row, tuple(cells[:width]), None, verdict)
+            yield LoadedRow(source_row, tuple(cells[:width]), None, verdict, self._file)
         return source_row
 
 
-def _lines_named(lines: list[int], most: int = 10) -> str:
+def _lines_named(lines: Sequence[int], most: int = 10) -> str:
     """'line 7' / '3 lines (4, 9, 12)' / '40 lines (4, 9, ... and 30 more)'."""
     if len(lines) == 1:
         return f"line {lines[0]}"

@@ -147,6 +147,7 @@ class LoadedRow:
     # row too, so the ledger records which order that outcome was for.
     request: CancelRequest | None
     verdict: RowResult | None  # set when the row is not to be sent (wins over request)
+    file: int = 0  # which of the night's input files it came from (their order in the run)
 
 
 _second_stamp: tuple[int, str] = (-1, "")

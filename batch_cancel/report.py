@@ -27,12 +27,14 @@ from pathlib import Path
 from types import TracebackType
 
 from .errors import write_failed
-from .models import LoadedRow, Outcome, RowResult, status_lines
+from .models import LoadedRow, Outcome, RowResult
 from .outputs import own_partial
 from .schema import (
     MAX_RESULT_TEXT,
     RESULT_COLUMNS,
     RESULTS_ENCODING,
+    SENT_COLUMNS,
+    WRITTEN_COLUMNS,
     result_cells,
     safe_cell,
 )
@@ -51,10 +53,16 @@ class ResultsWriter:
     def __init__(self, path: Path, input_header: Sequence[str]) -> None:
         self.path = path
         # A results file is a valid input; its old result columns are replaced, not echoed twice.
-        self._echo = [i for i, name in enumerate(input_header) if name not in RESULT_COLUMNS]
-        self._header = [input_header[i] for i in self._echo] + list(RESULT_COLUMNS)
+        self._echo = [i for i, name in enumerate(input_header) if name not in WRITTEN_COLUMNS]
+        self._header = [input_header[i] for i in self._echo] + list(WRITTEN_COLUMNS)
+        # A results file as input (run --only): a kept row sends nothing tonight, and
+        # keeps the values its first run sent.
+        self._old_sent = [
+            input_header.index(column) for column in SENT_COLUMNS if column in input_header
+        ]
         self._pending: dict[int, tuple[LoadedRow, RowResult]] = {}
         self._next_row = 1
+        self._finished = False
         self.counts: Counter[Outcome] = Counter()
 
     def __enter__(self) -> ResultsWriter:
@@ -92,11 +100,27 @@ class ResultsWriter:
         values = result_cells(result)
         for index, column in _CUT_COLUMNS:
             values[index] = _result_text(values[index], column)
-        self._writer.writerow(echoed + values)
+        request = row.request
+        sent = (
+            [
+                safe_cell(request.order_no),
+                safe_cell(request.warehouse_id),
+                safe_cell(request.cancel_reason),
+            ]
+            if request is not None
+            else [safe_cell(cells[i]) if i < len(cells) else "" for i in self._old_sent]
+            if len(self._old_sent) == len(SENT_COLUMNS)
+            else ["", "", ""]
+        )
+        self._writer.writerow(echoed + values + sent)
 
     @property
     def rows_written(self) -> int:
         return self._next_row - 1
+
+    def close(self) -> None:
+        """Finish the file and rename it into place (once; `__exit__` then does nothing)."""
+        self._finish(broke_off=False)
 
     def __exit__(
         self,
@@ -104,6 +128,12 @@ class ResultsWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._finish(broke_off=exc_type is not None)
+
+    def _finish(self, *, broke_off: bool) -> None:
+        if self._finished:
+            return
+        self._finished = True
         # Rows still pending mean a gap in the numbering: write them anyway rather
         # than lose them, in order, after the gap.
         try:
@@ -113,12 +143,12 @@ class ResultsWriter:
             self._handle.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()
-            if exc_type is None:
+            if not broke_off:
                 os.replace(self._partial, self.path)
                 return
         except OSError as exc:
             self._keep_incomplete()
-            if exc_type is None:
+            if not broke_off:
                 raise write_failed(self.path, exc) from exc
             return  # the error already on its way names the cause
         self._keep_incomplete()
@@ -152,14 +182,3 @@ def _result_text(value: str, column: str) -> str:
     if value.isascii() and value.isprintable() and len(value) <= MAX_RESULT_TEXT[column]:
         return safe_cell(value)
     return safe_cell(one_line(value, MAX_RESULT_TEXT[column]))
-
-
-def format_summary(
-    counts: Counter[Outcome], results_path: Path | None, *, elapsed_s: float, headline: str
-) -> str:
-    """A few lines for stderr: the verdict first, then counts per status, then where to look."""
-    total = sum(counts.values())
-    lines = [headline, f"  rows: {total} in {elapsed_s:.1f}s", *status_lines(counts)]
-    if results_path is not None:
-        lines.append(f"  results: {results_path}")
-    return "\n".join(lines)

@@ -211,6 +211,9 @@ class ResultsFile:
         wanted = column_map or {}
         self._order_no = keys.get(header_key(wanted.get("order_no", "order_no")))
         self._warehouse_id = keys.get(header_key(wanted.get("warehouse_id", "warehouse_id")))
+        # The values sent, where the file records them: no --map needed (blank: not valid).
+        self._sent_order_no = _position(self.header, "result_order_no")
+        self._sent_warehouse_id = _position(self.header, "result_warehouse_id")
 
     @contextmanager
     def _reading(self) -> Iterator[TextIO]:
@@ -248,9 +251,15 @@ class ResultsFile:
                     results_file=self.label,
                     cells=tuple(cells),
                     result=self.columns.row_result(cells, recorded or place, where),
-                    order_no=_at(cells, self._order_no),
-                    warehouse_id=_at(cells, self._warehouse_id),
+                    order_no=_at(cells, self._sent_order_no) or _at(cells, self._order_no),
+                    warehouse_id=(
+                        _at(cells, self._sent_warehouse_id) or _at(cells, self._warehouse_id)
+                    ),
                 )
+
+
+def _position(header: Sequence[str], name: str) -> int | None:
+    return header.index(name) if name in header else None
 
 
 def _at(cells: Sequence[str], index: int | None) -> str:

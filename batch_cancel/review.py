@@ -9,50 +9,24 @@ the one file it is asked to; cli.py decides what is printed and where files go.
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .models import NEEDS_ATTENTION, Outcome, RowResult, needs_attention, status_lines
+from .models import NEEDS_ATTENTION, Outcome, needs_attention, status_lines
 from .outputs import write_atomically
 from .results_file import ResultRow, ResultsFile
 from .schema import RESULTS_ENCODING, safe_cell
 from .text import clip, printable
+from .wording import attention_sentence, ranked, reason_of
 
 # Added to the needs-attention CSV so rows from a week of files can be told apart.
 FILE_COLUMN = "results_file"
 TOP_MESSAGES = 5
 # The text summary is read in a terminal; one hostile megabyte-long message must not flood it.
 MAX_TEXT_CELL = 160
-
-# Phrases for the plain sentence. A code is phrased only where Shipper documents it
-# (docs/api.md); anything else is recognised by what its message says, so
-# the sentence never claims a cause the row does not show. NOTE: this is also how the
-# sandbox's 9001 ("stock is already allocated ...") is covered: 9001 is a sandbox
-# stand-in, and the real API may use that number for something else.
-_CODE_REASONS = {
-    "3012": "because Shipper does not know the order",
-    "810": "because Shipper found the input invalid",
-    "802": "because the API refused the key",
-    "10001": "because the API refused the key",
-}
-_MESSAGE_REASONS = (
-    ("allocated", "because stock is allocated"),
-    ("already cancel", "because the order was already cancelled"),
-)
-# (says it, says the opposite, phrase): "not yet allocated" must not read as "allocated".
-_MESSAGE_RULES = tuple(
-    (
-        re.compile(rf"\b{re.escape(keyword)}", re.IGNORECASE),
-        re.compile(rf"\b(?:not|never|no)\b[^.;:]*\b{re.escape(keyword)}", re.IGNORECASE),
-        phrase,
-    )
-    for keyword, phrase in _MESSAGE_REASONS
-)
-
 
 # --- aggregating ------------------------------------------------------------------------
 
@@ -143,10 +117,14 @@ class Review:
     files: tuple[Summary, ...]
     needs_attention: tuple[ResultRow, ...]  # in file order, then row order
     headers: Mapping[str, tuple[str, ...]]  # results_file -> its header
+    # Rows of an order that a later file answers again (a night, then its retry):
+    # left out of the total and of needs_attention, so each order counts once.
+    superseded: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "total": self.total.to_json(),
+            "superseded_rows": self.superseded,
             "files": [summary.to_json() for summary in self.files],
         }
 
@@ -174,7 +152,7 @@ class _Tally:
         if result.status in NEEDS_ATTENTION:
             if result.error_message:
                 self.attention_messages[result.error_message] += 1
-            self.reasons[result.status, _reason(result)] += 1
+            self.reasons[result.status, reason_of(result)] += 1
         if result.finished_at:
             # ISO-8601 UTC strings order as text, so no parsing (and no failing) is needed.
             if not self.first_finished_at or result.finished_at < self.first_finished_at:
@@ -210,7 +188,7 @@ class _Tally:
             ),
             top_messages=tuple(
                 MessageCount(message, count)
-                for message, count in _ranked(self.attention_messages)[:TOP_MESSAGES]
+                for message, count in ranked(self.attention_messages)[:TOP_MESSAGES]
             ),
             first_finished_at=self.first_finished_at,
             last_finished_at=self.last_finished_at,
@@ -219,11 +197,6 @@ class _Tally:
 
 def _nonzero(counts: Mapping[Outcome, int]) -> dict[Outcome, int]:
     return {outcome: counts[outcome] for outcome in Outcome if counts.get(outcome)}
-
-
-def _ranked(counts: Mapping[str, int]) -> list[tuple[str, int]]:
-    """Most common first; ties in text order, so the output does not depend on row order."""
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def review_files(
@@ -235,13 +208,18 @@ def review_files(
     """Read every file once; summaries per file and for all of them together."""
     # Every header is checked before any row is counted: a wrong file fails fast.
     files = [ResultsFile(path, encoding=encoding, column_map=column_map) for path in paths]
+    last = _last_files(files) if len(files) > 1 else {}
     total = _Tally()
     summaries: list[Summary] = []
     attention: list[ResultRow] = []
-    for results in files:
+    superseded = 0
+    for number, results in enumerate(files):
         tally = _Tally()
         for row in results.rows():
             tally.add(row)
+            if last and row.order_no and last[row.order_no, row.warehouse_id] != number:
+                superseded += 1
+                continue
             total.add(row)
             if row.result.status in NEEDS_ATTENTION:
                 attention.append(row)
@@ -252,71 +230,19 @@ def review_files(
         files=tuple(summaries),
         needs_attention=tuple(attention),
         headers={results.label: results.header for results in files},
+        superseded=superseded,
     )
 
 
-# --- the plain sentence -----------------------------------------------------------------
-
-
-def rejection_reason(result: RowResult) -> str:
-    """Why a rejected row was rejected, as far as its code and message show."""
-    code = result.error_code.strip()
-    if code in _CODE_REASONS:
-        return _CODE_REASONS[code]
-    for says, negated, reason in _MESSAGE_RULES:
-        if says.search(result.error_message) and not negated.search(result.error_message):
-            return reason
-    if code:
-        return f"with code {code}"
-    if result.http_status is not None:
-        return f"with HTTP {result.http_status}"
-    return "with no error code"
-
-
-def _reason(result: RowResult) -> str:
-    return rejection_reason(result) if result.status is Outcome.REJECTED else ""
-
-
-def attention_sentence(
-    by_status: Mapping[Outcome, int], reasons: Mapping[tuple[Outcome, str], int]
-) -> str:
-    """'12 rows need attention: 9 rejected because stock is allocated, 3 invalid.'"""
-    order = list(Outcome)
-    attention = sorted(
-        (
-            (status, count)
-            for status, count in by_status.items()
-            if status in NEEDS_ATTENTION and count
-        ),
-        key=lambda item: (-item[1], order.index(item[0])),
-    )
-    if not attention:
-        settled = [
-            f"{by_status[status]} {status.value}" for status in order if by_status.get(status)
-        ]
-        return f"Nothing needs attention: {', '.join(settled)}." if settled else "No rows."
-    pieces = [
-        _status_piece(
-            status, count, {reason: n for (of, reason), n in reasons.items() if of is status}
-        )
-        for status, count in attention
-    ]
-    total = sum(count for _, count in attention)
-    rows = "1 row needs" if total == 1 else f"{total} rows need"
-    return f"{rows} attention: {', '.join(pieces)}."
-
-
-def _status_piece(status: Outcome, count: int, reasons: Mapping[str, int]) -> str:
-    if status is Outcome.FAILED:
-        return f"{count} failed after retries (re-run)"
-    if status is Outcome.NOT_SENT:
-        return f"{count} {'was' if count == 1 else 'were'} not sent (re-run)"
-    ranked = _ranked({reason: n for reason, n in reasons.items() if reason})
-    if status is Outcome.REJECTED and len(ranked) == 1:
-        return f"{count} rejected {ranked[0][0]}"
-    if status is Outcome.REJECTED and ranked:
-        return f"{count} rejected ({', '.join(f'{n} {reason}' for reason, n in ranked)})"
-    return f"{count} {status.value}"
+def _last_files(files: Sequence[ResultsFile]) -> dict[tuple[str, str], int]:
+    """The last file that has each order: files count in the order given (a night, then
+    its retries), so a re-sent order counts once, with the outcome its retry had."""
+    last: dict[tuple[str, str], int] = {}
+    for number, results in enumerate(files):
+        for row in results.rows():
+            if row.order_no:
+                last[row.order_no, row.warehouse_id] = number
+    return last
 
 
 # --- text output ------------------------------------------------------------------------
@@ -337,6 +263,14 @@ def format_text(review: Review) -> str:
         f"{_clip(total.label)}: {total.rows} row(s), {total.needs_attention} need attention",
         # Our own words around values from the file: made printable, never clipped.
         printable(total.sentence),
+        *(
+            [
+                f"Each order counted once, with its last outcome: {review.superseded} earlier "
+                "row(s) of re-sent orders are left out of the total."
+            ]
+            if review.superseded
+            else []
+        ),
         "",
         f"  {'status':<10} {'rows':>7}",
         *status_lines(total.by_status),

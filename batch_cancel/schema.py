@@ -58,6 +58,11 @@ RESULT_FIELDS = {
     "result_finished_at": "finished_at",
 }
 RESULT_COLUMNS = tuple(RESULT_FIELDS)
+# The values actually sent (after --map, defaults, cleaning and shortening), one
+# column per field: a results file says what it was about without its layout.
+# Blank on a row that was not valid (nothing could be sent).
+SENT_COLUMNS = {f"result_{name}": name for name in ("order_no", "warehouse_id", "cancel_reason")}
+WRITTEN_COLUMNS = (*RESULT_COLUMNS, *SENT_COLUMNS)  # every column the writer adds
 # Whole numbers; blank where the field has none (no HTTP answer). The rest are text.
 NUMBER_COLUMNS = frozenset({SOURCE_ROW_COLUMN, "result_http_status", "result_attempts"})
 # utf-8-sig: Excel, where these files are reviewed, needs the BOM to read UTF-8.

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import logging
 import os
+import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from batch_cancel import cli
+from batch_cancel.config import InputOptions
+from batch_cancel.loader import OrdersFile
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -90,3 +103,165 @@ def orders_csv(path: Path, count: int, prefix: str = "ORD") -> Path:
     """A plain export of `count` valid orders on one warehouse."""
     rows = [[f"{prefix}-{i:05d}", "WH-1", "Cancelled from marketplace"] for i in range(count)]
     return write_csv(path, ORDERS_HEADER, rows)
+
+
+# --- the CLI in this process ---------------------------------------------------------------
+
+
+def use_cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    api_key: str | None = API_KEY,
+    state: Path | None = None,
+    **extra: str,
+) -> None:
+    """Give this process what cli_env() and run_cli give a subprocess: its environment
+    (SHIPPER_* and BATCH_CANCEL_* as cli_env sets them, no others) and ROOT as the
+    working directory. monkeypatch puts both back when the test ends."""
+    env = cli_env(api_key, state, **extra)
+    for name in [name for name in os.environ if name not in env]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+
+
+def main_in_process(capture: pytest.CaptureFixture[str], *args: str | Path) -> CliRun:
+    """Like run_cli, but cli.main(args) in this process (after use_cli_env): the exit status
+    (an ExitStatus), and what `capture` (capsys or capfd) caught since it was last read.
+
+    main() points the root logger at this test's stderr; that is undone on return. A usage
+    error (argparse's SystemExit) gives its exit status, as the process would exit with it.
+    """
+    root, aiohttp_log = logging.getLogger(), logging.getLogger("aiohttp")
+    saved = (root.handlers[:], root.level, aiohttp_log.level)
+    try:
+        status = cli.main([str(arg) for arg in args])
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        aiohttp_log.setLevel(saved[2])
+    out, err = capture.readouterr()
+    return CliRun(status, out, err)
+
+
+# --- the hostile-input corpus (tests/data/input, written by its make_corpus.py) -----------
+
+CORPUS = DATA / "input"
+SEND = "send"  # what outcomes() says of a row that would be sent
+# Distinctive, so that a leak anywhere is found by a plain substring search.
+CANARY_KEY = "sk-live-CANARY-9f3b7c1e5a2d4f60"
+OTHER_CANARY_KEY = "sk-live-WRONGKEY-0d8e6a4c2b1f3e57"
+
+
+def load_corpus(name: str, **options: Any) -> OrdersFile:
+    return OrdersFile(InputOptions(path=CORPUS / name, **options))
+
+
+def outcomes(orders: OrdersFile) -> list[tuple[Any, ...]]:
+    """One tuple per row: what would be sent, or the verdict with its full message."""
+    seen: list[tuple[Any, ...]] = []
+    for row in orders.rows():
+        if row.verdict is None:
+            request = row.request
+            assert request is not None
+            seen.append(
+                (
+                    row.source_row,
+                    SEND,
+                    request.order_no,
+                    request.warehouse_id,
+                    request.cancel_reason,
+                )
+            )
+        else:
+            assert row.verdict is not None
+            verdict = row.verdict
+            seen.append(
+                (row.source_row, verdict.status.value, verdict.error_code, verdict.error_message)
+            )
+    return seen
+
+
+def assert_rows(orders: OrdersFile, expected: list[tuple[Any, ...]]) -> None:
+    """Like ==, but a verdict's expected message need only be contained in the real one."""
+    seen = outcomes(orders)
+    assert [row[:3] for row in seen] == [row[:3] for row in expected], seen
+    for got, want in zip(seen, expected, strict=True):
+        if want[1] == SEND:
+            assert got == want
+        else:
+            assert want[3] in got[3], (got, want)
+
+
+def cells_of(orders: OrdersFile) -> list[tuple[str, ...]]:
+    return [row.cells for row in orders.rows()]
+
+
+def raw_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def key_file(directory: Path, content: str, mode: int = 0o600) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "shipper.key"
+    path.write_text(content)
+    path.chmod(mode)
+    return path
+
+
+# --- an HTTPS API whose certificate nothing trusts -----------------------------------------
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@contextlib.asynccontextmanager
+async def api_with_untrusted_certificate(tmp_path: Path) -> AsyncIterator[tuple[str, list[str]]]:
+    """An HTTPS cancel endpoint with a self-signed certificate: (base URL, keys it received)."""
+    cert, key = self_signed_certificate(tmp_path)
+    reached: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        reached.append(request.headers.get("x-api-key", ""))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("PATCH", "/v3/fulfillment/outbound/oms/cancel", handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
+        yield f"https://127.0.0.1:{runner.addresses[0][1]}", reached
+    finally:
+        await runner.cleanup()

