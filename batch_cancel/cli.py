@@ -226,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a CSV, send nothing")
     _add_input_options(validate)
+    _add_config_option(validate)
+    validate.add_argument(
+        "--source", metavar="NAME", help="read INPUT with this [sources.NAME] layout of the config"
+    )
     validate.add_argument("-o", "--output", type=Path, help="also write a results CSV")
 
     summarize = commands.add_parser(
@@ -444,7 +448,15 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
     from .loader import OrdersFile
 
     _setup_logging(args)
-    orders = OrdersFile(_input_options(args))
+    [night_file] = night_files(
+        [args.input],
+        sources=[args.source] if args.source else [],
+        config=_config_file(args),
+        flags=_input_options(args),
+        output=None,
+        dry_run=True,
+    )
+    orders = OrdersFile(night_file.input)
     counts: Counter[Outcome] = Counter()
     shown = 0
     for row in orders.rows():

@@ -156,3 +156,13 @@ def test_the_config_command_shows_origins_and_never_the_key(
         "rate = 12    # file " + str(path) + " [api] rate",
     ]
     assert "[sources.shopee] inbox/shopee-*.xlsx: 0 file(s) now" in out
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [example] = [
+        block.split("```", 1)[0] for block in readme.split("```toml\n")[1:] if "[sources." in block
+    ]
+    config = load_config(write(tmp_path, example))
+    assert sorted(config.sources) == ["shopee", "tokopedia"]
+    assert config.sources["shopee"].archive == tmp_path / "done"

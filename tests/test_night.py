@@ -179,3 +179,14 @@ def test_a_night_and_its_retry_count_each_order_once(
         "Each order counted once, with its last outcome: 3 earlier row(s) of re-sent orders "
         "are left out of the total.",
     ]
+
+
+def test_validate_reads_a_file_with_a_sources_layout(
+    night: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = night / "shopee-20261201.xlsx"
+    args = ["validate", str(sheet), "--config", str(night / "night.toml"), "--source", "shopee"]
+    assert cli.main(args) == ExitStatus.SUCCESS
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"{sheet}: 4 data row(s): 4 valid, 0 invalid, 0 duplicate"
+    )
