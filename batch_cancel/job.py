@@ -197,14 +197,14 @@ def run_job(
     started = time.monotonic()
     run: RunRecord | None = None
     end = RunEnd(stop_reason=None)
+    # A list, not a generator: resend_only checks its whole file here, before any lock.
+    per_file = [
+        resend_only(opened, options.resend_only) if options.resend_only else opened.rows()
+        for opened in orders
+    ]
     with ExitStack() as stack:
         for night_file in options.files:
             stack.enter_context(results_lock(night_file.output))
-        # A list, not a generator: resend_only checks its whole file here, before sending.
-        per_file = [
-            resend_only(opened, options.resend_only) if options.resend_only else opened.rows()
-            for opened in orders
-        ]
         rows: Iterable[LoadedRow] = itertools.chain.from_iterable(per_file)
         if options.send is not None and options.state_path is not None:
             # Resolved, so a ledger reached through a symlink still shares one lock.
