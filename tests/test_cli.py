@@ -7,13 +7,16 @@ a process of the CLI's own (signals, kill -9, racing runs, closed descriptors,
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from batch_cancel import job
 from batch_cancel.models import ExitStatus
+from batch_cancel.runner import RetryPolicy
 
 from .conftest import Sandbox
 from .helpers import (
@@ -143,6 +146,11 @@ def test_retries_recover_from_500s_429s_and_dropped_connections(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     use_cli_env(monkeypatch)
+    # What is tested is that retries recover, not how long the backoff waits: short waits
+    # keep the test from taking 7 to 28 s on its random draws.
+    monkeypatch.setattr(
+        job, "RetryPolicy", functools.partial(RetryPolicy, backoff_base_s=0.05, backoff_max_s=0.2)
+    )
     sandbox = start_sandbox(
         "--fail-rate",
         "0.25",
