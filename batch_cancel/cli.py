@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import (
@@ -89,17 +90,63 @@ def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+EXIT_STATUSES = """\
+exit status:
+  0    every row cancelled, skipped (cancelled before) or a duplicate
+  1    finished, but some rows need attention (invalid, rejected, failed, not_sent)
+  2    usage, configuration or unreadable input; nothing sent (or the disk filled)
+  3    the API refused the key, looked down, or failed TLS; the rest not sent
+  4    another run holds the ledger or the same results file; nothing done
+  5    history: no record of that order
+  120  stdout/stderr could not be written at exit
+  129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM: in-flight requests finished"""
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option shows its default, unless it has none or its help already says it;
+    prose paragraphs are wrapped, indented ones (the exit-status table) kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        silent = default is None or default is False or default == [] or default == "==SUPPRESS=="
+        if "default" not in text and not silent and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n\n".join(
+            paragraph
+            if paragraph.startswith("exit status:")
+            else super(_HelpFormatter, self)._fill_text(paragraph, width, indent)
+            for paragraph in text.split("\n\n")
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="batch-cancel",
-        description="Cancel Shipper B2C sales orders in bulk from a CSV.",
-        epilog=f"The API key is read from {API_KEY_ENV}; the base URL from --base-url or "
-        f"{BASE_URL_ENV}.",
+        description="Cancel Shipper B2C sales orders in bulk from marketplace exports "
+        "(CSV or .xlsx), rate-limited, with a results CSV per input.",
+        epilog=f"The API key is read from {API_KEY_ENV} (or --api-key-file); the base URL "
+        f"from --base-url, {BASE_URL_ENV} or the config file. `batch-cancel COMMAND --help` "
+        f"says more.\n\n{EXIT_STATUSES}",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"batch-cancel {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
-    run = commands.add_parser("run", help="cancel every order in a CSV, write a results CSV")
+    run = commands.add_parser(
+        "run",
+        help="cancel every order of the night's exports, write a results CSV per input",
+        description="Read the exports (the INPUT files, or every file of the config's "
+        "sources), validate every row, send the cancels rate-limited and write each input's "
+        "results CSV beside it. Re-running is safe: orders the ledger knows are cancelled "
+        "are skipped.",
+        epilog=EXIT_STATUSES,
+    )
     _add_input_options(run, several=True)
     _add_config_option(run)
     run.add_argument(
@@ -218,22 +265,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_option(config)
 
-    history = commands.add_parser("history", help="what the ledger knows about an order")
-    history.add_argument("order_no", metavar="ORDER_NO")
+    history = commands.add_parser(
+        "history",
+        help="what the ledger knows about an order",
+        description="Print every attempt (when, which run, the answer) and every row outcome "
+        "the ledger holds for ORDER_NO, oldest first. Exit 5 when it has none.",
+    )
+    history.add_argument("order_no", metavar="ORDER_NO", help="the order number, as sent")
     history.add_argument("--warehouse-id", help="only this warehouse")
     history.add_argument("--json", action="store_true", help="one JSON object per line")
     _add_state_option(history)
 
-    validate = commands.add_parser("validate", help="check a CSV, send nothing")
+    validate = commands.add_parser(
+        "validate",
+        help="check an export, send nothing",
+        description="Read INPUT as `run` would and name every problem by its order number and "
+        "file line: rows that are invalid or duplicates, and values that will be shortened. "
+        "Exit 1 when a row is invalid.",
+    )
     _add_input_options(validate)
     _add_config_option(validate)
     validate.add_argument(
         "--source", metavar="NAME", help="read INPUT with this [sources.NAME] layout of the config"
     )
-    validate.add_argument("-o", "--output", type=Path, help="also write a results CSV")
+    validate.add_argument(
+        "-o", "--output", type=Path, metavar="PATH", help="also write a results CSV (as a dry run)"
+    )
 
     summarize = commands.add_parser(
-        "summarize", help="what happened in results CSVs, and what needs a human"
+        "summarize",
+        help="what happened in results CSVs, and what needs a human",
+        description="Count the rows of results CSVs by status, error code, warehouse and "
+        "message, and say in one sentence why rows need attention. Several files (a night "
+        "and its retries) count each order once. Exit 1 when rows need attention.",
     )
     _add_review_options(summarize)
     summarize.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -245,28 +309,66 @@ def build_parser() -> argparse.ArgumentParser:
         "not_sent) to this CSV",
     )
 
-    report = commands.add_parser("report", help="write a self-contained HTML page of results CSVs")
+    report = commands.add_parser(
+        "report",
+        help="write a self-contained HTML page of results CSVs",
+        description="Write one HTML page (no external resources) with the summary and the rows "
+        "that need attention, for the morning review. Exit 1 when rows need attention.",
+    )
     _add_review_options(report)
     report.add_argument(
         "-o", "--output", type=Path, help="HTML file (default: RESULTS.html beside the first file)"
     )
 
-    sandbox = commands.add_parser("sandbox", help="run a local Shipper-compatible server")
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run a local Shipper-compatible server",
+        description="A local stand-in for Shipper's cancel endpoint, for trying batch-cancel "
+        "without touching real orders. It accepts one key, `sandbox-key` unless --api-key "
+        "says otherwise: export SHIPPER_API_KEY=sandbox-key and pass --base-url "
+        "http://127.0.0.1:PORT to `run`.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sandbox.add_argument("--port", type=int, default=8787, help="0 picks a free port")
-    sandbox.add_argument("--api-key", default="sandbox-key", help="the key the sandbox accepts")
-    sandbox.add_argument("--orders", type=Path, help="order book CSV (order_no,warehouse_id,state)")
-    sandbox.add_argument("--latency-ms", type=float, default=0.0)
+    sandbox.add_argument(
+        "--api-key", default="sandbox-key", help="the key the sandbox accepts (not a secret)"
+    )
+    sandbox.add_argument(
+        "--orders",
+        type=Path,
+        help="order book CSV (order_no,warehouse_id,state); without it every order exists",
+    )
+    sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     sandbox.add_argument("--fail-rate", type=float, default=0.0, help="share of 500/803 answers")
     sandbox.add_argument(
-        "--rate-limit", type=float, help="answer 429 above this many requests per second"
+        "--rate-limit",
+        type=float,
+        help="answer 429 above this many requests per second (default: no limit)",
     )
     sandbox.add_argument("--retry-after", type=int, default=1, help="seconds, on 429 answers")
     sandbox.add_argument(
         "--drop-rate", type=float, default=0.0, help="share of dropped connections"
     )
-    sandbox.add_argument("--seed", type=int, help="for reproducible fault injection")
+    sandbox.add_argument(
+        "--seed", type=int, help="for reproducible fault injection (default: a random one)"
+    )
+
+    commands.add_parser(
+        "demo",
+        help="run the main job end to end against a local sandbox (what `make demo` does)",
+        description="Start a sandbox with the sample order book and run the real CLI on the "
+        "samples: a wrong key, the nightly export, a marketplace export, a re-run, and the "
+        "whole night from a config file. Results land in ./demo-out.",
+    )
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """Sub-command parsers that show defaults (the top-level parser sets the class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -445,7 +547,9 @@ if TYPE_CHECKING:
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
+    from .job import dry_run_result, refuse_to_replace_live_results
     from .loader import OrdersFile
+    from .report import ResultsWriter
 
     _setup_logging(args)
     [night_file] = night_files(
@@ -456,28 +560,46 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
         output=None,
         dry_run=True,
     )
+    output = None
+    if args.output is not None:
+        output = output_target(args.output, flag="-o", inputs=[night_file.input.path])
+        refuse_to_replace_live_results(output, night_file.input.path)
     orders = OrdersFile(night_file.input)
     counts: Counter[Outcome] = Counter()
     shown = 0
-    for row in orders.rows():
-        if row.verdict is None:
-            counts[Outcome.NOT_SENT] += 1  # valid, would be sent
-            continue
-        counts[row.verdict.status] += 1
-        if shown < MAX_PROBLEMS_SHOWN:
-            shown += 1
-            print(
-                f"row {row.source_row}: {row.verdict.status.value}: {row.verdict.error_message}",
-                file=sys.stderr,
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(ResultsWriter(output, orders.header)) if output else None
+        for row in orders.rows():
+            problem = (
+                row.verdict.error_message
+                if row.verdict
+                else row.request.note
+                if row.request
+                else ""
             )
+            status = row.verdict.status if row.verdict else Outcome.NOT_SENT  # valid: would be sent
+            counts[status] += 1
+            if writer is not None:
+                writer.add(row, row.verdict or dry_run_result(row))
+            if problem and shown < MAX_PROBLEMS_SHOWN:
+                shown += 1
+                order = orders.order_no_of(row)
+                what = status.value if row.verdict else "note"
+                print(
+                    f"line {orders.line}, row {row.source_row} "
+                    f"(order {order or '(blank)'}): {what}: {problem}",
+                    file=sys.stderr,
+                )
     problems = counts[Outcome.INVALID] + counts[Outcome.DUPLICATE]
     if problems > shown:
-        print(f"... and {problems - shown} more", file=sys.stderr)
+        print(f"... and more: {problems} row(s) with problems in all", file=sys.stderr)
     print(
         f"{orders.path}: {counts.total()} data row(s): {counts[Outcome.NOT_SENT]} valid, "
         f"{counts[Outcome.INVALID]} invalid, {counts[Outcome.DUPLICATE]} duplicate",
         file=sys.stderr,
     )
+    if output is not None:
+        print(f"  results: {output}", file=sys.stderr)
     for note in orders.notes:
         print(f"  note: {note}", file=sys.stderr)
     attention = needs_attention(counts, dry_run=True)
@@ -720,6 +842,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sandbox":
             return _cmd_sandbox(args)
+        if args.command == "demo":
+            from .demo import main as demo_main
+
+            return demo_main()
         if args.command == "validate":
             return _cmd_validate(args)
         if args.command == "config":

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from .sandbox_process import SandboxError, SandboxProcess
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-OUT = ROOT / "demo-out"
+# The samples ship inside the package (batch_cancel/samples links to the top-level
+# samples/ in a clone), so the demo runs from an installed package as well.
+SAMPLES = Path(__file__).resolve().parent / "samples"
+OUT = Path.cwd() / "demo-out"  # `make demo` runs it from the clone's root
 # The sandbox's own key: not a secret, it opens nothing but this local process.
 SANDBOX_KEY = "sandbox-demo-key"
 LEDGER = OUT / "ledger.sqlite3"

@@ -165,16 +165,20 @@ def open_orders(options: JobOptions) -> list[OrdersFile]:
     seen = SeenOrders()
     opened = []
     for index, night_file in enumerate(options.files):
-        output = night_file.output
-        if options.send is None and output.exists() and not _is_dry_run_file(output):
-            raise ConfigError(
-                f"a dry run does not replace {output}, which may hold a live run's "
-                f"results; leave out -o (it writes "
-                f"{default_results_path(night_file.input.path, dry_run=True).name}) or name a "
-                "new file"
-            )
+        if options.send is None:
+            refuse_to_replace_live_results(night_file.output, night_file.input.path)
         opened.append(OrdersFile(night_file.input, file=index, seen=seen))
     return opened
+
+
+def refuse_to_replace_live_results(output: Path, input_path: Path) -> None:
+    """A run that sends nothing never replaces a results file a live run may have written."""
+    if output.exists() and not _is_dry_run_file(output):
+        raise ConfigError(
+            f"a dry run does not replace {output}, which may hold a live run's "
+            f"results; leave out -o (it writes "
+            f"{default_results_path(input_path, dry_run=True).name}) or name a new file"
+        )
 
 
 def _is_dry_run_file(path: Path) -> bool:
@@ -243,7 +247,7 @@ def run_job(
 
         if options.send is None:
             for row in rows:
-                record(row, row.verdict or _dry_run_result(row))
+                record(row, row.verdict or dry_run_result(row))
         else:
             end = asyncio.run(_send_all(rows, options, run, record))
         # Every results file is complete and in place before the ledger's run record
@@ -349,7 +353,7 @@ def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[E
     return (ExitStatus.ROWS_NEED_ATTENTION if attention else ExitStatus.SUCCESS), headline
 
 
-def _dry_run_result(row: LoadedRow) -> RowResult:
+def dry_run_result(row: LoadedRow) -> RowResult:
     note = row.request.note if row.request else ""
     return RowResult(
         source_row=row.source_row,

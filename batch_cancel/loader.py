@@ -285,6 +285,7 @@ class OrdersFile:
             self.header = [unsafe_cell(name) for name in self.header]
         self._field_index = self._map_fields()
         self._check_header_names()
+        self.line = 1  # the file line where the row rows() last gave ends (for messages)
 
     @property
     def notes(self) -> list[str]:
@@ -407,6 +408,13 @@ class OrdersFile:
             # A quiet night, not a problem: one line in the summary, nothing in the log.
             self._row_notes.append(f"{self.path}: no data rows (only a header): nothing to do")
 
+    def order_no_of(self, row: LoadedRow) -> str:
+        """The row's order number, as sent or as its cell holds it (for messages)."""
+        if row.request is not None:
+            return row.request.order_no
+        index = self._field_index["order_no"]
+        return row.cells[index].strip(TRIM) if index is not None and index < len(row.cells) else ""
+
     def _row_note(self, message: str) -> None:
         log.warning("%s", message)
         self._row_notes.append(message)
@@ -434,7 +442,7 @@ class OrdersFile:
         for record in records:
             if end.reached:
                 return (yield from self._unclosed_rows(last_line + 1, source_row))
-            last_line = records.line_num  # type: ignore[attr-defined]
+            last_line = self.line = records.line_num  # type: ignore[attr-defined]
             count = len(record)
             if not (min_fields <= count <= width or (count == width + 1 and not record[-1])):
                 # Not a row: a blank line or a line of delimiters.

@@ -949,7 +949,8 @@ USAGE_CASES = [
     pytest.param(
         ["cancel"],
         "batch-cancel: error: argument COMMAND: invalid choice: 'cancel' "
-        "(choose from 'run', 'config', 'history', 'validate', 'summarize', 'report', 'sandbox')",
+        "(choose from 'run', 'config', 'history', 'validate', 'summarize', 'report', "
+        "'sandbox', 'demo')",
         id="unknown-command",
     ),
 ]
