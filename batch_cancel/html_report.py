@@ -2,10 +2,14 @@
 
 The page loads nothing: inline CSS, an inline SVG bar chart, and a few lines of
 inline JavaScript that sort tables by moving existing rows (never building HTML
-from cell text). Every value that came from a file goes through `_text`
-(html.escape after `printable`), and a Content-Security-Policy with the hashes of
-our own style and script means that even a value that slipped through could
-neither run a script nor fetch anything.
+from cell text) and say so: without JavaScript the page offers no sorting.
+Every table scrolls sideways in its own box, so a phone scrolls the table, not
+the page; messages wrap between words; printed, nothing is clipped.
+
+Every value that came from a file goes through `_text` (html.escape after
+`printable`), and a Content-Security-Policy with the hashes of our own style and
+script means that even a value that slipped through could neither run a script
+nor fetch anything.
 """
 
 from __future__ import annotations
@@ -38,35 +42,62 @@ _RESULT_TITLES = {
 
 _CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 75rem;
-       padding: 0 1rem; color: #1d2327; }
+       padding: 0 1rem; color: #1d2327;
+       overflow-wrap: break-word; }  /* a long file name breaks rather than widen the page */
 h1 { font-size: 1.5rem; margin-bottom: .2rem; }
 h2 { font-size: 1.15rem; margin-top: 2rem; }
 .meta { color: #5a6570; margin-top: 0; }
 .sentence { font-size: 1.2rem; padding: .8rem 1rem; border-radius: 6px; }
 .sentence.ok { background: #e6f4ea; }
 .sentence.attention { background: #fdecea; }
-table { border-collapse: collapse; margin: .5rem 0; }
-th, td { border-bottom: 1px solid #d8dde2; padding: .3rem .6rem; text-align: left;
-         vertical-align: top; }
+.scroll { overflow-x: auto; max-width: 100%; margin: .5rem 0; }
+table { border-collapse: collapse; font-size: .875rem; }
+th, td { border-bottom: 1px solid #d8dde2; padding: .3rem .5rem; text-align: left;
+         vertical-align: top; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.msg { max-width: 32rem; overflow-wrap: anywhere; }
+/* Codes, ids and times stay on one line and short; sentences get the room and wrap
+   between words (a word longer than the column breaks only as a last resort). */
+td.msg, td.list { white-space: normal; overflow-wrap: break-word; word-break: normal; }
+td.msg { min-width: 18em; max-width: 36em; }
+td.list { min-width: 11em; max-width: 22em; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
             cursor: pointer; color: inherit; }
 th[aria-sort=ascending] button::after { content: " \\25B2"; }
 th[aria-sort=descending] button::after { content: " \\25BC"; }
 svg text { font: 13px system-ui, sans-serif; fill: #1d2327; }
+svg.chart { max-width: 100%; height: auto; }  /* narrower screens shrink it... */
+@media (max-width: 40rem) { svg text { font-size: 17px; } }  /* ...so, larger labels */
 .bar { fill: #546e7a; }  /* first: the per-status colours below have equal weight */
 .bar-cancelled { fill: #2e7d32; } .bar-skipped { fill: #81c784; }
 .bar-duplicate { fill: #90a4ae; } .bar-rejected { fill: #c62828; }
 .bar-failed { fill: #ef6c00; } .bar-invalid { fill: #ad1457; }
 .bar-not_sent { fill: #6a1b9a; }
 footer { margin-top: 2rem; color: #5a6570; font-size: .85rem; }
+@page { size: landscape; margin: 1cm; }  /* the attention table is wide */
+@media print {
+  body { font-size: 10pt; margin: 0; max-width: none; padding: 0; }
+  .sentence { font-size: 11pt; }
+  .scroll { overflow: visible; }  /* paper does not scroll: nothing may be cut off */
+  table { width: 100%; font-size: 8pt; }
+  th, td { white-space: normal; overflow-wrap: break-word; padding: .1rem .25rem; }
+  td.msg, td.list { min-width: 0; max-width: none; }
+  tr { break-inside: avoid; }
+  .sort-hint { display: none; }
+}
 """
 
 # Sorts by moving the existing <tr> nodes: no cell text is ever parsed as HTML.
+# The hint is written here, so a page without JavaScript does not promise sorting.
 _JS = """
 "use strict";
 document.querySelectorAll("table.sortable").forEach(function (table) {
+  if (table.hasAttribute("data-sort-hint")) {
+    var hint = document.createElement("p");
+    hint.className = "sort-hint";
+    hint.textContent = "Click a column title to sort.";
+    var box = table.parentNode;  // the div.scroll
+    box.parentNode.insertBefore(hint, box);
+  }
   var headers = table.querySelectorAll("thead th");
   headers.forEach(function (th, column) {
     th.querySelector("button").addEventListener("click", function () {
@@ -110,11 +141,20 @@ def _text(value: object) -> str:
 class _Column:
     title: str
     numeric: bool = False
-    css: str = ""  # extra class for the cells (e.g. "msg")
+    css: str = ""  # extra class for the cells: "msg" (a sentence) or "list" (wraps too)
 
 
-def _table(columns: Sequence[_Column], rows: Iterable[Sequence[object]], *, label: str) -> str:
-    """A sortable table; every cell escaped."""
+def _table(
+    columns: Sequence[_Column],
+    rows: Iterable[Sequence[object]],
+    *,
+    label: str,
+    sort_hint: bool = False,
+) -> str:
+    """A sortable table in its own sideways-scrolling box; every cell escaped.
+
+    `sort_hint`: the script puts "Click a column title to sort." above this one.
+    """
     head = "".join(
         f'<th scope="col"{_cell_class(column)}>'
         f'<button type="button">{_text(column.title)}</button></th>'
@@ -129,9 +169,10 @@ def _table(columns: Sequence[_Column], rows: Iterable[Sequence[object]], *, labe
         + "</tr>"
         for row in rows
     )
+    hint = " data-sort-hint" if sort_hint else ""
     return (
-        f'<table class="sortable" aria-label="{_text(label)}">\n'
-        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+        f'<div class="scroll">\n<table class="sortable" aria-label="{_text(label)}"{hint}>\n'
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n</div>"
     )
 
 
@@ -207,7 +248,7 @@ def _warehouses_table(summary: Summary) -> str:
             _Column("warehouse"),
             _Column("rows", numeric=True),
             _Column("need attention", numeric=True),
-            _Column("by status"),
+            _Column("by status", css="list"),
         ],
         [
             (
@@ -240,10 +281,11 @@ def _files_table(review: Review) -> str:
 
 def _attention_table(review: Review) -> str:
     several = len(review.files) > 1
-    row_column, *other_columns = (_result_column(name) for name in RESULT_COLUMNS)
+    row_column, status_column, *other_columns = (_result_column(name) for name in RESULT_COLUMNS)
     columns = [
-        *([_Column("results file")] if several else []),
         row_column,
+        status_column,
+        *([_Column("results file")] if several else []),
         _Column("order_no"),
         _Column("warehouse_id"),
         *other_columns,
@@ -252,6 +294,7 @@ def _attention_table(review: Review) -> str:
         columns,
         (_attention_cells(row, several) for row in review.needs_attention),
         label="rows that need attention",
+        sort_hint=True,
     )
 
 
@@ -265,11 +308,13 @@ def _result_column(name: str) -> _Column:
 
 
 def _attention_cells(row: ResultRow, several: bool) -> list[object]:
-    # The row number first, then what identifies the order, then the rest of the result.
-    source_row, *result = result_cells(row.result)
+    # The row number and its status first (on a phone's first screen), then what
+    # identifies the order, then the rest of the result.
+    source_row, status, *result = result_cells(row.result)
     return [
-        *([row.results_file] if several else []),
         source_row,
+        status,
+        *([row.results_file] if several else []),
         row.order_no,
         row.warehouse_id,
         *result,
@@ -296,7 +341,7 @@ def render_report(review: Review) -> str:
     if total.needs_attention:
         sections.append(
             f"<h2>Rows that need attention ({total.needs_attention})</h2>\n"
-            "<p>Click a column title to sort.</p>\n" + _attention_table(review)
+            + _attention_table(review)
         )
     else:
         sections.append("<h2>Rows that need attention</h2>\n<p>None.</p>")

@@ -141,11 +141,12 @@ def test_report_of_every_status_shows_counts_chart_and_attention_rows() -> None:
         "14",
         "15",
     ]
+    # The status right after the row number: on a phone's first screen.
     assert attention[0] == [
         "3",
+        "rejected",
         "TKP-2411260003",
         "WH-CKR01",
-        "rejected",
         "400",
         "9001",
         "Order cannot be cancelled: stock is already allocated (status ALLOCATED).",
@@ -153,7 +154,7 @@ def test_report_of_every_status_shows_counts_chart_and_attention_rows() -> None:
         "sbx-000003",
         "2026-11-26T23:00:01.580Z",
     ]
-    assert {row[3] for row in attention} == {"rejected", "failed", "invalid", "not_sent"}
+    assert {row[1] for row in attention} == {"rejected", "failed", "invalid", "not_sent"}
     assert page.tables["rows per error code"][0] == [
         "9001",
         "2",
@@ -168,7 +169,7 @@ def test_values_are_escaped_and_stay_text() -> None:
     html = render_report(review_files([EVERY_STATUS]))
     page = parse(html)
     hostile = page.tables["rows that need attention"][-1]
-    assert hostile[1] == HOSTILE_ORDER  # shown as text, exactly as in the file
+    assert hostile[2] == HOSTILE_ORDER  # shown as text, exactly as in the file
     assert hostile[6] == HOSTILE_MESSAGE
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "=HYPERLINK(&quot;evil.example&quot;,&quot;open me&quot;)" in html
@@ -189,7 +190,7 @@ def test_nothing_is_loaded_from_outside_and_the_policy_allows_only_our_code(
     )
     html = render_report(review_files([path]))
     page = parse(html)
-    assert page.tables["rows that need attention"][0][1] == sneaky  # text, not elements
+    assert page.tables["rows that need attention"][0][2] == sneaky  # text, not elements
     assert not LOADING_TAGS & {tag for tag, _ in page.tags}
     assert [tag for tag, _ in page.tags if tag in ("script", "style")] == ["style", "script"]
     for tag, attributes in page.tags:
@@ -253,7 +254,8 @@ def test_several_files_get_a_per_file_table_and_a_file_column(tmp_path: Path, fi
     # The same file twice is a night and its retry: each order once, from the last copy;
     # the one row without an order number (invalid) cannot be matched and counts in each.
     assert len(attention) == 11 + (files - 2)
-    assert {row[0] for row in attention} == {str(EVERY_STATUS)}
+    # The file after the row number and status (which stay on a phone's first screen).
+    assert {row[2] for row in attention} == {str(EVERY_STATUS)}
 
 
 def test_every_table_is_sortable_by_every_column() -> None:
@@ -266,3 +268,20 @@ def test_every_table_is_sortable_by_every_column() -> None:
     assert headers == buttons
     assert 'querySelectorAll("table.sortable")' in page.scripts[0]
     assert "innerHTML" not in page.scripts[0]  # sorting moves rows, never re-parses cell text
+
+
+def test_tables_scroll_in_their_own_box_and_only_the_script_offers_sorting() -> None:
+    html = render_report(review_files([EVERY_STATUS]))
+    page = parse(html)
+    for index, (tag, _) in enumerate(page.tags):
+        if tag == "table":
+            assert page.tags[index - 1] == ("div", {"class": "scroll"})
+    assert ".scroll { overflow-x: auto;" in page.styles[0]
+    assert "@media print" in page.styles[0]
+    # Without JavaScript nothing sorts, so the page itself does not say it does.
+    hint = "Click a column title to sort."
+    assert hint not in html.replace(page.scripts[0], "")
+    assert f'hint.textContent = "{hint}";' in page.scripts[0]
+    attention = [attrs for tag, attrs in page.tags if tag == "table"][1]
+    assert attention["aria-label"] == "rows that need attention"
+    assert "data-sort-hint" in attention
