@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from .config import (
     DEFAULT_DOWN_AFTER_S,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    DEFAULT_MAX_RATE,
     DEFAULT_PROGRESS_EVERY_S,
     DEFAULT_RATE,
     DEFAULT_TIMEOUT_S,
@@ -162,10 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", help=f"API base URL (default: ${BASE_URL_ENV})")
     run.add_argument(
         "--rate",
-        type=float,
+        type=_rate_arg,
         default=None,  # DEFAULT_RATE, unless the config file sets it
-        help="most requests started in any one-second window, retries included; 0 = no limit "
+        metavar="N|auto",
+        help="most requests started in any one-second window, retries included; 0 = no limit; "
+        "auto = find the API's pace (up to --max-rate, starting where the last night ended) "
         f"(default: {DEFAULT_RATE:g})",
+    )
+    run.add_argument(
+        "--max-rate",
+        type=float,
+        default=None,  # DEFAULT_MAX_RATE, unless the config file sets it
+        metavar="N",
+        help=f"with --rate auto: never more starts per second (default: {DEFAULT_MAX_RATE:g})",
     )
     run.add_argument(
         "--concurrency",
@@ -343,8 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fail-rate", type=float, default=0.0, help="share of 500/803 answers")
     sandbox.add_argument(
         "--rate-limit",
-        type=float,
-        help="answer 429 above this many requests per second (default: no limit)",
+        metavar="RATE[,RATE@SECONDS...]",
+        help="answer 429 above this many requests per second; a schedule such as 40,15@60 "
+        "changes it over time (15/s from 60 s after the first request) (default: no limit)",
     )
     sandbox.add_argument("--retry-after", type=int, default=1, help="seconds, on 429 answers")
     sandbox.add_argument(
@@ -408,6 +419,16 @@ def _add_review_options(parser: argparse.ArgumentParser) -> None:
         help="read order_no / warehouse_id from another column (repeatable)",
     )
     parser.add_argument("--encoding", default="utf-8-sig", help="file encoding (default: UTF-8)")
+
+
+def _rate_arg(text: str) -> float | str:
+    """argparse type for --rate: a number, or `auto`."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a number or auto, got {text!r}") from None
 
 
 def _statuses_arg(text: str) -> frozenset[Outcome]:
@@ -511,6 +532,7 @@ class _Progress:
         self._quiet = quiet
         self._bar = None
         self._redirect = contextlib.ExitStack()
+        self._pace: Callable[[], float | None] = lambda: None  # --rate auto's current pace
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
             from tqdm.contrib.logging import logging_redirect_tqdm
@@ -545,6 +567,9 @@ class _Progress:
             self._last_line = now
             log.info("progress: %s", self.line(now))
 
+    def watch_pace(self, pace: Callable[[], float | None]) -> None:
+        self._pace = pace
+
     def counts(self) -> str:
         return ", ".join(f"{outcome.value} {n}" for outcome, n in self._counts.most_common())
 
@@ -555,7 +580,9 @@ class _Progress:
         left = max(total - done, 0) if total is not None else 0
         eta = f", ETA {left / rate:.0f}s" if rate > 0 and left else ""
         of = f"/~{total}" if total is not None else ""
-        return f"{done}{of} rows, {rate:.1f} rows/s{eta} ({self.counts()})"
+        pace = self._pace()
+        paced = f", pace {pace:.1f}/s" if pace is not None else ""
+        return f"{done}{of} rows, {rate:.1f} rows/s{eta}{paced} ({self.counts()})"
 
     def _total(self) -> int | None:
         estimates = [scan.rows_estimate for scan in self._scans]
@@ -650,6 +677,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
             concurrency=args.concurrency,
             timeout_s=args.timeout,
             max_attempts=args.max_attempts,
+            max_rate=args.max_rate,
             allow_insecure_http=args.allow_insecure_http,
             api_key_file=args.api_key_file,
             config=config,
@@ -700,7 +728,13 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     scans = [InputScan(night_file.input.path) for night_file in files]
     progress = _Progress(scans, quiet=args.quiet, every_s=args.progress_every)
     try:
-        report = run_job(options, orders, input_scans=scans, on_result=progress.advance)
+        report = run_job(
+            options,
+            orders,
+            input_scans=scans,
+            on_result=progress.advance,
+            on_pace=progress.watch_pace,
+        )
     finally:
         progress.close()
     notes = [note for opened in orders for note in opened.notes]

@@ -32,6 +32,9 @@ BASE_URL_ENV = "SHIPPER_BASE_URL"
 # not say"), so the default is deliberately polite; raise it with --rate once
 # Shipper confirms what the account may do.
 DEFAULT_RATE = 5.0
+# --rate auto never starts more than this per second: a ceiling well above the polite
+# default and below what a small gateway tier is likely to allow bursts of.
+DEFAULT_MAX_RATE = 50.0
 DEFAULT_CONCURRENCY = 4
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_ATTEMPTS = 5
@@ -78,6 +81,9 @@ class SendOptions:
     base_url: str
     api_key: str = field(repr=False)
     rate: float = DEFAULT_RATE  # most request starts in any one-second window; 0 = no limit
+    # --rate auto: find the API's pace (pacing.ProbingThrottle), never above max_rate.
+    auto_rate: bool = False
+    max_rate: float = DEFAULT_MAX_RATE
     concurrency: int = DEFAULT_CONCURRENCY  # most requests in flight
     timeout_s: float = DEFAULT_TIMEOUT_S  # per attempt, connect to last byte
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -320,12 +326,13 @@ class Setting:
 def api_settings(
     *,
     base_url_flag: str | None = None,
-    rate: float | None = None,
+    rate: float | str | None = None,
     concurrency: int | None = None,
     timeout_s: float | None = None,
     max_attempts: int | None = None,
     api_key_file: Path | None = None,
     state: Path | None = None,
+    max_rate: float | None = None,
     config: ConfigFile | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> dict[str, Setting]:
@@ -358,6 +365,7 @@ def api_settings(
         "base_url": pick(base_url_flag, "--base-url", BASE_URL_ENV, "base_url", None),
         "api_key": key,
         "rate": pick(rate, "--rate", None, "rate", DEFAULT_RATE),
+        "max_rate": pick(max_rate, "--max-rate", None, "max_rate", DEFAULT_MAX_RATE),
         "concurrency": pick(concurrency, "--concurrency", None, "concurrency", DEFAULT_CONCURRENCY),
         "timeout": pick(timeout_s, "--timeout", None, "timeout", DEFAULT_TIMEOUT_S),
         "max_attempts": pick(
@@ -378,10 +386,11 @@ def api_settings(
 def send_options_from_env(
     *,
     base_url_flag: str | None = None,
-    rate: float | None = None,
+    rate: float | str | None = None,
     concurrency: int | None = None,
     timeout_s: float | None = None,
     max_attempts: int | None = None,
+    max_rate: float | None = None,
     allow_insecure_http: bool = False,
     api_key_file: Path | None = None,
     config: ConfigFile | None = None,
@@ -399,6 +408,7 @@ def send_options_from_env(
         timeout_s=timeout_s,
         max_attempts=max_attempts,
         api_key_file=api_key_file,
+        max_rate=max_rate,
         config=config,
         environ=environ,
     )
@@ -421,8 +431,14 @@ def send_options_from_env(
         )
     rate, concurrency = settings["rate"].value, settings["concurrency"].value
     timeout_s, max_attempts = settings["timeout"].value, settings["max_attempts"].value
-    if not (rate >= 0 and math.isfinite(rate)):
-        raise ConfigError("--rate must be 0 (no limit) or more")
+    max_rate = settings["max_rate"].value
+    if not (max_rate > 0 and math.isfinite(max_rate)):
+        raise ConfigError("--max-rate must be a number of requests per second above 0")
+    auto_rate = rate == "auto"
+    if auto_rate:
+        rate = max_rate
+    elif not (isinstance(rate, int | float) and rate >= 0 and math.isfinite(rate)):
+        raise ConfigError("--rate must be 0 (no limit), a number, or auto")
     if concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     if not (timeout_s > 0 and math.isfinite(timeout_s)):
@@ -436,4 +452,6 @@ def send_options_from_env(
         concurrency=concurrency,
         timeout_s=timeout_s,
         max_attempts=max_attempts,
+        auto_rate=auto_rate,
+        max_rate=max_rate,
     )

@@ -27,7 +27,8 @@ CONFIG_ENV = "BATCH_CANCEL_CONFIG"
 API_KEYS = {
     "base_url": str,
     "api_key_file": str,
-    "rate": (int, float),
+    "rate": (int, float, str),  # a number, or "auto"
+    "max_rate": (int, float),
     "concurrency": int,
     "timeout": (int, float),
     "max_attempts": int,
@@ -119,8 +120,11 @@ def load_config(path: Path) -> ConfigFile:
     checker.keys(data, TOP_KEYS, ())
     api = data.get("api", {})
     checker.keys(api, API_KEYS, ("api",))
-    for name in ("rate", "timeout"):
-        if name in api and not (api[name] >= 0 and math.isfinite(api[name])):
+    if isinstance(api.get("rate"), str) and api["rate"] != "auto":
+        checker.fail(("api", "rate"), 'must be a number, 0 or more, or "auto"')
+    for name in ("rate", "timeout", "max_rate"):
+        value = api.get(name)
+        if isinstance(value, int | float) and not (value >= 0 and math.isfinite(value)):
             checker.fail(("api", name), "must be a number, 0 or more")
     for name in ("concurrency", "max_attempts"):
         if name in api and api[name] < 1:
@@ -226,8 +230,9 @@ class _Checker:
 
 def _kind_name(kinds: Any) -> str:
     names = {str: "text", int: "a whole number", float: "a number", list: "a list", dict: "a table"}
-    if kinds == (int, float):
-        return "a number"
+    if isinstance(kinds, tuple) and int in kinds and float in kinds:
+        rest = [kind for kind in kinds if kind not in (int, float)]
+        return " or ".join(["a number", *(names.get(kind, kind.__name__) for kind in rest)])
     if isinstance(kinds, tuple):
         return " or ".join(dict.fromkeys(names.get(kind, kind.__name__) for kind in kinds))
     return names.get(kinds, getattr(kinds, "__name__", str(kinds)))

@@ -39,6 +39,7 @@ from .models import (
     needs_attention,
     status_lines,
 )
+from .pacing import AUTO_START_RATE
 from .report import ResultsWriter
 from .results_file import resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
@@ -113,6 +114,19 @@ class JobReport:
             "stop_reason": self.end.stop_reason.value if self.end.stop_reason else None,
             "stop_message": self.end.stop_message,
             "input_error": self.end.input_error,
+            "rate_auto": (
+                {
+                    "reached": round(self.end.rate_reached, 3),
+                    "final": round(self.end.final_rate or 0, 3),
+                    "first_429_s": (
+                        round(self.end.first_throttled_s, 3)
+                        if self.end.first_throttled_s is not None
+                        else None
+                    ),
+                }
+                if self.end.rate_reached is not None
+                else None
+            ),
             "notes": list(notes),
         }
 
@@ -197,6 +211,7 @@ def run_job(
     *,
     input_scans: Sequence[InputScan],
     on_result: ResultListener,
+    on_pace: Callable[[Callable[[], float | None]], None] | None = None,
 ) -> JobReport:
     started = time.monotonic()
     run: RunRecord | None = None
@@ -249,7 +264,8 @@ def run_job(
             for row in rows:
                 record(row, row.verdict or dry_run_result(row))
         else:
-            end = asyncio.run(_send_all(rows, options, run, record))
+            start_rate = _start_pace(options, ledger if run is not None else None)
+            end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
         for writer in reversed(writers):
@@ -258,6 +274,8 @@ def run_job(
         status, headline = _verdict(counts, end, dry_run=options.send is None)
         if run is not None:
             run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
+            if end.final_rate is not None and options.send is not None:
+                ledger.remember_pace(pace_endpoint(options.send), end.final_rate)
     files = tuple(
         FileReport(
             input_path=night_file.input.path,
@@ -363,11 +381,28 @@ def dry_run_result(row: LoadedRow) -> RowResult:
     )
 
 
+def pace_endpoint(send: SendOptions) -> str:
+    """Who a remembered pace belongs to: the base URL and the key, hashed together."""
+    return hashlib.sha256(f"{send.base_url}\n{send.api_key}".encode()).hexdigest()[:32]
+
+
+def _start_pace(options: JobOptions, ledger: Ledger | None) -> float | None:
+    """--rate auto starts where the last night ended (capped by --max-rate); None: fixed."""
+    send = options.send
+    if send is None or not send.auto_rate:
+        return None
+    remembered = ledger.remembered_pace(pace_endpoint(send)) if ledger is not None else None
+    start = remembered if remembered is not None else AUTO_START_RATE
+    return min(start, send.max_rate)
+
+
 async def _send_all(
     rows: Iterable[LoadedRow],
     options: JobOptions,
     run: RunRecord | None,
     on_result: ResultListener,
+    start_rate: float | None = None,
+    on_pace: Callable[[Callable[[], float | None]], None] | None = None,
 ) -> RunEnd:
     send = options.send
     assert send is not None
@@ -386,7 +421,14 @@ async def _send_all(
             attempt_log=run,
             health=options.health,
             already_cancelled_codes=options.already_cancelled_codes,
+            auto_rate=(start_rate, send.max_rate) if start_rate is not None else None,
         )
+        if start_rate is not None and on_pace is not None:
+            on_pace(lambda: runner.current_rate)  # the progress lines show the pace
+        if start_rate is not None:
+            log.info(
+                "--rate auto: starting at %.3g starts/s, never above %g", start_rate, send.max_rate
+            )
         log.info(
             "sending to %s: at most %g starts/s, %d in flight, %d attempts per row",
             send.base_url,
@@ -455,6 +497,17 @@ def format_summary(report: JobReport) -> str:
     if needs_attention(report.counts, dry_run=report.dry_run):
         lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
     lines.append(f"  rows: {report.counts.total()} in {report.elapsed_s:.1f}s")
+    end = report.end
+    if end.rate_reached is not None and end.final_rate is not None:
+        first = (
+            f"first 429 after {end.first_throttled_s:.1f}s"
+            if end.first_throttled_s is not None
+            else "no 429"
+        )
+        lines.append(
+            f"  rate auto: reached {end.rate_reached:.1f}/s, {end.final_rate:.1f}/s at the end; "
+            f"{first}"
+        )
     lines += status_lines(report.counts)
     if len(report.files) == 1:
         lines.append(f"  results: {report.files[0].results_path}")

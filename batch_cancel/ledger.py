@@ -89,6 +89,13 @@ CREATE TABLE IF NOT EXISTS outcomes (
     PRIMARY KEY (run_id, source_row)
 );
 CREATE INDEX IF NOT EXISTS outcomes_by_order ON outcomes(order_no, warehouse_id);
+-- --rate auto: the pace that held at the end of the last night, per API endpoint and key
+-- (`endpoint` is a hash of the base URL and the key: the key itself is never stored).
+CREATE TABLE IF NOT EXISTS paces (
+    endpoint   TEXT PRIMARY KEY,
+    rate       REAL NOT NULL,
+    updated_at TEXT NOT NULL
+);
 """
 
 
@@ -213,6 +220,22 @@ class Ledger:
             if row[4] is None and row[5] not in NEVER_LEFT
         }
         return prior, unanswered
+
+    def remembered_pace(self, endpoint: str) -> float | None:
+        """The pace --rate auto held at the end of the last night for this endpoint."""
+        row = self._db.execute("SELECT rate FROM paces WHERE endpoint = ?", (endpoint,)).fetchone()
+        return float(row[0]) if row else None
+
+    def remember_pace(self, endpoint: str, rate: float) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO paces (endpoint, rate, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(endpoint) DO UPDATE SET rate = excluded.rate,"
+                " updated_at = excluded.updated_at",
+                (endpoint, rate, utc_now()),
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot write the state database: {exc}") from exc
 
     def history(self, order_no: str, warehouse_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Every attempt and outcome recorded for an order, oldest first."""

@@ -12,10 +12,14 @@ Three pieces, each with one question:
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
 import time
 from collections.abc import Callable
 
 from aiolimiter import AsyncLimiter
+
+log = logging.getLogger(__name__)
 
 # Starts are spaced a little more than 1/rate apart: the server counts arrivals,
 # which jitter by a few milliseconds, and N+1 arrivals must never fit in one second.
@@ -109,6 +113,109 @@ class Throttle:
             # Without a --rate there is no target to climb back to: stop braking at the start.
             ceiling = self._full_rate if self._full_rate != INF else UNLIMITED_THROTTLE_START * 2
             self.current_rate = self._full_rate if faster >= ceiling else faster
+
+
+# --rate auto (ProbingThrottle): CUBIC's shape (RFC 9438) over the request rate.
+AUTO_START_RATE = 5.0  # a first night starts as politely as a fixed --rate would
+AUTO_DOUBLING_S = 1.0  # before the first 429: the rate doubles every second of clean answers
+CUBIC_BETA = 0.9  # a 429 cuts the rate to 90% of what the server let through
+CUBIC_C = 0.1  # how fast the rate grows back: it regains the lost ground in cbrt(lost / C) s
+# Every 429 costs a full Retry-After pause, so probing past a limit that has not moved is
+# made rarer each time (C halves, down to this), and the plateau sits just below it.
+CUBIC_C_MIN = 0.003
+SAME_LIMIT = 0.15  # a 429 within 15% of the last one's rate: the same limit
+PLATEAU = 0.97  # the curve flattens at 97% of the rate where 429s began
+LATENCY_STRAIN = 3.0  # latency this many times the quietest seen: the server is straining
+LATENCY_FLOOR_S = 0.05  # ... and at least this much above it (small jitter is not strain)
+STRAIN_FACTOR = 0.85  # a milder cut than a 429's
+
+
+class ProbingThrottle(Throttle):
+    """`--rate auto`: find how fast the API lets us go, and stay just below it.
+
+    Every start is paced at `current_rate` (never above `ceiling`, --max-rate).
+    Before any push-back the rate doubles every AUTO_DOUBLING_S; a 429 (or latency
+    climbing to LATENCY_STRAIN times its quietest) records the rate as W_max and
+    cuts it; then it grows back along CUBIC's curve, quickly to just below W_max,
+    slowly around it, and probes beyond it only after a while at that plateau.
+    """
+
+    def __init__(
+        self, start: float, ceiling: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(ceiling, clock)
+        self._ceiling = ceiling
+        self.current_rate = min(max(start, MIN_RATE), ceiling)
+        self._started_at = clock()
+        self._epoch = self._started_at  # when the last cut (or the start) happened
+        self._epoch_rate = self.current_rate
+        self._w_max: float | None = None
+        self._c = CUBIC_C
+        self._answered = collections.deque[float]()  # clean answers of the last second
+        self._quietest_s = INF
+        self._latency_ewma_s: float | None = None
+        self.rate_reached = self.current_rate
+        self.first_throttled_s: float | None = None  # seconds from the start to the first 429
+
+    @property
+    def engaged(self) -> bool:
+        return True  # every start is paced: the rate is the thing being found
+
+    def on_throttled(self, retry_after_s: float | None) -> None:
+        now = self._clock()
+        if self.first_throttled_s is None:
+            self.first_throttled_s = now - self._started_at
+            log.info(
+                "--rate auto: first 429 after %.1fs, at %.1f starts/s",
+                self.first_throttled_s,
+                self.current_rate,
+            )
+        before = self._last_cut
+        rate = self.current_rate
+        super().on_throttled(retry_after_s)  # the pause, and at most one cut per pause
+        if self._last_cut != before:
+            # What the server let through in the last second is its limit, near enough;
+            # the pace the 429 came at may be well above it (the first overshoot).
+            self._forget_answers_before(now - 1.0)
+            self._cut(now, CUBIC_BETA, from_rate=min(rate, max(len(self._answered), MIN_RATE)))
+
+    def on_clean_answer(self, latency_s: float | None = None) -> None:
+        now = self._clock()
+        self._answered.append(now)
+        if len(self._answered) > 4 * self._ceiling:
+            self._forget_answers_before(now - 1.0)
+        if latency_s is not None and self._strained(latency_s) and now >= self._last_cut + 1.0:
+            self._last_cut = now
+            self._cut(now, STRAIN_FACTOR, from_rate=self.current_rate)
+            return
+        elapsed = now - self._epoch
+        if self._w_max is None:
+            rate = self._epoch_rate * 2 ** (elapsed / AUTO_DOUBLING_S)
+        else:
+            plateau = self._w_max * PLATEAU
+            k = (max(plateau - self._epoch_rate, 0.0) / self._c) ** (1 / 3)
+            rate = plateau + self._c * (elapsed - k) ** 3
+        self.current_rate = min(self._ceiling, max(MIN_RATE, rate))
+        self.rate_reached = max(self.rate_reached, self.current_rate)
+
+    def _forget_answers_before(self, moment: float) -> None:
+        while self._answered and self._answered[0] < moment:
+            self._answered.popleft()
+
+    def _cut(self, now: float, factor: float, *, from_rate: float) -> None:
+        same = self._w_max is not None and abs(from_rate - self._w_max) <= SAME_LIMIT * self._w_max
+        self._c = max(self._c / 2, CUBIC_C_MIN) if same else CUBIC_C
+        self._w_max = from_rate
+        self.current_rate = min(self._ceiling, max(MIN_RATE, from_rate * factor))
+        self._epoch, self._epoch_rate = now, self.current_rate
+
+    def _strained(self, latency_s: float) -> bool:
+        self._quietest_s = min(self._quietest_s, latency_s)
+        previous = self._latency_ewma_s
+        self._latency_ewma_s = latency_s if previous is None else 0.8 * previous + 0.2 * latency_s
+        return self._latency_ewma_s > max(
+            LATENCY_STRAIN * self._quietest_s, self._quietest_s + LATENCY_FLOOR_S
+        )
 
 
 class HealthWatch:

@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
 import aiohttp
+from aiolimiter import AsyncLimiter
 
 from .config import HealthPolicy
 from .errors import InputFileError, RecordingError
@@ -31,7 +33,7 @@ from .models import (
     RowResult,
     utc_now,
 )
-from .pacing import HealthWatch, Throttle, rate_limiter
+from .pacing import HealthWatch, ProbingThrottle, Throttle, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,10 @@ class RunEnd:
     stop_message: str = ""
     input_error: str = ""  # the input broke off mid-file; rows after the break are unread
     signal: int | None = None  # the signal that stopped the run, if one did
+    # --rate auto: the fastest pace reached, the pace at the end, the first 429 (s after start)
+    rate_reached: float | None = None
+    final_rate: float | None = None
+    first_throttled_s: float | None = None
 
 
 def _is_transient(status: int) -> bool:
@@ -117,11 +123,19 @@ class Runner:
         attempt_log: AttemptLog | None = None,
         health: HealthPolicy | None = None,
         already_cancelled_codes: frozenset[str] = frozenset(),
+        auto_rate: tuple[float, float] | None = None,  # --rate auto: (start, --max-rate)
     ) -> None:
         self._send = send
-        # rate 0: no client-side limit (benchmarks, local sandboxes).
-        self._limiter = rate_limiter(rate) if rate else None
-        self._throttle = Throttle(rate)
+        self._throttle: Throttle
+        if auto_rate is not None:
+            start, ceiling = auto_rate
+            # The hard cap is --max-rate; the probing pace stays under it.
+            self._limiter: AsyncLimiter | None = rate_limiter(ceiling)
+            self._throttle = ProbingThrottle(start, ceiling)
+        else:
+            # rate 0: no client-side limit (benchmarks, local sandboxes).
+            self._limiter = rate_limiter(rate) if rate else None
+            self._throttle = Throttle(rate)
         health = health or HealthPolicy()
         self._health = HealthWatch(
             max_consecutive_failures=health.max_consecutive_failures,
@@ -166,11 +180,20 @@ class Runner:
             raise RecordingError(f"cannot record results: {self._record_error}") from (
                 self._record_error
             )
+        probing = self._throttle if isinstance(self._throttle, ProbingThrottle) else None
         return RunEnd(
             stop_reason=self._stop_reason,
             stop_message=self._stop_message,
             input_error=self._input_error,
+            rate_reached=probing.rate_reached if probing else None,
+            final_rate=probing.current_rate if probing else None,
+            first_throttled_s=probing.first_throttled_s if probing else None,
         )
+
+    @property
+    def current_rate(self) -> float | None:
+        """The pace --rate auto holds now (None for a fixed --rate)."""
+        return self._throttle.current_rate if isinstance(self._throttle, ProbingThrottle) else None
 
     async def _produce(
         self, rows: Iterable[LoadedRow], queue: asyncio.Queue[LoadedRow | None]
@@ -252,8 +275,9 @@ class Runner:
                     return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
                 return self._not_sent(row)
             attempts += 1
+            sent_at = time.monotonic()
             answer = await self._send_recorded(request, attempt_id)
-            self._observe(answer)
+            self._observe(answer, time.monotonic() - sent_at)
             settled = self._settle(row, answer, attempts)
             if settled is not None:
                 return settled
@@ -296,7 +320,7 @@ class Runner:
             return None
         return attempt_id
 
-    def _observe(self, answer: ApiAnswer) -> None:
+    def _observe(self, answer: ApiAnswer, latency_s: float) -> None:
         """What an answer says about the API as a whole: pace, and whether it looks down."""
         status = answer.http_status
         why = None
@@ -304,7 +328,10 @@ class Runner:
             self._throttle.on_throttled(answer.retry_after_s)
             why = self._health.on_throttled()
         elif status and not _is_transient(status):
-            self._throttle.on_clean_answer()
+            if isinstance(self._throttle, ProbingThrottle):
+                self._throttle.on_clean_answer(latency_s)
+            else:
+                self._throttle.on_clean_answer()
             self._health.on_alive()
         else:
             why = self._health.on_transient_failure()

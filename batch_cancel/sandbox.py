@@ -81,10 +81,13 @@ class SandboxConfig:
     orders: Mapping[tuple[str, str], OrderState] | None = None
     latency_ms: float = 0.0
     fail_rate: float = 0.0
-    rate_limit: float | None = None
+    # 429 above this many requests in the trailing second; a schedule "40,15@60" changes it
+    # over time (40/s, then 15/s from 60 s after the first request).
+    rate_limit: float | str | None = None
     retry_after_s: int = 1
     drop_rate: float = 0.0
     seed: int | None = None
+    limits: tuple[tuple[float, float], ...] = field(init=False, default=())  # from rate_limit
 
     def __post_init__(self) -> None:
         for name in ("fail_rate", "drop_rate"):
@@ -92,8 +95,34 @@ class SandboxConfig:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.latency_ms < 0 or self.retry_after_s < 0:
             raise ValueError("latency_ms and retry_after_s must not be negative")
-        if self.rate_limit is not None and self.rate_limit <= 0:
-            raise ValueError("rate_limit must be positive")
+        object.__setattr__(self, "limits", tuple(parse_rate_schedule(self.rate_limit)))
+
+    def limit_at(self, elapsed_s: float) -> float | None:
+        """The limit in force `elapsed_s` after the first request; None: no limit."""
+        current = None
+        for start_s, limit in self.limits:
+            if elapsed_s >= start_s:
+                current = limit
+        return current
+
+
+def parse_rate_schedule(value: float | str | None) -> list[tuple[float, float]]:
+    """ "40" or "40,15@60" -> [(0, 40), (60, 15)]; ValueError for anything else."""
+    if value is None:
+        return []
+    limits = []
+    for part in str(value).split(","):
+        rate, _, start = part.strip().partition("@")
+        try:
+            limit, start_s = float(rate), float(start) if start else 0.0
+        except ValueError:
+            raise ValueError(f"rate_limit: {part.strip()!r} is not RATE or RATE@SECONDS") from None
+        if limit <= 0 or start_s < 0:
+            raise ValueError("rate_limit must be positive, its start times 0 or more")
+        limits.append((start_s, limit))
+    if limits[0][0] != 0:
+        raise ValueError("rate_limit: the first limit applies from the start (no @ on it)")
+    return sorted(limits)
 
 
 def load_order_book(path: str | Path) -> dict[tuple[str, str], OrderState]:
@@ -266,7 +295,8 @@ async def _decide(request: web.Request, state: SandboxState, arrived: float) -> 
         # the access log sees it: 444 is nginx's "closed without response".
         return web.Response(status=444, reason="Dropped by sandbox")
 
-    if config.rate_limit is not None and state.recent_arrivals(arrived) > config.rate_limit:
+    limit = config.limit_at(arrived - state.arrivals[0]) if state.arrivals else None
+    if limit is not None and state.recent_arrivals(arrived) > limit:
         retry_after = {"Retry-After": str(config.retry_after_s)}
         return _answer(state, request, 429, TOO_MANY_REQUESTS, headers=retry_after)
 

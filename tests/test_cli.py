@@ -375,7 +375,7 @@ def test_timeout_is_a_transient_failure(
         (
             API_KEY,
             ["--base-url", "http://127.0.0.1:9", "--rate", "-1"],
-            "--rate must be 0 (no limit) or more",
+            "--rate must be 0 (no limit), a number, or auto",
         ),
     ],
     ids=["SHIPPER_API_KEY is not set", "no API base URL", "refusing plain http", "--rate must be"],

@@ -283,14 +283,14 @@ SEND_CASES = [
         "rate-negative",
         f"{RUN} --rate -1",
         USAGE,
-        f"{ERROR}--rate must be 0 (no limit) or more",
+        f"{ERROR}--rate must be 0 (no limit), a number, or auto",
         env=LIVE,
     ),
     case(
         "rate-infinite",
         f"{RUN} --rate inf",
         USAGE,
-        f"{ERROR}--rate must be 0 (no limit) or more",
+        f"{ERROR}--rate must be 0 (no limit), a number, or auto",
         env=LIVE,
     ),
     case(
@@ -911,7 +911,7 @@ SANDBOX_CASES = [
         "sandbox-rate-limit-0",
         "sandbox --rate-limit 0",
         USAGE,
-        f"{ERROR}sandbox: rate_limit must be positive",
+        f"{ERROR}sandbox: rate_limit must be positive, its start times 0 or more",
     ),
 ]
 
@@ -932,7 +932,7 @@ USAGE_CASES = [
     ),
     pytest.param(
         [*RUN.split(), "--rate", "fast"],
-        "batch-cancel run: error: argument --rate: invalid float value: 'fast'",
+        "batch-cancel run: error: argument --rate: expects a number or auto, got 'fast'",
         id="rate-not-a-number",
     ),
     pytest.param(

@@ -66,9 +66,10 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
         (
             "[api]\nrate = 5\nratee = 6\n",
             "line 3: api.ratee: unknown key (known here: base_url, api_key_file, rate, "
-            "concurrency, timeout, max_attempts)",
+            "max_rate, concurrency, timeout, max_attempts)",
         ),
-        ('[api]\nrate = "fast"\n', "line 2: api.rate: must be a number, not text"),
+        ('[api]\nrate = "fast"\n', 'line 2: api.rate: must be a number, 0 or more, or "auto"'),
+        ("[api]\nrate = true\n", "line 2: api.rate: must be a number or text, not bool"),
         ("[api]\nconcurrency = 0\n", "line 2: api.concurrency: must be at least 1"),
         ("[api]\nrate = -1\n", "line 2: api.rate: must be a number, 0 or more"),
         (
