@@ -339,8 +339,17 @@ def render_report(review: Review) -> str:
     if len(review.files) > 1:
         sections.append(f"<h2>Per results file</h2>\n{_files_table(review)}")
     if total.needs_attention:
+        shown = len(review.needs_attention)
+        more = (
+            f"<p>The first {shown} of {total.needs_attention} rows; all of them are in the "
+            "needs-attention CSV (<code>batch-cancel summarize RESULTS.csv "
+            "--needs-attention PATH</code>).</p>\n"
+            if shown < total.needs_attention
+            else ""
+        )
         sections.append(
             f"<h2>Rows that need attention ({total.needs_attention})</h2>\n"
+            + more
             + _attention_table(review)
         )
     else:

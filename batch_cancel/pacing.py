@@ -121,8 +121,8 @@ AUTO_DOUBLING_S = 1.0  # before the first 429: the rate doubles every second of 
 CUBIC_BETA = 0.9  # a 429 cuts the rate to 90% of what the server let through
 CUBIC_C = 0.1  # how fast the rate grows back: it regains the lost ground in cbrt(lost / C) s
 # Every 429 costs a full Retry-After pause, so probing past a limit that has not moved is
-# made rarer each time (C halves, down to this), and the plateau sits just below it.
-CUBIC_C_MIN = 0.003
+# made rarer each time (C quarters, down to this), and the plateau sits just below it.
+CUBIC_C_MIN = 0.0005
 SAME_LIMIT = 0.15  # a 429 within 15% of the last one's rate: the same limit
 PLATEAU = 0.97  # the curve flattens at 97% of the rate where 429s began
 LATENCY_STRAIN = 3.0  # latency this many times the quietest seen: the server is straining
@@ -204,7 +204,7 @@ class ProbingThrottle(Throttle):
 
     def _cut(self, now: float, factor: float, *, from_rate: float) -> None:
         same = self._w_max is not None and abs(from_rate - self._w_max) <= SAME_LIMIT * self._w_max
-        self._c = max(self._c / 2, CUBIC_C_MIN) if same else CUBIC_C
+        self._c = max(self._c / 4, CUBIC_C_MIN) if same else CUBIC_C
         self._w_max = from_rate
         self.current_rate = min(self._ceiling, max(MIN_RATE, from_rate * factor))
         self._epoch, self._epoch_rate = now, self.current_rate

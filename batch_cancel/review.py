@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,6 +25,10 @@ from .wording import attention_sentence, ranked, reason_of
 # Added to the needs-attention CSV so rows from a week of files can be told apart.
 FILE_COLUMN = "results_file"
 TOP_MESSAGES = 5
+# Rows needing attention kept for the HTML page; the needs-attention CSV has them all.
+SAMPLE_ROWS = 500
+# Distinct messages counted per error code (and among failures); the rest as "other".
+MAX_MESSAGES = 200
 # The text summary is read in a terminal; one hostile megabyte-long message must not flood it.
 MAX_TEXT_CELL = 160
 
@@ -109,17 +113,33 @@ def _status_json(counts: Mapping[Outcome, int]) -> dict[str, int]:
     return {outcome.value: count for outcome, count in counts.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Review:
-    """Several results files summarised together (`total`) and one by one (`files`)."""
+    """Several results files summarised together (`total`) and one by one (`files`).
+
+    Memory stays bounded whatever the files hold: counts, and the first SAMPLE_ROWS
+    rows that need attention (for the page); `attention_rows()` reads the files
+    again for the needs-attention CSV, which has them all.
+    """
 
     total: Summary
     files: tuple[Summary, ...]
-    needs_attention: tuple[ResultRow, ...]  # in file order, then row order
+    needs_attention: tuple[ResultRow, ...]  # the first SAMPLE_ROWS, in file then row order
     headers: Mapping[str, tuple[str, ...]]  # results_file -> its header
     # Rows of an order that a later file answers again (a night, then its retry):
     # left out of the total and of needs_attention, so each order counts once.
     superseded: int = 0
+    _files: tuple[ResultsFile, ...] = ()
+    _last: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    def attention_rows(self) -> Iterator[ResultRow]:
+        """Every row that needs attention, read again from the files, each order once."""
+        for number, results in enumerate(self._files):
+            for row in results.rows():
+                if _superseded(self._last, row, number):
+                    continue
+                if row.result.status in NEEDS_ATTENTION:
+                    yield row
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,12 +166,12 @@ class _Tally:
         result = row.result
         self.by_status[result.status] += 1
         if result.error_code:
-            self.code_messages[result.error_code][result.error_message] += 1
+            _count_bounded(self.code_messages[result.error_code], result.error_message)
             self.code_statuses[result.error_code][result.status] += 1
         self.by_warehouse[row.warehouse_id][result.status] += 1
         if result.status in NEEDS_ATTENTION:
             if result.error_message:
-                self.attention_messages[result.error_message] += 1
+                _count_bounded(self.attention_messages, result.error_message)
             self.reasons[result.status, reason_of(result)] += 1
         if result.finished_at:
             # ISO-8601 UTC strings order as text, so no parsing (and no failing) is needed.
@@ -195,6 +215,17 @@ class _Tally:
         )
 
 
+OTHER_MESSAGES = "(other messages)"
+
+
+def _count_bounded(counts: Counter[str], message: str) -> None:
+    """Count a message; past MAX_MESSAGES distinct ones, the rest go under one name."""
+    if message in counts or len(counts) < MAX_MESSAGES:
+        counts[message] += 1
+    else:
+        counts[OTHER_MESSAGES] += 1
+
+
 def _nonzero(counts: Mapping[Outcome, int]) -> dict[Outcome, int]:
     return {outcome: counts[outcome] for outcome in Outcome if counts.get(outcome)}
 
@@ -217,11 +248,11 @@ def review_files(
         tally = _Tally()
         for row in results.rows():
             tally.add(row)
-            if last and row.order_no and last[row.order_no, row.warehouse_id] != number:
+            if _superseded(last, row, number):
                 superseded += 1
                 continue
             total.add(row)
-            if row.result.status in NEEDS_ATTENTION:
+            if row.result.status in NEEDS_ATTENTION and len(attention) < SAMPLE_ROWS:
                 attention.append(row)
         summaries.append(tally.summary(results.label))
     label = files[0].label if len(files) == 1 else f"{len(files)} results files"
@@ -231,7 +262,13 @@ def review_files(
         needs_attention=tuple(attention),
         headers={results.label: results.header for results in files},
         superseded=superseded,
+        _files=tuple(files),
+        _last=last,
     )
+
+
+def _superseded(last: Mapping[tuple[str, str], int], row: ResultRow, number: int) -> bool:
+    return bool(last) and bool(row.order_no) and last[row.order_no, row.warehouse_id] != number
 
 
 def _last_files(files: Sequence[ResultsFile]) -> dict[tuple[str, str], int]:
@@ -312,7 +349,7 @@ def format_text(review: Review) -> str:
 # --- files written by the review --------------------------------------------------------
 
 
-def needs_attention_table(review: Review) -> tuple[list[str], list[list[str]]]:
+def needs_attention_table(review: Review) -> tuple[list[str], Iterator[list[str]]]:
     """(header, rows) of the needs-attention CSV: each row as its file has it, plus the file.
 
     Files of different nights may have different columns; the header is their union
@@ -324,12 +361,14 @@ def needs_attention_table(review: Review) -> tuple[list[str], list[list[str]]]:
         keys.update(dict.fromkeys(keyed))
     # A needs-attention file fed back in already names each row's file: keep that name.
     keys.setdefault((FILE_COLUMN, 0), None)
-    rows: list[list[str]] = []
-    for row in review.needs_attention:
-        cells = dict(zip(keyed_headers[row.results_file], row.cells, strict=False))
-        cells[FILE_COLUMN, 0] = cells.get((FILE_COLUMN, 0)) or row.results_file
-        rows.append([cells.get(key, "") for key in keys])
-    return [name for name, _ in keys], rows
+
+    def rows() -> Iterator[list[str]]:
+        for row in review.attention_rows():
+            cells = dict(zip(keyed_headers[row.results_file], row.cells, strict=False))
+            cells[FILE_COLUMN, 0] = cells.get((FILE_COLUMN, 0)) or row.results_file
+            yield [cells.get(key, "") for key in keys]
+
+    return [name for name, _ in keys], rows()
 
 
 def _keyed(header: Sequence[str]) -> list[tuple[str, int]]:
@@ -350,14 +389,18 @@ def write_needs_attention(review: Review, path: Path) -> int:
     the apostrophes that kept its formulas text.
     """
     header, rows = needs_attention_table(review)
+    written = 0
 
     def write(handle: TextIO) -> None:
+        nonlocal written
         writer = csv.writer(handle)
         writer.writerow([safe_cell(name) for name in header])
-        writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+        for row in rows:  # streamed: a night of a million failures is never all in memory
+            writer.writerow([safe_cell(cell) for cell in row])
+            written += 1
 
     write_atomically(path, RESULTS_ENCODING, write)
-    return len(rows)
+    return written
 
 
 def default_report_path(results_path: Path) -> Path:

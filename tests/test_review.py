@@ -13,12 +13,15 @@ import pytest
 
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import ConfigError, InputFileError
+from batch_cancel.html_report import render_report
 from batch_cancel.loader import OrdersFile
 from batch_cancel.models import LoadedRow, Outcome, RowResult
 from batch_cancel.report import ResultsWriter
 from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
 from batch_cancel.review import (
     FILE_COLUMN,
+    MAX_MESSAGES,
+    SAMPLE_ROWS,
     MessageCount,
     WarehouseCount,
     format_text,
@@ -281,7 +284,7 @@ def test_needs_attention_csv_keeps_rows_as_they_are(tmp_path: Path) -> None:
     # It is a results file itself: it can be summarised (and re-run) again, keeping its file names.
     again = review_files([out])
     assert again.total.needs_attention == 11
-    assert needs_attention_table(again)[1][0][-1] == str(EVERY_STATUS)
+    assert next(needs_attention_table(again)[1])[-1] == str(EVERY_STATUS)
 
 
 def test_needs_attention_csv_cells_are_never_formulas(
@@ -310,7 +313,7 @@ def test_needs_attention_csv_cells_are_never_formulas(
          "'\uff1dfull width", f"'{path}"],
     ]  # fmt: skip
     # What the review reads from the file is still the file's own text.
-    assert needs_attention_table(review_files([path]))[1][0][0] == formula
+    assert next(needs_attention_table(review_files([path]))[1])[0] == formula
 
 
 def test_needs_attention_header_is_the_union_of_the_files(tmp_path: Path) -> None:
@@ -324,7 +327,7 @@ def test_needs_attention_header_is_the_union_of_the_files(tmp_path: Path) -> Non
     )
     header, rows = needs_attention_table(review_files([first, second]))
     assert header == ["order_no", "result_status", "note", "marketplace", FILE_COLUMN]
-    assert rows == [
+    assert list(rows) == [
         ["A-1", "failed", "x", "", str(first)],
         ["B-1", "invalid", "", "Shopee", str(second)],
     ]
@@ -424,3 +427,25 @@ def test_resend_only_checks_the_whole_file_before_anything_is_sent(tmp_path: Pat
         ConfigError, match=r"--only needs a results CSV as input: .* no result_status"
     ):
         resend_only(OrdersFile(InputOptions(path=plain)), frozenset({Outcome.FAILED}))
+
+
+def test_a_night_of_failures_keeps_a_sample_in_memory_and_writes_them_all(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        results_row(f"A-{i}", "failed", "", f"timeout on A-{i} after 5 attempts")
+        for i in range(1200)
+    ]
+    path = write_csv(tmp_path / "down.results.csv", HEADER, rows)
+    review = review_files([path])
+    assert review.total.needs_attention == 1200
+    assert len(review.needs_attention) == SAMPLE_ROWS  # the page's sample, not every row
+    [top, *_] = review.total.top_messages
+    assert (top.message, top.rows) == ("(other messages)", 1200 - MAX_MESSAGES)
+    out = tmp_path / "needs.csv"
+    assert write_needs_attention(review, out) == 1200
+    assert len(raw_rows(out)) == 1201
+    page = render_report(review)
+    assert (
+        f"The first {SAMPLE_ROWS} of 1200 rows; all of them are in the needs-attention CSV" in page
+    )
