@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -28,6 +29,7 @@ from .config import (
     BASE_URL_ENV,
     DEFAULT_CONCURRENCY,
     DEFAULT_DOWN_AFTER_S,
+    DEFAULT_KEEP_DAYS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_MAX_RATE,
@@ -218,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(e.g. failed,not_sent); the other rows keep their old results and are not sent",
     )
     _add_state_option(run)
+    run.add_argument(
+        "--keep-days",
+        type=float,
+        default=None,  # DEFAULT_KEEP_DAYS, unless the config file sets it
+        metavar="DAYS",
+        help="the ledger forgets attempts and outcomes older than this at the end of a run, "
+        "so the re-run skip is sure for that long; 0 = keep everything "
+        f"(default: {DEFAULT_KEEP_DAYS:g})",
+    )
     run.add_argument(
         "--no-state",
         action="store_true",
@@ -723,6 +734,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
         resend_only=args.only or frozenset(),
         health=health,
+        keep_days=_keep_days(args.keep_days, config),
     )
     orders = open_orders(options)
     scans = [InputScan(night_file.input.path) for night_file in files]
@@ -772,6 +784,14 @@ def _cmd_config(args: argparse.Namespace) -> ExitStatus:
     return ExitStatus.SUCCESS
 
 
+def _keep_days(flag: float | None, config: ConfigFile | None) -> float:
+    days = flag if flag is not None else config.keep_days if config else None
+    days = DEFAULT_KEEP_DAYS if days is None else days
+    if not (days >= 0 and math.isfinite(days)):
+        raise ConfigError("--keep-days must be a number of days, 0 (keep everything) or more")
+    return days
+
+
 def _config_file(args: argparse.Namespace) -> ConfigFile | None:
     from .configfile import find_config, load_config
 
@@ -794,8 +814,11 @@ def _cmd_history(args: argparse.Namespace) -> ExitStatus:
     ledger = Ledger(state_path, read_only=True)
     try:
         entries = list(ledger.history(args.order_no, args.warehouse_id))
+        kept_since = ledger.kept_since()
     finally:
         ledger.close()
+    if kept_since is not None:  # what is older was forgotten (--keep-days)
+        print(f"batch-cancel: the ledger remembers from {kept_since} on", file=sys.stderr)
     if not entries:
         where = f" on {args.warehouse_id}" if args.warehouse_id else ""
         print(

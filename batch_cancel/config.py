@@ -46,6 +46,9 @@ DEFAULT_MAX_CONSECUTIVE_FAILURES = 25
 DEFAULT_DOWN_AFTER_S = 300.0
 DEFAULT_PROGRESS_EVERY_S = 10.0
 STATE_ENV = "BATCH_CANCEL_STATE"
+# How long the ledger remembers (and so how long the re-run skip is sure): half a year
+# of nights is far longer than an export re-lists an order, and keeps the file small.
+DEFAULT_KEEP_DAYS = 180.0
 
 
 @dataclass(frozen=True, kw_only=True)

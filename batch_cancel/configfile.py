@@ -43,7 +43,7 @@ SOURCE_KEYS = {
     "sheet": str,
     "archive": str,
 }
-TOP_KEYS = {"api": dict, "sources": dict, "state": str}
+TOP_KEYS = {"api": dict, "sources": dict, "state": str, "keep_days": (int, float)}
 _TOML_WHERE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
@@ -79,6 +79,7 @@ class ConfigFile:
     path: Path
     api: Mapping[str, Any] = field(default_factory=dict)  # the [api] table, checked
     state: Path | None = None
+    keep_days: float | None = None
     sources: Mapping[str, Source] = field(default_factory=dict)
 
 
@@ -136,7 +137,16 @@ def load_config(path: Path) -> ConfigFile:
     state = data.get("state")
     if "api_key_file" in api:  # relative to the config file, as every path in it
         api = {**api, "api_key_file": str(base / Path(api["api_key_file"]).expanduser())}
-    return ConfigFile(path=path, api=api, state=base / state if state else None, sources=sources)
+    keep_days = data.get("keep_days")
+    if keep_days is not None and not (keep_days >= 0 and math.isfinite(keep_days)):
+        checker.fail(("keep_days",), "must be a number of days, 0 (keep everything) or more")
+    return ConfigFile(
+        path=path,
+        api=api,
+        state=base / state if state else None,
+        keep_days=keep_days,
+        sources=sources,
+    )
 
 
 def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:

@@ -24,8 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from .client import ShipperClient
-from .config import HealthPolicy, NightFile, SendOptions, default_results_path
-from .errors import ConfigError
+from .config import (
+    DEFAULT_KEEP_DAYS,
+    HealthPolicy,
+    NightFile,
+    SendOptions,
+    default_results_path,
+)
+from .errors import ConfigError, LedgerError
 from .ledger import Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
@@ -60,6 +66,7 @@ class JobOptions:
     health: HealthPolicy = field(default_factory=HealthPolicy)
     # --only: the input is a results CSV; re-send rows with these old statuses, keep the rest.
     resend_only: frozenset[Outcome] = frozenset()
+    keep_days: float = DEFAULT_KEEP_DAYS  # the ledger forgets what is older; 0: never
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,6 +283,11 @@ def run_job(
             run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
             if end.final_rate is not None and options.send is not None:
                 ledger.remember_pace(pace_endpoint(options.send), end.final_rate)
+            if options.keep_days > 0:
+                try:
+                    ledger.prune(options.keep_days)
+                except LedgerError as exc:  # the night's record is complete: only say so
+                    log.warning("%s", exc)
     files = tuple(
         FileReport(
             input_path=night_file.input.path,

@@ -27,6 +27,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,11 @@ CREATE TABLE IF NOT EXISTS outcomes (
 CREATE INDEX IF NOT EXISTS outcomes_by_order ON outcomes(order_no, warehouse_id);
 -- --rate auto: the pace that held at the end of the last night, per API endpoint and key
 -- (`endpoint` is a hash of the base URL and the key: the key itself is never stored).
+-- Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut.
+CREATE TABLE IF NOT EXISTS ledger_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS paces (
     endpoint   TEXT PRIMARY KEY,
     rate       REAL NOT NULL,
@@ -220,6 +226,48 @@ class Ledger:
             if row[4] is None and row[5] not in NEVER_LEFT
         }
         return prior, unanswered
+
+    def prune(self, keep_days: float) -> int:
+        """Forget attempts and outcomes older than `keep_days`, and runs left with none.
+
+        The re-run skip is then correct for that long: an order cancelled within the
+        last `keep_days` is never sent again; one cancelled before may be (Shipper then
+        answers that it is already cancelled). Returns the rows deleted.
+        """
+        cutoff = datetime.now(UTC) - timedelta(days=keep_days)
+        stamp = cutoff.strftime("%Y-%m-%dT%H:%M:%S.") + f"{cutoff.microsecond // 1000:03d}Z"
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                deleted = self._db.execute("DELETE FROM attempts WHERE sent_at < ?", (stamp,))
+                gone = deleted.rowcount
+                gone += self._db.execute(
+                    "DELETE FROM outcomes WHERE finished_at < ?", (stamp,)
+                ).rowcount
+                self._db.execute(
+                    "DELETE FROM runs WHERE started_at < ?"
+                    " AND run_id NOT IN (SELECT run_id FROM attempts)"
+                    " AND run_id NOT IN (SELECT run_id FROM outcomes)",
+                    (stamp,),
+                )
+                self._db.execute(
+                    "INSERT INTO ledger_meta (key, value) VALUES ('kept_since', ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (stamp,),
+                )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot prune the state database: {exc}") from exc
+        return gone
+
+    def kept_since(self) -> str | None:
+        """Where the last prune cut: the ledger knows nothing older (None: never pruned)."""
+        try:
+            row = self._db.execute(
+                "SELECT value FROM ledger_meta WHERE key = 'kept_since'"
+            ).fetchone()
+        except sqlite3.OperationalError:  # a ledger from before pruning existed
+            return None
+        return str(row[0]) if row else None
 
     def remembered_pace(self, endpoint: str) -> float | None:
         """The pace --rate auto held at the end of the last night for this endpoint."""

@@ -314,3 +314,37 @@ def test_lock_is_exclusive_and_names_the_holder(tmp_path: Path) -> None:
         RunLock(path).__enter__()
     with RunLock(path):  # released on exit, so it can be taken again
         pass
+
+
+def test_prune_forgets_what_is_older_than_keep_days_and_the_skip_holds_for_that_long(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path)
+    old, recent = start_run(ledger), start_run(ledger)
+    answer(old, "OLD", 200, cancelled=True)
+    old.record_outcome(RowResult(1, Outcome.CANCELLED, 200, finished_at="x"), "OLD", "WH-1")
+    answer(recent, "RECENT", 200, cancelled=True)
+    recent.record_outcome(RowResult(1, Outcome.CANCELLED, 200), "RECENT", "WH-1")
+    old.commit()
+    recent.commit()
+    with sqlite3.connect(path) as db:  # the first night was 200 days ago
+        for table, column in (("attempts", "sent_at"), ("outcomes", "finished_at")):
+            db.execute(f"UPDATE {table} SET {column} = '2026-05-16T02:30:00.000Z' "  # noqa: S608
+                       f"WHERE run_id = ?", (old.run_id,))  # fmt: skip
+        db.execute(
+            "UPDATE runs SET started_at = '2026-05-16T02:30:00.000Z' WHERE run_id = ?",
+            (old.run_id,),
+        )
+    assert ledger.kept_since() is None
+    assert ledger.prune(180) == 2  # the old night's attempt and outcome
+    assert prior_cancel(ledger, "OLD", "WH-1") is None  # past the promise: may be sent again
+    assert prior_cancel(ledger, "RECENT", "WH-1") is not None  # within it: still skipped
+    assert list(ledger.history("OLD")) == []
+    assert [entry["kind"] for entry in ledger.history("RECENT")] == ["attempt", "outcome"]
+    kept = ledger.kept_since()
+    assert kept is not None
+    assert kept > "2026-05-16"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT run_id FROM runs").fetchall() == [(recent.run_id,)]
+    ledger.close()
