@@ -113,7 +113,9 @@ class _HelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        silent = default is None or default is False or default == [] or default == "==SUPPRESS=="
+        silent = (
+            default is None or default is False or default == [] or default == argparse.SUPPRESS
+        )
         if "default" not in text and not silent and action.option_strings:
             text += " (default: %(default)s)"
         return text
@@ -767,14 +769,10 @@ def _cmd_config(args: argparse.Namespace) -> ExitStatus:
     print(f"config file: {config.path if config else '(none)'}")
     for name, setting in api_settings(config=config).items():
         value = setting.value
-        if name == "api_key":  # where the key comes from, never the key
-            value = (
-                f"read from {value}"
-                if isinstance(value, Path)
-                else "(not set)"
-                if setting.origin == "not set"
-                else "(set, hidden)"
-            )
+        if name == "api_key" and isinstance(value, Path):  # where the key comes from, never it
+            value = f"read from {value}"
+        elif name == "api_key":
+            value = "(not set)" if setting.origin == "not set" else "(set, hidden)"
         print(f"{name} = {value}    # {setting.origin}")
     for source in config.sources.values() if config else ():
         files = source.paths()

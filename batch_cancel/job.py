@@ -42,6 +42,7 @@ from .models import (
     LocalCode,
     Outcome,
     RowResult,
+    breakdown,
     needs_attention,
     status_lines,
 )
@@ -527,8 +528,7 @@ def format_summary(report: JobReport) -> str:
     lines.append(f"  files: {len(report.files)}")
     for item in report.files:
         source = f"[{item.source}] " if item.source else ""
-        breakdown = ", ".join(f"{o.value} {n}" for o, n in item.counts.items() if n) or "no rows"
-        lines.append(f"    {source}{item.input_path}: {breakdown}")
+        lines.append(f"    {source}{item.input_path}: {breakdown(item.counts) or 'no rows'}")
         lines.append(f"      results: {item.results_path}")
         if item.archived_to is not None:
             lines.append(f"      archived to {item.archived_to}")

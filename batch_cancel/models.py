@@ -59,6 +59,11 @@ def needs_attention(counts: Mapping[Outcome, int], *, dry_run: bool = False) -> 
     return sum(counts.get(outcome, 0) for outcome in statuses)
 
 
+def breakdown(counts: Mapping[Outcome, int]) -> str:
+    """'cancelled 38, rejected 2': the statuses that have rows, in the counts' own order."""
+    return ", ".join(f"{outcome.value} {count}" for outcome, count in counts.items() if count)
+
+
 def status_lines(counts: Mapping[Outcome, int]) -> list[str]:
     """The per-status table of every summary: one line per status that has rows."""
     return [

@@ -103,7 +103,8 @@ class Throttle:
         base = self.current_rate if self._full_rate != INF else UNLIMITED_THROTTLE_START * 2
         self.current_rate = max(MIN_RATE, min(base, self.current_rate) * THROTTLE_FACTOR)
 
-    def on_clean_answer(self) -> None:
+    def on_clean_answer(self, latency_s: float | None = None) -> None:
+        """A real answer (not 429/5xx); a fixed --rate ignores its latency."""
         if self.current_rate >= self._full_rate:
             return
         self._clean_streak += 1

@@ -57,9 +57,8 @@ class ResultsWriter:
         self._header = [input_header[i] for i in self._echo] + list(WRITTEN_COLUMNS)
         # A results file as input (run --only): a kept row sends nothing tonight, and
         # keeps the values its first run sent.
-        self._old_sent = [
-            input_header.index(column) for column in SENT_COLUMNS if column in input_header
-        ]
+        old_sent = [input_header.index(column) for column in SENT_COLUMNS if column in input_header]
+        self._old_sent = old_sent if len(old_sent) == len(SENT_COLUMNS) else []
         self._pending: dict[int, tuple[LoadedRow, RowResult]] = {}
         self._next_row = 1
         self._finished = False
@@ -101,17 +100,11 @@ class ResultsWriter:
         for index, column in _CUT_COLUMNS:
             values[index] = _result_text(values[index], column)
         request = row.request
-        sent = (
-            [
-                safe_cell(request.order_no),
-                safe_cell(request.warehouse_id),
-                safe_cell(request.cancel_reason),
-            ]
-            if request is not None
-            else [safe_cell(cells[i]) if i < len(cells) else "" for i in self._old_sent]
-            if len(self._old_sent) == len(SENT_COLUMNS)
-            else ["", "", ""]
-        )
+        if request is not None:
+            sent = [request.order_no, request.warehouse_id, request.cancel_reason]
+        else:
+            sent = [cells[i] if i < len(cells) else "" for i in self._old_sent] or ["", "", ""]
+        sent = [safe_cell(value) for value in sent]
         self._writer.writerow(echoed + values + sent)
 
     @property

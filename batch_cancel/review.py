@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .models import NEEDS_ATTENTION, Outcome, needs_attention, status_lines
+from .models import NEEDS_ATTENTION, Outcome, breakdown, needs_attention, status_lines
 from .outputs import write_atomically
 from .results_file import ResultRow, ResultsFile
 from .schema import RESULTS_ENCODING, safe_cell
@@ -289,10 +289,6 @@ def _clip(text: str) -> str:
     return clip(printable(text), MAX_TEXT_CELL)
 
 
-def _breakdown(counts: Mapping[Outcome, int]) -> str:
-    return ", ".join(f"{outcome.value} {count}" for outcome, count in counts.items() if count)
-
-
 def format_text(review: Review) -> str:
     """The summary a person reads in a terminal; cell values made printable and clipped."""
     total = review.total
@@ -326,7 +322,7 @@ def format_text(review: Review) -> str:
         for warehouse in total.warehouses:
             lines.append(
                 f"  {_clip(warehouse.warehouse_id) or '(blank)':<24}{warehouse.rows:>6}"
-                f"{warehouse.needs_attention:>11}  {_breakdown(warehouse.by_status)}"
+                f"{warehouse.needs_attention:>11}  {breakdown(warehouse.by_status)}"
             )
     if total.top_messages:
         lines += ["", "  most common failure messages:"]

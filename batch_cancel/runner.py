@@ -328,10 +328,7 @@ class Runner:
             self._throttle.on_throttled(answer.retry_after_s)
             why = self._health.on_throttled()
         elif status and not _is_transient(status):
-            if isinstance(self._throttle, ProbingThrottle):
-                self._throttle.on_clean_answer(latency_s)
-            else:
-                self._throttle.on_clean_answer()
+            self._throttle.on_clean_answer(latency_s)
             self._health.on_alive()
         else:
             why = self._health.on_transient_failure()

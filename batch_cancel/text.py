@@ -67,11 +67,9 @@ def redact(text: str, secret: str) -> str:
     """
     if len(secret) < MIN_REDACTED_SECRET or not text:
         return text
-    for form in {secret, quote(secret, safe="")}:
-        text = text.replace(form, REDACTED)
-    if "%" in text:  # percent-encoding in lower case (%2f) is the same key
-        encoded = quote(secret, safe="")
-        text = re.sub(re.escape(encoded), REDACTED, text, flags=re.IGNORECASE)
+    text = text.replace(secret, REDACTED)
+    if "%" in text:  # the key URL-encoded, %2F or %2f alike
+        text = re.sub(re.escape(quote(secret, safe="")), REDACTED, text, flags=re.IGNORECASE)
     return text
 
 
