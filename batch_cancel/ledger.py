@@ -42,14 +42,23 @@ from .models import (
     utc_now,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+PAGE_SIZE = 1024
+# Versions `history` reads as they are (their columns are the same); a run upgrades them.
+READABLE_VERSIONS = frozenset({1, SCHEMA_VERSION})
 
 # Attempts closed with these codes never reached Shipper: the run stopped between
 # recording and sending, or the TLS handshake failed. They leave no doubt behind.
 NEVER_LEFT = frozenset({LocalCode.RUN_INTERRUPTED, LocalCode.TLS_ERROR})
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
+# Schema 2. Attempts and outcomes are clustered by order (WITHOUT ROWID, the order
+# first in the primary key): a row costs one B-tree entry per table and no secondary
+# index, the re-run look-up and `history` read one key range, and since marketplaces
+# number orders by date, a night's writes land on the same few pages at the end of
+# each tree. Schema 1 (a rowid table per kind plus an index by order on each) wrote
+# five B-trees per row; `_upgrade_from_1` moves an old ledger over.
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS runs (
     run_id        INTEGER PRIMARY KEY,
     started_at    TEXT NOT NULL,
     ended_at      TEXT,
@@ -58,13 +67,13 @@ CREATE TABLE IF NOT EXISTS runs (
     options_json  TEXT NOT NULL,
     pid           INTEGER NOT NULL,
     exit_status   INTEGER
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    attempt_id    INTEGER PRIMARY KEY,
-    run_id        INTEGER NOT NULL REFERENCES runs(run_id),
-    source_row    INTEGER NOT NULL,
+)""",
+    """CREATE TABLE IF NOT EXISTS attempts (
     order_no      TEXT NOT NULL,
     warehouse_id  TEXT NOT NULL,
+    attempt_id    INTEGER NOT NULL, -- increasing over the ledger's life: (run_id << 32) + n
+    run_id        INTEGER NOT NULL REFERENCES runs(run_id),
+    source_row    INTEGER NOT NULL,
     attempt       INTEGER NOT NULL,
     sent_at       TEXT NOT NULL,
     answered_at   TEXT,            -- NULL: sent, never answered (killed, or no answer)
@@ -72,37 +81,72 @@ CREATE TABLE IF NOT EXISTS attempts (
     error_code    TEXT,
     error_message TEXT,
     request_id    TEXT,
-    cancelled     INTEGER NOT NULL DEFAULT 0  -- 1: this answer confirmed the order cancelled
-);
-CREATE INDEX IF NOT EXISTS attempts_by_order ON attempts(order_no, warehouse_id);
-CREATE TABLE IF NOT EXISTS outcomes (
-    run_id        INTEGER NOT NULL REFERENCES runs(run_id),
-    source_row    INTEGER NOT NULL,
+    cancelled     INTEGER NOT NULL DEFAULT 0, -- 1: this answer confirmed the order cancelled
+    PRIMARY KEY (order_no, warehouse_id, attempt_id)
+) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS outcomes (
     order_no      TEXT NOT NULL,
     warehouse_id  TEXT NOT NULL,
+    run_id        INTEGER NOT NULL REFERENCES runs(run_id),
+    source_row    INTEGER NOT NULL,
     status        TEXT NOT NULL,
     http_status   INTEGER,
     error_code    TEXT,
-    error_message TEXT,
+    error_message TEXT,            -- NULL for `skipped`: the attempts say which run cancelled it
     attempts      INTEGER NOT NULL,
     request_id    TEXT,
     finished_at   TEXT NOT NULL,
-    PRIMARY KEY (run_id, source_row)
-);
-CREATE INDEX IF NOT EXISTS outcomes_by_order ON outcomes(order_no, warehouse_id);
--- --rate auto: the pace that held at the end of the last night, per API endpoint and key
--- (`endpoint` is a hash of the base URL and the key: the key itself is never stored).
--- Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut.
-CREATE TABLE IF NOT EXISTS ledger_meta (
+    PRIMARY KEY (order_no, warehouse_id, run_id, source_row)
+) WITHOUT ROWID""",
+    # Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut.
+    """CREATE TABLE IF NOT EXISTS ledger_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS paces (
+)""",
+    # --rate auto: the pace that held at the end of the last night, per API endpoint and
+    # key (`endpoint` is a hash of the base URL and the key: the key itself is never stored).
+    """CREATE TABLE IF NOT EXISTS paces (
     endpoint   TEXT PRIMARY KEY,
     rate       REAL NOT NULL,
     updated_at TEXT NOT NULL
-);
-"""
+)""",
+)
+
+_ATTEMPT_COLUMNS = (
+    "order_no, warehouse_id, attempt_id, run_id, source_row, attempt, sent_at, answered_at,"
+    " http_status, error_code, error_message, request_id, cancelled"
+)
+_OUTCOME_COLUMNS = (
+    "order_no, warehouse_id, run_id, source_row, status, http_status, error_code,"
+    " error_message, attempts, request_id, finished_at"
+)
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    for statement in _SCHEMA:
+        db.execute(statement)
+
+
+def _upgrade_from_1(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2 in one transaction: every attempt and outcome is copied, ids kept."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for table in ("attempts", "outcomes"):
+            db.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+        db.execute("DROP INDEX IF EXISTS attempts_by_order")
+        db.execute("DROP INDEX IF EXISTS outcomes_by_order")
+        _create_tables(db)
+        for table, columns in (("attempts", _ATTEMPT_COLUMNS), ("outcomes", _OUTCOME_COLUMNS)):
+            db.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_v1"  # noqa: S608
+            )
+            db.execute(f"DROP TABLE {table}_v1")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)
@@ -126,14 +170,13 @@ class Ledger:
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
-        self._attempt_ids: Iterator[int] | None = None  # shared by this ledger's run records
         try:
             if read_only:
                 # `history` only reads: it must work on a ledger it may not write, and
                 # never take the write lock from a run in progress.
                 self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
-                if version != SCHEMA_VERSION:
+                if version not in READABLE_VERSIONS:
                     raise LedgerError(
                         f"{path} is not a batch-cancel ledger (schema {version}, "
                         f"expected {SCHEMA_VERSION})"
@@ -148,13 +191,19 @@ class Ledger:
             # isolation_level=None: no implicit transactions; RunRecord opens and commits
             # its own (group commit), and the rest commits statement by statement.
             self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
+            # Every commit rewrites the last page of the attempts tree in the WAL, so the
+            # page size is the cost of a commit; 1 KiB pages (a new ledger only: SQLite
+            # fixes the size at creation) make it a quarter of the default's.
+            self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise LedgerError(f"{path}: state schema {version} is newer than this batch-cancel")
-            self._db.executescript(_SCHEMA)
+            if version == 1:
+                _upgrade_from_1(self._db)
+            _create_tables(self._db)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"cannot open the state database {path}: {exc}") from exc
@@ -174,12 +223,7 @@ class Ledger:
             ),
         )
         assert cursor.lastrowid is not None
-        if self._attempt_ids is None:
-            (last,) = self._db.execute(
-                "SELECT COALESCE(MAX(attempt_id), 0) FROM attempts"
-            ).fetchone()
-            self._attempt_ids = itertools.count(last + 1)
-        return RunRecord(self._db, cursor.lastrowid, self._attempt_ids)
+        return RunRecord(self._db, cursor.lastrowid)
 
     # -- questions a re-run asks ----------------------------------------------
 
@@ -307,39 +351,53 @@ class Ledger:
 
 
 _INSERT_ATTEMPT = (
-    "INSERT INTO attempts (attempt_id, run_id, source_row, order_no, warehouse_id, attempt,"
+    "INSERT INTO attempts (order_no, warehouse_id, attempt_id, run_id, source_row, attempt,"
     " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _ANSWER_ATTEMPT = (
     "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
-    " request_id = ?, cancelled = ? WHERE attempt_id = ?"
+    " request_id = ?, cancelled = ? WHERE order_no = ? AND warehouse_id = ? AND attempt_id = ?"
 )
 _INSERT_OUTCOME = (
-    "INSERT OR REPLACE INTO outcomes (run_id, source_row, order_no, warehouse_id, status,"
-    " http_status, error_code, error_message, attempts, request_id, finished_at)"
+    f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS})"  # noqa: S608
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+# Outcomes are committed this many at a time (and at the end of the run), not with
+# each answer. A kill -9 costs only `history` the last of them: the answer behind an
+# outcome is already in `attempts`, and an unsent row is sent, or skipped, again by
+# the re-run.
+OUTCOMES_PER_COMMIT = 4096
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class RunRecord:
     """What one run writes: its attempts as they happen, each row's outcome, its end.
 
-    Group commit: the writes of one pass of the event loop are committed
-    together at the start of the next pass, as one transaction of three
-    `executemany`s. A statement and a commit per write was most of the ledger's
-    cost (BENCHMARKS.md). Nothing waits longer than that pass: an
-    answer is on disk before the loop reads another socket, and `durable()`,
-    awaited before a request leaves, makes its attempt survive a kill. Outside
-    an event loop every write commits at once.
+    Group commit: the attempts started and answered in one pass of the event loop
+    are committed together at the start of the next pass, as one transaction of
+    `executemany`s, with the outcomes recorded meanwhile. A statement and a commit
+    per write was most of the ledger's cost (BENCHMARKS.md). Nothing waits longer
+    than that pass: an answer is on disk before the loop reads another socket, and
+    `durable()`, awaited before a request leaves, makes its attempt survive a kill.
+    Outside an event loop every write commits at once.
 
-    Attempt ids are handed out here rather than by SQLite, so an attempt can be
-    answered before its row is written; the run lock makes this the only writer.
+    Attempt ids are handed out here, `(run_id << 32) + n`, so an attempt can be
+    answered before its row is written and ids keep increasing across runs.
     """
 
-    def __init__(self, db: sqlite3.Connection, run_id: int, attempt_ids: Iterator[int]) -> None:
+    def __init__(self, db: sqlite3.Connection, run_id: int) -> None:
         self._db = db
         self.run_id = run_id
-        self._attempt_ids = attempt_ids
+        self._attempt_ids = itertools.count((run_id << 32) + 1)
+        self._orders: dict[int, tuple[str, str]] = {}  # attempts not yet answered
         self._started: list[tuple[Any, ...]] = []
         self._answered: list[tuple[Any, ...]] = []
         self._outcomes: list[tuple[Any, ...]] = []
@@ -353,11 +411,10 @@ class RunRecord:
     def _commit_soon(self) -> None:
         if self._pending is not None:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        if not _in_event_loop():
             self.commit()
             return
+        loop = asyncio.get_running_loop()
         self._pending = loop.create_future()
         loop.call_soon(self._commit_pending)
 
@@ -370,17 +427,25 @@ class RunRecord:
     def _commit_pending(self) -> None:
         # A failure is kept in self._failure: the waiters and the next write report it.
         with contextlib.suppress(LedgerError):
-            self.commit()
+            self.commit(all_outcomes=False)
 
-    def commit(self) -> None:
-        """Write and commit what is buffered (also before a second signal exits, and at the end)."""
+    def commit(self, *, all_outcomes: bool = True) -> None:
+        """Write and commit what is buffered (also before a second signal exits, and at the end).
+
+        The commits a pass of the loop schedules leave outcomes buffered until
+        OUTCOMES_PER_COMMIT of them wait: a commit then rewrites one tree's last page,
+        not two.
+        """
         pending, self._pending = self._pending, None
+        outcomes: list[tuple[Any, ...]] = []
+        if all_outcomes or len(self._outcomes) >= OUTCOMES_PER_COMMIT:
+            outcomes, self._outcomes = self._outcomes, []
         batches = [
             (_INSERT_ATTEMPT, self._started),
             (_ANSWER_ATTEMPT, self._answered),
-            (_INSERT_OUTCOME, self._outcomes),
+            (_INSERT_OUTCOME, outcomes),
         ]
-        self._started, self._answered, self._outcomes = [], [], []
+        self._started, self._answered = [], []
         if not any(rows for _, rows in batches):
             if pending is not None and not pending.done():
                 pending.set_result(None)
@@ -410,13 +475,14 @@ class RunRecord:
         """Recorded *before* the request leaves (see durable): a kill mid-request leaves a trace."""
         self._check_writable()
         attempt_id = next(self._attempt_ids)
+        self._orders[attempt_id] = (request.order_no, request.warehouse_id)
         self._started.append(
             (
+                request.order_no,
+                request.warehouse_id,
                 attempt_id,
                 self.run_id,
                 request.source_row,
-                request.order_no,
-                request.warehouse_id,
                 attempt,
                 utc_now(),
             )
@@ -435,6 +501,7 @@ class RunRecord:
                 answer.error_message,
                 answer.request_id,
                 int(cancelled),
+                *self._orders.pop(attempt_id),
                 attempt_id,
             )
         )
@@ -442,22 +509,24 @@ class RunRecord:
 
     def record_outcome(self, result: RowResult, order_no: str, warehouse_id: str) -> None:
         self._check_writable()
+        skipped = result.status is Outcome.SKIPPED
         self._outcomes.append(
             (
-                self.run_id,
-                result.source_row,
                 order_no,
                 warehouse_id,
+                self.run_id,
+                result.source_row,
                 result.status.value,
                 result.http_status,
                 result.error_code,
-                result.error_message,
+                None if skipped else result.error_message,
                 result.attempts,
                 result.request_id,
                 result.finished_at or utc_now(),
             )
         )
-        self._commit_soon()
+        if len(self._outcomes) >= OUTCOMES_PER_COMMIT or not _in_event_loop():
+            self._commit_soon()
 
     def end(self, exit_status: int, *, input_sha256: str = "") -> None:
         self._check_writable()

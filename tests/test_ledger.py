@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import re
@@ -178,7 +177,7 @@ async def test_a_failed_commit_is_reported_to_waiters_and_later_writes(
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     run_id = start_run(ledger).run_id
     db = sqlite3.connect(ledger.path, isolation_level=None)
-    record = RunRecord(FailingCommits(db, error), run_id, itertools.count(1))  # type: ignore[arg-type]
+    record = RunRecord(FailingCommits(db, error), run_id)  # type: ignore[arg-type]
     record.attempt_started(request("A-1"), 1)
     # A liveness guard, not a timing: a waiter left unsettled would hang the run.
     with pytest.raises(LedgerError, match=re.escape(str(error))):
