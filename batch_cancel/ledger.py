@@ -202,9 +202,10 @@ class Ledger:
             if version not in (0, 1, SCHEMA_VERSION):
                 raise LedgerError(f"{path}: state schema {version} is newer than this batch-cancel")
             if version == 1:
-                _upgrade_from_1(self._db)
-            _create_tables(self._db)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                _upgrade_from_1(self._db)  # sets the version itself, in its transaction
+            else:
+                _create_tables(self._db)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"cannot open the state database {path}: {exc}") from exc
 
@@ -411,10 +412,11 @@ class RunRecord:
     def _commit_soon(self) -> None:
         if self._pending is not None:
             return
-        if not _in_event_loop():
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             self.commit()
             return
-        loop = asyncio.get_running_loop()
         self._pending = loop.create_future()
         loop.call_soon(self._commit_pending)
 
