@@ -17,20 +17,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from . import __version__
 from .models import NEEDS_ATTENTION
 from .results_file import ResultRow
 from .review import Review, Summary
 from .schema import NUMBER_COLUMNS, RESULT_COLUMNS, SOURCE_ROW_COLUMN, result_cells
-from .text import printable
+from .text import clip, printable
 
 BAR_MAX_WIDTH = 420
 BAR_HEIGHT = 22
 BAR_GAP = 8
 LABEL_WIDTH = 90
+# What a page shows at most, whatever the files hold: rows per table (the rest are in the
+# text summary, the rows needing attention in their CSV), characters per cell.
+MAX_TABLE_ROWS = 100
+MAX_CELL_CHARS = 120  # longer than any value a valid row sends (order_no: 50)
+MAX_MESSAGE_CHARS = 600  # the writer keeps 500 of a message; room for "(+N other ...)"
+_T = TypeVar("_T")
 # Short titles for the result columns in the table of rows needing attention; any
 # other result column is titled by its name without the "result_" prefix.
 _RESULT_TITLES = {
@@ -137,6 +144,30 @@ def _text(value: object) -> str:
     return html.escape(printable(str(value)), quote=True)
 
 
+def _cell(value: object, column: _Column) -> str:
+    """A table cell's text, clipped: a hostile megabyte-long cell must not make the page."""
+    limit = MAX_MESSAGE_CHARS if column.css else MAX_CELL_CHARS  # sentences and lists
+    return html.escape(clip(printable(str(value)), limit), quote=True)
+
+
+def _capped(items: Sequence[_T], *, rows: Callable[[_T], int]) -> tuple[list[_T], int]:
+    """At most MAX_TABLE_ROWS of `items`, those with the most rows, in their own order;
+    and how many were left out."""
+    if len(items) <= MAX_TABLE_ROWS:
+        return list(items), 0
+    kept = set(sorted(range(len(items)), key=lambda i: -rows(items[i]))[:MAX_TABLE_ROWS])
+    return [item for i, item in enumerate(items) if i in kept], len(items) - MAX_TABLE_ROWS
+
+
+def _left_out(count: int, what: str) -> str:
+    if not count:
+        return ""
+    return (
+        f"\n<p>{count} more {what} with fewer rows are not shown; "
+        "<code>batch-cancel summarize RESULTS.csv</code> lists them all.</p>"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Column:
     title: str
@@ -163,7 +194,7 @@ def _table(
     body = "\n".join(
         "<tr>"
         + "".join(
-            f"<td{_cell_class(column)}>{_text(value)}</td>"
+            f"<td{_cell_class(column)}>{_cell(value, column)}</td>"
             for column, value in zip(columns, row, strict=True)
         )
         + "</tr>"
@@ -221,6 +252,7 @@ def _counts_table(summary: Summary) -> str:
 
 
 def _codes_table(summary: Summary) -> str:
+    codes, left_out = _capped(summary.error_codes, rows=lambda item: item.rows)
     return _table(
         [
             _Column("error code"),
@@ -233,16 +265,17 @@ def _codes_table(summary: Summary) -> str:
                 item.code,
                 item.rows,
                 ", ".join(outcome.value for outcome in item.by_status),
-                item.message
+                clip(item.message, MAX_MESSAGE_CHARS - 40)
                 + (f" (+{item.other_messages} other message(s))" if item.other_messages else ""),
             )
-            for item in summary.error_codes
+            for item in codes
         ],
         label="rows per error code",
-    )
+    ) + _left_out(left_out, "error codes")
 
 
 def _warehouses_table(summary: Summary) -> str:
+    warehouses, left_out = _capped(summary.warehouses, rows=lambda item: item.rows)
     return _table(
         [
             _Column("warehouse"),
@@ -257,10 +290,10 @@ def _warehouses_table(summary: Summary) -> str:
                 item.needs_attention,
                 ", ".join(f"{outcome.value} {count}" for outcome, count in item.by_status.items()),
             )
-            for item in summary.warehouses
+            for item in warehouses
         ],
         label="rows per warehouse",
-    )
+    ) + _left_out(left_out, "warehouses")
 
 
 def _files_table(review: Review) -> str:
@@ -360,7 +393,8 @@ def render_report(review: Review) -> str:
         sections.append(f"<h2>Warehouses</h2>\n{_warehouses_table(total)}")
     if total.top_messages:
         items = "\n".join(
-            f"<li>{item.rows} &times; {_text(item.message)}</li>" for item in total.top_messages
+            f"<li>{item.rows} &times; {_text(clip(item.message, MAX_MESSAGE_CHARS))}</li>"
+            for item in total.top_messages
         )
         sections.append(f"<h2>Most common failure messages</h2>\n<ol>\n{items}\n</ol>")
     body = "\n".join(sections)

@@ -14,11 +14,15 @@ review's counting and output code (review.py).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import gc
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import chain, compress, islice
+from operator import itemgetter, length_hint
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, NamedTuple, Protocol, TextIO
 
 from .errors import ConfigError, InputFileError
 from .models import LoadedRow, Outcome, RowResult
@@ -163,6 +167,9 @@ def _old_verdict(columns: ResultColumns, path: Path, row: LoadedRow) -> RowResul
 
 # --- the review's input -----------------------------------------------------------------
 
+# Rows read and checked together; a block of results is a few MB at most.
+BLOCK_ROWS = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class ResultRow:
@@ -173,6 +180,78 @@ class ResultRow:
     result: RowResult  # source_row as recorded in the file (its place, if unreadable)
     order_no: str
     warehouse_id: str
+
+
+class Kind(NamedTuple):
+    """What the review counts rows by: a result without its row, attempts, id and time."""
+
+    status: Outcome
+    http_status: int | None
+    error_code: str
+    error_message: str
+    warehouse_id: str
+
+
+def _kind_of(row: ResultRow) -> Kind:
+    result = row.result
+    return Kind(
+        result.status, result.http_status, result.error_code, result.error_message, row.warehouse_id
+    )
+
+
+def _merged(kinds: Iterable[tuple[Kind, int]]) -> dict[Kind, int]:
+    merged: Counter[Kind] = Counter()
+    for kind, rows in kinds:
+        merged[kind] += rows
+    return merged
+
+
+class RowBlock:
+    """Consecutive data rows of one results file: counted by kind, made whole on demand."""
+
+    __slots__ = ("_file", "_made", "_place", "_raw", "finished", "kinds")
+
+    def __init__(
+        self,
+        file: ResultsFile,
+        place: int,
+        *,
+        kinds: dict[Kind, int],
+        finished: tuple[str, str],
+        raw: list[list[str]] | None = None,
+        made: list[ResultRow] | None = None,
+    ) -> None:
+        self._file = file
+        self._place = place  # data rows before this block
+        self._raw = raw
+        self._made = made
+        self.kinds = kinds  # rows of each kind, in the order first seen
+        self.finished = finished  # the first and last result_finished_at ("" if none)
+
+    @classmethod
+    def of_rows(cls, file: ResultsFile, place: int, rows: list[ResultRow]) -> RowBlock:
+        finished = [row.result.finished_at for row in rows if row.result.finished_at]
+        return cls(
+            file,
+            place,
+            made=rows,
+            kinds=_merged((_kind_of(row), 1) for row in rows),
+            finished=(min(finished), max(finished)) if finished else ("", ""),
+        )
+
+    def __len__(self) -> int:
+        return sum(self.kinds.values())
+
+    def rows(self) -> list[ResultRow]:
+        """The rows made whole; a block read fast is made again each time (not kept)."""
+        if self._made is not None:
+            return self._made
+        assert self._raw is not None
+        return self._file.made_rows(self._raw, self._place)
+
+    def subset(self, keep: Iterable[bool]) -> RowBlock:
+        """The rows for which `keep` is true, as a block of their own."""
+        return RowBlock.of_rows(self._file, self._place, list(compress(self.rows(), keep)))
 
 
 class ResultsFile:
@@ -214,6 +293,54 @@ class ResultsFile:
         # The values sent, where the file records them: no --map needed (blank: not valid).
         self._sent_order_no = _position(self.header, "result_order_no")
         self._sent_warehouse_id = _position(self.header, "result_warehouse_id")
+        self._plan_fast_reading()
+
+    def _plan_fast_reading(self) -> None:
+        """Getters for the cells a block is counted by (see `_fast_block`)."""
+        positions = self.columns.positions
+        status = positions[STATUS_COLUMN]
+        wanted = [
+            positions.get(name)
+            for name in (
+                STATUS_COLUMN,
+                "result_http_status",
+                "result_error_code",
+                "result_error_message",
+            )
+        ] + [self._sent_warehouse_id, self._warehouse_id]
+        self._kind_present = tuple(position is not None for position in wanted)
+        # A column the file lacks reads the status cell instead (a getter of fixed
+        # arity), and counts as blank in `_kind`.
+        self._kind_cells = itemgetter(*(status if p is None else p for p in wanted))
+        # Whole-number columns the review does not count by: checked a column at a time.
+        digits = [positions.get(name) for name in (SOURCE_ROW_COLUMN, "result_attempts")]
+        self._digit_columns = [_column_getter(position) for position in digits]
+        finished = positions.get("result_finished_at")
+        self._finished_cells = _column_getter(finished)
+        used = [p for p in (*wanted, *digits, finished) if p is not None]
+        self._last_counted = max(used)
+
+    def _kind_cells_as_read(self, cells: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            unsafe_cell(cell) if present else ""
+            for cell, present in zip(cells, self._kind_present, strict=True)
+        )
+
+    def _kind_reads(self, cells: tuple[str, ...]) -> bool:
+        """Whether rows with these cells read as a result (else the block is made row by row)."""
+        status, http, *_ = self._kind_cells_as_read(cells)
+        return status.strip().lower() in _STATUS_VALUES and _is_number(http)
+
+    def _kind(self, item: tuple[tuple[str, ...], int]) -> tuple[Kind, int]:
+        cells, rows = item
+        status, http, code, message, sent_warehouse, warehouse = self._kind_cells_as_read(cells)
+        return Kind(
+            Outcome(status.strip().lower()),
+            int(http) if http.strip() else None,
+            code,
+            message,
+            sent_warehouse.strip() or warehouse.strip(),
+        ), rows
 
     @contextmanager
     def _reading(self) -> Iterator[TextIO]:
@@ -236,26 +363,120 @@ class ResultsFile:
             raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
     def rows(self) -> Iterator[ResultRow]:
-        with self._reading() as handle:
-            records = csv.reader(handle, delimiter=self.delimiter)
-            next(records, None)  # the header, read in __init__
+        """Every data row made whole, in file order."""
+        for block in self.blocks():
+            yield from block.rows()
+
+    def blocks(self) -> Iterator[RowBlock]:
+        """The data rows, BLOCK_ROWS at a time, each block checked as a whole.
+
+        A block of well-formed rows (the usual case) is checked and counted by C-level
+        passes over its columns, without making a ResultRow of each row: `summarize`
+        on a million rows is bounded by the csv module, not by Python per row. A block
+        with anything unusual in it (a blank or short line, a result that does not
+        read) is made row by row, which gives the same rows or names the first bad one.
+        """
+        with self._reading() as handle, _collector_paused():
+            handle.readline()  # the header, read in __init__
             place = 0
-            for written in records:
-                if not any(cell.strip() for cell in written):
-                    continue  # a blank line or one of delimiters, skipped as the loader does
-                cells = [unsafe_cell(cell) for cell in written]  # as they were before writing
-                place += 1
-                where = f"{self.path}: data row {place}"
-                recorded = self.columns.number(cells, SOURCE_ROW_COLUMN, where)
-                yield ResultRow(
+            while written := self._read_block(handle):
+                block = self._fast_block(written, place) or self._slow_block(written, place)
+                place += len(block)
+                yield block
+
+    def _read_block(self, handle: TextIO) -> list[list[str]]:
+        """The next BLOCK_ROWS records (more lines, if a quoted cell spans lines)."""
+        lines = list(islice(handle, BLOCK_ROWS))
+        text = "".join(lines)
+        if '"' not in text and "\0" not in text:
+            # Without a quote, a record is one line split at the delimiter, as the csv
+            # module splits it, at twice its speed (BENCHMARKS.md, "Review speed").
+            delimiter = self.delimiter
+            return [line.rstrip("\r\n").split(delimiter) for line in lines]
+        pending = iter(lines)
+        records = csv.reader(chain(pending, handle), delimiter=self.delimiter)
+        written = []
+        while length_hint(pending):  # a record still starts in this block's lines
+            written.append(next(records))
+        return written
+
+    def _fast_block(self, written: list[list[str]], place: int) -> RowBlock | None:
+        """The block as read, if a few passes show every row is as the writer wrote it."""
+        if min(map(len, written)) <= self._last_counted:
+            return None  # a blank or short line
+        kinds = Counter(map(self._kind_cells, written))
+        if not all(map(self._kind_reads, kinds)):
+            return None
+        for column in self._digit_columns:
+            digits = "".join(column(written))
+            if digits and not digits.isdecimal():
+                return None  # a cell that is not blank or plain digits: let int() judge it
+        finished = list(filter(None, self._finished_cells(written)))
+        if "'" in "".join(finished):
+            return None  # a cell safe_cell protected: its real value orders differently
+        return RowBlock(
+            self,
+            place,
+            raw=written,
+            kinds=_merged(map(self._kind, kinds.items())),
+            finished=(min(finished), max(finished)) if finished else ("", ""),
+        )
+
+    def _slow_block(self, written: list[list[str]], place: int) -> RowBlock:
+        return RowBlock.of_rows(self, place, self.made_rows(written, place))
+
+    def made_rows(self, written: list[list[str]], place: int) -> list[ResultRow]:
+        """The rows of a block as read, each made whole (InputFileError on the first bad one)."""
+        rows: list[ResultRow] = []
+        for cells_written in written:
+            if not any(cell.strip() for cell in cells_written):
+                continue  # a blank line or one of delimiters, skipped as the loader does
+            cells = [unsafe_cell(cell) for cell in cells_written]  # as before writing
+            number = place + len(rows) + 1
+            where = f"{self.path}: data row {number}"
+            recorded = self.columns.number(cells, SOURCE_ROW_COLUMN, where)
+            rows.append(
+                ResultRow(
                     results_file=self.label,
                     cells=tuple(cells),
-                    result=self.columns.row_result(cells, recorded or place, where),
+                    result=self.columns.row_result(cells, recorded or number, where),
                     order_no=_at(cells, self._sent_order_no) or _at(cells, self._order_no),
                     warehouse_id=(
                         _at(cells, self._sent_warehouse_id) or _at(cells, self._warehouse_id)
                     ),
                 )
+            )
+        return rows
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while blocks are read: their rows hold no cycles,
+    and a collection every 700 new row lists cost a sixth of the reading time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _column_getter(position: int | None) -> Callable[[list[list[str]]], list[str]]:
+    """A block's cells of one column; no cells when the file has no such column."""
+    if position is None:
+        return lambda written: []
+    cell = itemgetter(position)
+    return lambda written: list(map(cell, written))
+
+
+def _is_number(text: str) -> bool:
+    """Blank, or what ResultColumns.number reads as a whole number."""
+    try:
+        int(text) if text.strip() else None
+    except ValueError:
+        return False
+    return True
 
 
 def _position(header: Sequence[str], name: str) -> int | None:

@@ -12,12 +12,20 @@ import csv
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from .models import NEEDS_ATTENTION, Outcome, breakdown, needs_attention, status_lines
+from .models import (
+    NEEDS_ATTENTION,
+    Outcome,
+    RowResult,
+    breakdown,
+    needs_attention,
+    status_lines,
+)
 from .outputs import write_atomically
-from .results_file import ResultRow, ResultsFile
+from .results_file import Kind, ResultRow, ResultsFile, RowBlock
 from .schema import RESULTS_ENCODING, safe_cell
 from .text import clip, printable
 from .wording import attention_sentence, ranked, reason_of
@@ -29,6 +37,11 @@ TOP_MESSAGES = 5
 SAMPLE_ROWS = 500
 # Distinct messages counted per error code (and among failures); the rest as "other".
 MAX_MESSAGES = 200
+# Distinct error codes and warehouses counted; the rest under OTHER_CODES / OTHER_WAREHOUSES.
+# A real night has a handful of each; a damaged file could have one per row.
+MAX_GROUPS = 1000
+OTHER_CODES = "(other codes)"
+OTHER_WAREHOUSES = "(other warehouses)"
 # The text summary is read in a terminal; one hostile megabyte-long message must not flood it.
 MAX_TEXT_CELL = 160
 
@@ -162,22 +175,30 @@ class _Tally:
         self.first_finished_at = ""
         self.last_finished_at = ""
 
-    def add(self, row: ResultRow) -> None:
-        result = row.result
-        self.by_status[result.status] += 1
-        if result.error_code:
-            _count_bounded(self.code_messages[result.error_code], result.error_message)
-            self.code_statuses[result.error_code][result.status] += 1
-        self.by_warehouse[row.warehouse_id][result.status] += 1
-        if result.status in NEEDS_ATTENTION:
-            if result.error_message:
-                _count_bounded(self.attention_messages, result.error_message)
-            self.reasons[result.status, reason_of(result)] += 1
-        if result.finished_at:
+    def add(self, block: RowBlock) -> None:
+        for kind, rows in block.kinds.items():
+            self._add_kind(kind, rows)
+        first, last = block.finished
+        if first:
             # ISO-8601 UTC strings order as text, so no parsing (and no failing) is needed.
-            if not self.first_finished_at or result.finished_at < self.first_finished_at:
-                self.first_finished_at = result.finished_at
-            self.last_finished_at = max(self.last_finished_at, result.finished_at)
+            if not self.first_finished_at or first < self.first_finished_at:
+                self.first_finished_at = first
+            self.last_finished_at = max(self.last_finished_at, last)
+
+    def _add_kind(self, kind: Kind, rows: int) -> None:
+        status = kind.status
+        self.by_status[status] += rows
+        if kind.error_code:
+            code = _group(self.code_messages, kind.error_code, OTHER_CODES)
+            _count_bounded(self.code_messages[code], kind.error_message, rows)
+            self.code_statuses[code][status] += rows
+        warehouse = _group(self.by_warehouse, kind.warehouse_id, OTHER_WAREHOUSES)
+        self.by_warehouse[warehouse][status] += rows
+        if status in NEEDS_ATTENTION:
+            if kind.error_message:
+                _count_bounded(self.attention_messages, kind.error_message, rows)
+            result = RowResult(0, status, kind.http_status, kind.error_code, kind.error_message)
+            self.reasons[status, reason_of(result)] += rows
 
     def summary(self, label: str) -> Summary:
         codes = [
@@ -218,12 +239,17 @@ class _Tally:
 OTHER_MESSAGES = "(other messages)"
 
 
-def _count_bounded(counts: Counter[str], message: str) -> None:
+def _count_bounded(counts: Counter[str], message: str, rows: int) -> None:
     """Count a message; past MAX_MESSAGES distinct ones, the rest go under one name."""
     if message in counts or len(counts) < MAX_MESSAGES:
-        counts[message] += 1
+        counts[message] += rows
     else:
-        counts[OTHER_MESSAGES] += 1
+        counts[OTHER_MESSAGES] += rows
+
+
+def _group(groups: Mapping[str, object], name: str, other: str) -> str:
+    """The name a row is counted under: its own, until MAX_GROUPS names have been seen."""
+    return name if name in groups or len(groups) < MAX_GROUPS else other
 
 
 def _nonzero(counts: Mapping[Outcome, int]) -> dict[Outcome, int]:
@@ -246,14 +272,20 @@ def review_files(
     superseded = 0
     for number, results in enumerate(files):
         tally = _Tally()
-        for row in results.rows():
-            tally.add(row)
-            if _superseded(last, row, number):
-                superseded += 1
-                continue
-            total.add(row)
-            if row.result.status in NEEDS_ATTENTION and len(attention) < SAMPLE_ROWS:
-                attention.append(row)
+        for block in results.blocks():
+            tally.add(block)
+            if last:
+                keep = [key is None or last[key] == number for key in _order_keys(block)]
+                kept = block.subset(keep)
+                superseded += len(block) - len(kept)
+            else:
+                kept = block
+            total.add(kept)
+            if len(attention) < SAMPLE_ROWS and not NEEDS_ATTENTION.isdisjoint(
+                kind.status for kind in kept.kinds
+            ):
+                wanted = (row for row in kept.rows() if row.result.status in NEEDS_ATTENTION)
+                attention += islice(wanted, SAMPLE_ROWS - len(attention))
         summaries.append(tally.summary(results.label))
     label = files[0].label if len(files) == 1 else f"{len(files)} results files"
     return Review(
@@ -271,14 +303,19 @@ def _superseded(last: Mapping[tuple[str, str], int], row: ResultRow, number: int
     return bool(last) and bool(row.order_no) and last[row.order_no, row.warehouse_id] != number
 
 
+def _order_keys(block: RowBlock) -> Iterator[tuple[str, str] | None]:
+    """Each row's order; None for a row without an order_no (invalid, never superseded)."""
+    for row in block.rows():
+        yield (row.order_no, row.warehouse_id) if row.order_no else None
+
+
 def _last_files(files: Sequence[ResultsFile]) -> dict[tuple[str, str], int]:
     """The last file that has each order: files count in the order given (a night, then
     its retries), so a re-sent order counts once, with the outcome its retry had."""
     last: dict[tuple[str, str], int] = {}
     for number, results in enumerate(files):
-        for row in results.rows():
-            if row.order_no:
-                last[row.order_no, row.warehouse_id] = number
+        for block in results.blocks():
+            last.update((key, number) for key in _order_keys(block) if key)
     return last
 
 

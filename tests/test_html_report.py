@@ -285,3 +285,38 @@ def test_tables_scroll_in_their_own_box_and_only_the_script_offers_sorting() -> 
     attention = [attrs for tag, attrs in page.tags if tag == "table"][1]
     assert attention["aria-label"] == "rows that need attention"
     assert "data-sort-hint" in attention
+
+
+def test_the_page_stays_small_whatever_the_file_holds(tmp_path: Path) -> None:
+    """A damaged night: every row a different code and warehouse, cells of 3,000 characters."""
+    from batch_cancel.html_report import MAX_CELL_CHARS, MAX_MESSAGE_CHARS, MAX_TABLE_ROWS
+    from batch_cancel.review import MAX_GROUPS, OTHER_CODES, OTHER_WAREHOUSES, SAMPLE_ROWS
+
+    huge = "<&>" * 1000
+    rows = [
+        [f"A-{n}{huge}", f"WH-{n}", "r", str(n), "failed", "", f"E{n}", f"m{n}{huge}", "1", "", ""]
+        for n in range(1, MAX_GROUPS + 301)
+    ]
+    path = write_csv(tmp_path / "damaged.csv", HEADER, rows)
+    review = review_files([path])
+    codes = {item.code: item.rows for item in review.total.error_codes}
+    assert len(codes) == MAX_GROUPS + 1
+    assert codes[OTHER_CODES] == 300
+    warehouses = {item.warehouse_id: item.rows for item in review.total.warehouses}
+    assert len(warehouses) == MAX_GROUPS + 1
+    assert warehouses[OTHER_WAREHOUSES] == 300
+
+    html = render_report(review)
+    page = parse(html)
+    assert len(html.encode()) < 2_000_000
+    assert len(page.tables["rows that need attention"]) == SAMPLE_ROWS
+    assert len(page.tables["rows per error code"]) == MAX_TABLE_ROWS
+    assert len(page.tables["rows per warehouse"]) == MAX_TABLE_ROWS
+    # The most rows first: the 300 folded together is the one code the table must show.
+    assert page.tables["rows per error code"][0][:2] == [OTHER_CODES, "300"]
+    assert f"{MAX_GROUPS + 1 - MAX_TABLE_ROWS} more error codes with fewer rows" in html
+    assert f"{MAX_GROUPS + 1 - MAX_TABLE_ROWS} more warehouses with fewer rows" in html
+    cells = [cell for table in page.tables.values() for row in table for cell in row]
+    assert max(map(len, cells)) == MAX_MESSAGE_CHARS
+    first = page.tables["rows that need attention"][0]
+    assert first[2] == ("A-1" + huge)[: MAX_CELL_CHARS - 1] + "…"

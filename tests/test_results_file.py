@@ -114,12 +114,15 @@ def test_a_results_file_resaved_with_semicolons_is_read(tmp_path: Path) -> None:
 
 def test_blank_lines_are_skipped_and_not_counted(tmp_path: Path) -> None:
     path = tmp_path / "gaps.csv"
+    path.write_text("order_no,result_status\n\nA-1,failed\n\n\nA-2,skipped\n", encoding="utf-8")
+    # Each row's place, none recorded: blank lines take none.
+    assert [(row.order_no, row.result.source_row) for row in ResultsFile(path).rows()] == [
+        ("A-1", 1),
+        ("A-2", 2),
+    ]
     path.write_text("order_no,result_status\n\nA-1,failed\n\n\nA-2,maybe\n", encoding="utf-8")
-    rows = ResultsFile(path).rows()
-    first = next(rows)
-    assert (first.order_no, first.result.source_row) == ("A-1", 1)  # its place, none recorded
     with pytest.raises(InputFileError) as exc:
-        next(rows)
+        list(ResultsFile(path).rows())
     assert message(exc) == f"{path}: data row 2: result_status 'maybe' is not one of {STATUSES}"
 
 
