@@ -42,10 +42,10 @@ from .models import (
     utc_now,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PAGE_SIZE = 1024
 # Versions `history` reads as they are (their columns are the same); a run upgrades them.
-READABLE_VERSIONS = frozenset({1, SCHEMA_VERSION})
+READABLE_VERSIONS = frozenset({1, 2, SCHEMA_VERSION})
 
 # Attempts closed with these codes never reached Shipper: the run stopped between
 # recording and sending, or the TLS handshake failed. They leave no doubt behind.
@@ -57,6 +57,10 @@ NEVER_LEFT = frozenset({LocalCode.RUN_INTERRUPTED, LocalCode.TLS_ERROR})
 # number orders by date, a night's writes land on the same few pages at the end of
 # each tree. Schema 1 (a rowid table per kind plus an index by order on each) wrote
 # five B-trees per row; `_upgrade_from_1` moves an old ledger over.
+# Schema 3 adds `skips`: a row skipped as already cancelled is one short entry at the
+# end of a table in run order, not an outcome placed among that order's earlier ones
+# (a re-run of a whole file then rewrote every page of the outcomes tree). Schema 2
+# ledgers gain the table on open; the skipped outcomes they hold stay where they are.
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS runs (
     run_id        INTEGER PRIMARY KEY,
@@ -92,13 +96,21 @@ _SCHEMA = (
     status        TEXT NOT NULL,
     http_status   INTEGER,
     error_code    TEXT,
-    error_message TEXT,            -- NULL for `skipped`: the attempts say which run cancelled it
+    error_message TEXT,            -- NULL on `skipped` rows of schema 2 (skips holds the new)
     attempts      INTEGER NOT NULL,
     request_id    TEXT,
     finished_at   TEXT NOT NULL,
     PRIMARY KEY (order_no, warehouse_id, run_id, source_row)
 ) WITHOUT ROWID""",
     # Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut.
+    # Rows a run skipped because an earlier run cancelled the order: which order, which
+    # row. Appended in run order (a rowid table, no index); `history` scans it.
+    """CREATE TABLE IF NOT EXISTS skips (
+    run_id        INTEGER NOT NULL REFERENCES runs(run_id),
+    source_row    INTEGER NOT NULL,
+    order_no      TEXT NOT NULL,
+    warehouse_id  TEXT NOT NULL
+)""",
     """CREATE TABLE IF NOT EXISTS ledger_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -151,8 +163,21 @@ def _upgrade_from_1(db: sqlite3.Connection) -> None:
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)
 
+# The forgetting cut moves at most once in this time: the ledger may remember up to
+# this much longer than --keep-days, never less.
+PRUNE_EVERY = timedelta(days=1)
 
-@dataclass(frozen=True, slots=True)
+
+def _stamp(moment: datetime) -> str:
+    """A UTC time as the ledger writes it (utc_now's format), comparable as text."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse_stamp(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(slots=True)  # one per skipped row: not frozen, see models.CancelRequest
 class PriorCancel:
     run_id: int
     finished_at: str
@@ -181,6 +206,7 @@ class Ledger:
                         f"{path} is not a batch-cancel ledger (schema {version}, "
                         f"expected {SCHEMA_VERSION})"
                     )
+                self._version = version
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             # Owner only: it names every order and reason; SQLite gives -wal and -shm
@@ -199,13 +225,14 @@ class Ledger:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, 1, SCHEMA_VERSION):
+            if version not in (0, *READABLE_VERSIONS):
                 raise LedgerError(f"{path}: state schema {version} is newer than this batch-cancel")
             if version == 1:
                 _upgrade_from_1(self._db)  # sets the version itself, in its transaction
-            else:
+            else:  # new, or schema 2: the tables it lacks (skips) are created
                 _create_tables(self._db)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._version = SCHEMA_VERSION
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(f"cannot open the state database {path}: {exc}") from exc
 
@@ -247,28 +274,33 @@ class Ledger:
         wanted = "WITH wanted(o, w) AS (VALUES " + ", ".join(["(?, ?)"] * len(keys)) + ")"
         params = [part for key in keys for part in key]
         # Only "(?, ?)" placeholders are joined into the SQL; the keys are parameters.
-        # SQLite fills the other columns from the row that gives MAX(attempt_id).
-        cancels = self._db.execute(
-            f"{wanted} SELECT order_no, warehouse_id, run_id, answered_at, MAX(attempt_id)"  # noqa: S608
-            " FROM wanted JOIN attempts ON order_no = o AND warehouse_id = w"
-            " WHERE cancelled = 1 GROUP BY order_no, warehouse_id",
+        # One query, oldest attempt first: a later attempt's entry replaces an earlier one.
+        attempts = self._db.execute(
+            f"{wanted} SELECT order_no, warehouse_id, run_id, sent_at, answered_at,"  # noqa: S608
+            " http_status, error_code, cancelled"
+            " FROM wanted JOIN attempts ON order_no = o AND warehouse_id = w ORDER BY attempt_id",
             params,
         )
-        prior = {
-            (row[0], row[1]): PriorCancel(run_id=row[2], finished_at=row[3]) for row in cancels
-        }
-        latest = self._db.execute(
-            f"{wanted} SELECT order_no, warehouse_id, run_id, sent_at, http_status, error_code,"  # noqa: S608
-            " MAX(attempt_id) FROM wanted JOIN attempts ON order_no = o AND warehouse_id = w"
-            " GROUP BY order_no, warehouse_id",
-            params,
-        )
+        prior: dict[OrderKey, PriorCancel] = {}
+        latest: dict[OrderKey, tuple[Any, ...]] = {}
+        for (
+            order_no,
+            warehouse_id,
+            run_id,
+            sent_at,
+            answered_at,
+            http_status,
+            code,
+            cancelled,
+        ) in attempts:
+            key = (order_no, warehouse_id)
+            if cancelled:
+                prior[key] = PriorCancel(run_id=run_id, finished_at=answered_at)
+            latest[key] = (run_id, sent_at, http_status, code)
         unanswered = {
-            (row[0], row[1]): UnansweredAttempt(
-                run_id=row[2], sent_at=row[3], reason=row[5] or "killed"
-            )
-            for row in latest
-            if row[4] is None and row[5] not in NEVER_LEFT
+            key: UnansweredAttempt(run_id=run_id, sent_at=sent_at, reason=code or "killed")
+            for key, (run_id, sent_at, http_status, code) in latest.items()
+            if http_status is None and code not in NEVER_LEFT
         }
         return prior, unanswered
 
@@ -280,7 +312,12 @@ class Ledger:
         answers that it is already cancelled). Returns the rows deleted.
         """
         cutoff = datetime.now(UTC) - timedelta(days=keep_days)
-        stamp = cutoff.strftime("%Y-%m-%dT%H:%M:%S.") + f"{cutoff.microsecond // 1000:03d}Z"
+        stamp = _stamp(cutoff)
+        kept_since = self.kept_since()
+        if kept_since is not None and stamp < _stamp(_parse_stamp(kept_since) + PRUNE_EVERY):
+            # Pruned less than PRUNE_EVERY ago (or keep_days grew: nothing newer was
+            # forgotten). A prune scans both tables; one a day keeps a night's re-runs cheap.
+            return 0
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -289,10 +326,16 @@ class Ledger:
                 gone += self._db.execute(
                     "DELETE FROM outcomes WHERE finished_at < ?", (stamp,)
                 ).rowcount
+                gone += self._db.execute(
+                    "DELETE FROM skips WHERE run_id IN"
+                    " (SELECT run_id FROM runs WHERE started_at < ?)",
+                    (stamp,),
+                ).rowcount
                 self._db.execute(
                     "DELETE FROM runs WHERE started_at < ?"
                     " AND run_id NOT IN (SELECT run_id FROM attempts)"
-                    " AND run_id NOT IN (SELECT run_id FROM outcomes)",
+                    " AND run_id NOT IN (SELECT run_id FROM outcomes)"
+                    " AND run_id NOT IN (SELECT run_id FROM skips)",
                     (stamp,),
                 )
                 self._db.execute(
@@ -332,8 +375,9 @@ class Ledger:
 
     def history(self, order_no: str, warehouse_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Every attempt and outcome recorded for an order, oldest first."""
+        # Only constant SQL is joined (the skips part where the ledger has the table).
         cursor = self._db.execute(
-            "SELECT 'attempt' AS kind, a.run_id, a.warehouse_id, a.sent_at AS at, a.attempt,"
+            "SELECT 'attempt' AS kind, a.run_id, a.warehouse_id, a.sent_at AS at, a.attempt,"  # noqa: S608
             " a.answered_at, a.http_status, a.error_code, a.error_message, a.request_id,"
             " NULL AS status, r.input_path"
             " FROM attempts a JOIN runs r USING (run_id)"
@@ -343,14 +387,29 @@ class Ledger:
             " o.http_status, o.error_code, o.error_message, o.request_id, o.status, r.input_path"
             " FROM outcomes o JOIN runs r USING (run_id)"
             " WHERE o.order_no = :order_no AND (:wh IS NULL OR o.warehouse_id = :wh)"
-            " ORDER BY at, kind",
-            {"order_no": order_no, "wh": warehouse_id},
+            + (_HISTORY_SKIPS if self._version >= 3 else "")
+            + " ORDER BY at, kind",
+            {
+                "order_no": order_no,
+                "wh": warehouse_id,
+                "skipped": Outcome.SKIPPED.value,
+                "already_cancelled": LocalCode.ALREADY_CANCELLED.value,
+            },
         )
         names = [column[0] for column in cursor.description]
         for values in cursor:
             yield dict(zip(names, values, strict=True))
 
 
+# A skip reads as the outcome it stands for: no attempt, no answer, at the run's start.
+_HISTORY_SKIPS = (
+    " UNION ALL "
+    "SELECT 'outcome', s.run_id, s.warehouse_id, r.started_at, 0, NULL, NULL,"
+    " :already_cancelled, NULL, NULL, :skipped, r.input_path"
+    " FROM skips s JOIN runs r USING (run_id)"
+    " WHERE s.order_no = :order_no AND (:wh IS NULL OR s.warehouse_id = :wh)"
+)
+_INSERT_SKIP = "INSERT INTO skips (run_id, source_row, order_no, warehouse_id) VALUES (?, ?, ?, ?)"
 _INSERT_ATTEMPT = (
     "INSERT INTO attempts (order_no, warehouse_id, attempt_id, run_id, source_row, attempt,"
     " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -402,6 +461,7 @@ class RunRecord:
         self._started: list[tuple[Any, ...]] = []
         self._answered: list[tuple[Any, ...]] = []
         self._outcomes: list[tuple[Any, ...]] = []
+        self._skips: list[tuple[int, int, str, str]] = []
         self._pending: asyncio.Future[None] | None = None  # the commit scheduled for this pass
         self._failure: Exception | None = None
 
@@ -440,12 +500,15 @@ class RunRecord:
         """
         pending, self._pending = self._pending, None
         outcomes: list[tuple[Any, ...]] = []
-        if all_outcomes or len(self._outcomes) >= OUTCOMES_PER_COMMIT:
+        skips: list[tuple[int, int, str, str]] = []
+        if all_outcomes or self._unwritten_outcomes() >= OUTCOMES_PER_COMMIT:
             outcomes, self._outcomes = self._outcomes, []
+            skips, self._skips = self._skips, []
         batches = [
             (_INSERT_ATTEMPT, self._started),
             (_ANSWER_ATTEMPT, self._answered),
             (_INSERT_OUTCOME, outcomes),
+            (_INSERT_SKIP, skips),
         ]
         self._started, self._answered = [], []
         if not any(rows for _, rows in batches):
@@ -509,25 +572,31 @@ class RunRecord:
         )
         self._commit_soon()
 
+    def _unwritten_outcomes(self) -> int:
+        return len(self._outcomes) + len(self._skips)
+
     def record_outcome(self, result: RowResult, order_no: str, warehouse_id: str) -> None:
         self._check_writable()
-        skipped = result.status is Outcome.SKIPPED
-        self._outcomes.append(
-            (
-                order_no,
-                warehouse_id,
-                self.run_id,
-                result.source_row,
-                result.status.value,
-                result.http_status,
-                result.error_code,
-                None if skipped else result.error_message,
-                result.attempts,
-                result.request_id,
-                result.finished_at or utc_now(),
+        if result.status is Outcome.SKIPPED:
+            # The attempts already say which run cancelled it: the order and row suffice.
+            self._skips.append((self.run_id, result.source_row, order_no, warehouse_id))
+        else:
+            self._outcomes.append(
+                (
+                    order_no,
+                    warehouse_id,
+                    self.run_id,
+                    result.source_row,
+                    result.status.value,
+                    result.http_status,
+                    result.error_code,
+                    result.error_message,
+                    result.attempts,
+                    result.request_id,
+                    result.finished_at or utc_now(),
+                )
             )
-        )
-        if len(self._outcomes) >= OUTCOMES_PER_COMMIT or not _in_event_loop():
+        if self._unwritten_outcomes() >= OUTCOMES_PER_COMMIT or not _in_event_loop():
             self._commit_soon()
 
     def end(self, exit_status: int, *, input_sha256: str = "") -> None:
@@ -592,7 +661,9 @@ def _skip_known(
                 error_code=LocalCode.ALREADY_CANCELLED,
                 error_message=f"already cancelled at {prior.finished_at} in run {prior.run_id}",
             )
-            yield replace(row, verdict=skipped)  # the request stays: history finds the order
+            # The request stays: history finds the order. (The constructor, not replace():
+            # it copies field by field, and was most of this loop's own time.)
+            yield LoadedRow(row.source_row, row.cells, request, skipped, row.file)
             continue
         doubt = unanswered.get(key)
         if doubt is not None:

@@ -94,7 +94,9 @@ def has_ledger() -> bool:
     return "--state" in run_help()
 
 
-def batch_cancel_command(url: str, orders: Path, output: Path, *extra: str) -> list[str]:
+def batch_cancel_command(
+    url: str, orders: Path, output: Path, *extra: str, concurrency: int = CONCURRENCY
+) -> list[str]:
     return batch_cancel(
         "run",
         orders,
@@ -105,22 +107,31 @@ def batch_cancel_command(url: str, orders: Path, output: Path, *extra: str) -> l
         "--rate",
         "0",
         "--concurrency",
-        str(CONCURRENCY),
+        str(concurrency),
         "-q",
         *extra,
     )
 
 
-def trial(directory: Path, tag: str, extra: tuple[str, ...], *, minimal: bool = False) -> Trial:
+def trial(
+    directory: Path,
+    tag: str,
+    extra: tuple[str, ...],
+    *,
+    minimal: bool = False,
+    concurrency: int = CONCURRENCY,
+) -> Trial:
     """One run of `ROWS` fresh orders against a fresh sandbox."""
     orders = write_orders(directory / f"{tag}.csv", ROWS, tag.upper().replace("-", ""))
     with Sandbox() as sandbox:
         if minimal:
             command = [PYTHON, "-m", "bench.minimal_aiohttp", sandbox.url, str(orders)]
-            command.append(str(CONCURRENCY))
+            command.append(str(concurrency))
         else:
             output = directory / f"{tag}.results.csv"
-            command = batch_cancel_command(sandbox.url, orders, output, *extra)
+            command = batch_cancel_command(
+                sandbox.url, orders, output, *extra, concurrency=concurrency
+            )
         env = cli_env(directory / f"{tag}.ledger.sqlite3")
         measured = run_measured(command, timeout_s=TIMEOUT_S, env=env).check(tag)
         stats = sandbox.stats()
@@ -129,13 +140,14 @@ def trial(directory: Path, tag: str, extra: tuple[str, ...], *, minimal: bool = 
     return Trial(measured, span_rate(arrivals), arrivals[0] - measured.started)
 
 
-# Item 5 reads item 1's runs instead of repeating them.
-LAST: dict[str, Contender] = {}
+# Item 5 reads item 1's runs instead of repeating them (by the number in flight).
+LAST: dict[int, dict[str, Contender]] = {}
 
 
-def measure() -> dict[str, Contender]:
-    if LAST:
-        return LAST
+def measure(concurrency: int = CONCURRENCY) -> dict[str, Contender]:
+    """The three programs, REPEATS runs each, interleaved, at `concurrency` in flight."""
+    if concurrency in LAST:
+        return LAST[concurrency]
     ledger = has_ledger()
     kinds: list[tuple[str, tuple[str, ...], bool]] = [("default", (), False)]
     if ledger and "--no-state" in run_help():
@@ -145,10 +157,11 @@ def measure() -> dict[str, Contender]:
     with workdir() as directory:
         for repeat in range(REPEATS):
             for name, extra, minimal in kinds:
-                tag = f"{name}-{repeat}"
-                trials[name].append(trial(directory, tag, extra, minimal=minimal))
-    LAST.update({name: Contender(name, found) for name, found in trials.items()})
-    return LAST
+                tag = f"{name}-{concurrency}-{repeat}"
+                found = trial(directory, tag, extra, minimal=minimal, concurrency=concurrency)
+                trials[name].append(found)
+    LAST[concurrency] = {name: Contender(name, found) for name, found in trials.items()}
+    return LAST[concurrency]
 
 
 def run() -> Section:

@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -346,4 +347,113 @@ def test_prune_forgets_what_is_older_than_keep_days_and_the_skip_holds_for_that_
     assert kept > "2026-05-16"
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT run_id FROM runs").fetchall() == [(recent.run_id,)]
+    ledger.close()
+
+
+def test_a_skipped_row_is_one_short_entry_and_history_shows_it(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path)
+    earlier = start_run(ledger)
+    answer(earlier, "DONE", 200, cancelled=True)
+    earlier.end(0)
+    rerun = start_run(ledger)
+    (row,) = skip_already_cancelled([loaded("DONE", 7)], ledger)
+    assert row.verdict is not None
+    rerun.record_outcome(row.verdict, "DONE", "WH-1")
+    rerun.end(0)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT * FROM skips").fetchall() == [(rerun.run_id, 7, "DONE", "WH-1")]
+        assert db.execute("SELECT COUNT(*) FROM outcomes").fetchone() == (0,)
+        started = db.execute(
+            "SELECT started_at FROM runs WHERE run_id = ?", (rerun.run_id,)
+        ).fetchone()[0]
+    entries = list(ledger.history("DONE"))
+    assert [(entry["kind"], entry["run_id"]) for entry in entries] == [
+        ("attempt", earlier.run_id),
+        ("outcome", rerun.run_id),
+    ]
+    assert entries[-1] | {"input_path": None} == {
+        "kind": "outcome",
+        "run_id": rerun.run_id,
+        "warehouse_id": "WH-1",
+        "at": started,
+        "attempt": 0,
+        "answered_at": None,
+        "http_status": None,
+        "error_code": "already_cancelled",
+        "error_message": None,
+        "request_id": None,
+        "status": "skipped",
+        "input_path": None,
+    }
+    assert list(ledger.history("DONE", "WH-OTHER")) == []
+    ledger.close()
+
+
+def test_retention_keeps_every_cancel_younger_than_keep_days_whatever_came_after(
+    tmp_path: Path,
+) -> None:
+    """Nights 1..40 days ago, each cancelling its own order (and re-seeing, skipping, or
+    refusing older ones): after prune(keep_days=20) the skip knows exactly the orders
+    cancelled less than 20 days ago, and a later refusal never stands in for a cancel."""
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path)
+    now = datetime.now(UTC)
+    nights = {}
+    for age in range(40, 0, -1):
+        night = start_run(ledger)
+        answer(night, f"N-{age}", 200, cancelled=True)
+        if age < 40:  # the night after re-sends the older order (forced): refused
+            answer(night, f"N-{age + 1}", 400, cancelled=False)
+            night.record_outcome(
+                RowResult(2, Outcome.SKIPPED, error_code="already_cancelled"),
+                f"N-{age + 2}",
+                "WH-1",
+            )
+        night.end(0)
+        nights[age] = night.run_id
+    with sqlite3.connect(path) as db:
+        for age, run_id in nights.items():
+            stamp = (now - timedelta(days=age, hours=-1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            for table, column in (("attempts", "sent_at"), ("runs", "started_at")):
+                db.execute(f"UPDATE {table} SET {column} = ? WHERE run_id = ?",  # noqa: S608
+                           (stamp, run_id))  # fmt: skip
+    ledger.prune(20)
+    known = {key[0] for key in ledger.look_up([(f"N-{age}", "WH-1") for age in nights])[0]}
+    assert known == {f"N-{age}" for age in range(1, 21)}
+    rows = [loaded(f"N-{age}", age) for age in range(1, 41)]
+    skipped = [row.source_row for row in skip_already_cancelled(rows, ledger) if row.verdict]
+    assert skipped == list(range(1, 21))
+    with sqlite3.connect(path) as db:
+        kept_runs = {run_id for (run_id,) in db.execute("SELECT run_id FROM skips")}
+        assert kept_runs == {nights[age] for age in range(1, 21)}
+    ledger.close()
+
+
+def test_the_cut_moves_once_a_day_and_never_back(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path)
+    night = start_run(ledger)
+    answer(night, "A-1", 200, cancelled=True)
+    night.end(0)
+    assert ledger.prune(30) == 0
+    first = ledger.kept_since()
+    assert first is not None
+    with sqlite3.connect(path) as db:  # the order was cancelled 29.8 days ago
+        db.execute("UPDATE attempts SET sent_at = ?", (
+            (datetime.now(UTC) - timedelta(days=29.8)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        ))  # fmt: skip
+    # Later the same day: no second scan, though the cut would now pass the order.
+    assert ledger.prune(29.6) == 0
+    assert ledger.kept_since() == first
+    assert prior_cancel(ledger, "A-1", "WH-1") is not None
+    # keep_days grew: the ledger still remembers only from the first cut on.
+    assert ledger.prune(365) == 0
+    assert ledger.kept_since() == first
+    # A much shorter keep_days moves the cut at once.
+    assert ledger.prune(7) == 1
+    kept = ledger.kept_since()
+    assert kept is not None
+    assert kept > first
+    assert prior_cancel(ledger, "A-1", "WH-1") is None
     ledger.close()

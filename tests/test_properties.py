@@ -272,6 +272,39 @@ def test_results_cells_never_start_a_formula_and_round_trip(
         assert line[6].isprintable() or line[6] == ""  # result_error_message
 
 
+@SETTINGS
+@given(
+    st.lists(st.lists(cells, min_size=3, max_size=3), max_size=8),
+    cells,
+    st.sampled_from([None, 200, 503]),
+)
+@example([["a,b", 'say "x"', "two\r\nlines"]], "", None)
+@example([["", "", "lone\r"]], "a\nb", None)
+def test_results_file_is_byte_for_byte_what_csv_writer_writes(
+    rows: list[list[str]], message: str, http_status: int | None
+) -> None:
+    """Rows needing no quotes are joined by hand (faster); every line must be csv.writer's."""
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "r.csv"
+        with ResultsWriter(out, ["order_no", "warehouse_id", "cancel_reason"]) as writer:
+            for number, cells_of_row in enumerate(rows, start=1):
+                result = RowResult(
+                    source_row=number,
+                    status=Outcome.FAILED,
+                    http_status=http_status,
+                    error_code="E",
+                    error_message=message,
+                    attempts=1,
+                )
+                writer.add(LoadedRow(number, tuple(cells_of_row), None, None), result)
+        text = out.read_bytes().decode("utf-8-sig")
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    assert [record[:3] for record in records[1:]] == [list(map(safe_cell, r)) for r in rows]
+    expected = io.StringIO()
+    csv.writer(expected).writerows(records)
+    assert text == expected.getvalue()
+
+
 @given(st.text(max_size=30))
 @example("'=1+1")
 @example("''-503")
