@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batch_cancel.models import LoadedRow, LocalCode, Outcome, RowResult, utc_now
+from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult, utc_now
 from batch_cancel.report import ResultsWriter
 
 from .common import (
     CANCEL_REASON,
     WAREHOUSE_ID,
+    BenchError,
     Measured,
     Row,
     Section,
@@ -48,11 +49,11 @@ NIGHTS = {
 
 def write_results(path: Path, status: str) -> Path:
     outcome, http_status, code, message = NIGHTS[status]
-    finished = utc_now()
+    sent = outcome is Outcome.CANCELLED
     with ResultsWriter(path, ["order_no", "warehouse_id", "cancel_reason"]) as writer:
         for row in range(1, ROWS + 1):
             cells = (order_no("REV", row), WAREHOUSE_ID, CANCEL_REASON)
-            sent = outcome is Outcome.CANCELLED
+            request = CancelRequest(row, *cells)
             result = RowResult(
                 row,
                 outcome,
@@ -60,10 +61,10 @@ def write_results(path: Path, status: str) -> Path:
                 code,
                 message,
                 attempts=1 if sent else 0,
-                request_id=f"rq-{row}" if sent else "",
-                finished_at=finished,
+                request_id=f"rq-{row:09d}" if sent else "",
+                finished_at=utc_now(),
             )
-            writer.add(LoadedRow(row, cells, None, None), result)
+            writer.add(LoadedRow(row, cells, request, None), result)
     return path
 
 
@@ -81,6 +82,8 @@ def run() -> Section:
             megabytes = results.stat().st_size / 1e6
             page = directory / f"{status}.html"
             summarize = best(batch_cancel("summarize", results), f"summarize {status}")
+            if f": {ROWS} row(s)," not in summarize.stdout:
+                raise BenchError(f"summarize {status} did not count {ROWS:,} rows")
             report = best(batch_cancel("report", results, "-o", page), f"report {status}")
             page_bytes = page.stat().st_size
             for name, measured in (("summarize", summarize), ("report", report)):
