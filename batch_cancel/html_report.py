@@ -164,7 +164,7 @@ def _left_out(count: int, what: str) -> str:
         return ""
     return (
         f"\n<p>{count} more {what} with fewer rows are not shown; "
-        "<code>batch-cancel summarize RESULTS.csv</code> lists them all.</p>"
+        "<code>batch-cancel summarize RESULTS.csv</code> lists them.</p>"
     )
 
 

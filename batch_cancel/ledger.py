@@ -102,7 +102,6 @@ _SCHEMA = (
     finished_at   TEXT NOT NULL,
     PRIMARY KEY (order_no, warehouse_id, run_id, source_row)
 ) WITHOUT ROWID""",
-    # Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut.
     # Rows a run skipped because an earlier run cancelled the order: which order, which
     # row. Appended in run order (a rowid table, no index); `history` scans it.
     """CREATE TABLE IF NOT EXISTS skips (
@@ -111,6 +110,7 @@ _SCHEMA = (
     order_no      TEXT NOT NULL,
     warehouse_id  TEXT NOT NULL
 )""",
+    # Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut.
     """CREATE TABLE IF NOT EXISTS ledger_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -140,7 +140,7 @@ def _create_tables(db: sqlite3.Connection) -> None:
 
 
 def _upgrade_from_1(db: sqlite3.Connection) -> None:
-    """Schema 1 -> 2 in one transaction: every attempt and outcome is copied, ids kept."""
+    """Schema 1 -> 3 in one transaction: every attempt and outcome is copied, ids kept."""
     db.execute("BEGIN IMMEDIATE")
     try:
         for table in ("attempts", "outcomes"):
@@ -163,9 +163,13 @@ def _upgrade_from_1(db: sqlite3.Connection) -> None:
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)
 
-# The forgetting cut moves at most once in this time: the ledger may remember up to
-# this much longer than --keep-days, never less.
-PRUNE_EVERY = timedelta(days=1)
+# The forgetting cut moves at most once in this time: the first run of a night prunes,
+# its re-runs that night do not. The ledger may remember up to this much longer than
+# --keep-days, never less.
+PRUNE_EVERY = timedelta(hours=12)
+# Nothing in a ledger is older than this; a larger --keep-days cuts here (and stays
+# within what a datetime and the ledger's four-digit years can hold).
+LONGEST_KEEP_DAYS = 36_500
 
 
 def _stamp(moment: datetime) -> str:
@@ -258,7 +262,7 @@ class Ledger:
     def look_up(
         self, keys: Sequence[OrderKey]
     ) -> tuple[dict[OrderKey, PriorCancel], dict[OrderKey, UnansweredAttempt]]:
-        """What a re-run must know of these (order_no, warehouse_id), in two queries.
+        """What a re-run must know of these (order_no, warehouse_id), in one query.
 
         First, the run that cancelled each order, if any answer ever confirmed the
         cancel. Cancelled is final in Shipper, so a later refusal (a --force-resend
@@ -305,18 +309,17 @@ class Ledger:
         return prior, unanswered
 
     def prune(self, keep_days: float) -> int:
-        """Forget attempts and outcomes older than `keep_days`, and runs left with none.
+        """Forget attempts, outcomes and skips older than `keep_days`, and runs left with none.
 
         The re-run skip is then correct for that long: an order cancelled within the
         last `keep_days` is never sent again; one cancelled before may be (Shipper then
-        answers that it is already cancelled). Returns the rows deleted.
+        answers that it is already cancelled). The cut moves forward only, at most once
+        per PRUNE_EVERY. Returns the rows deleted.
         """
-        cutoff = datetime.now(UTC) - timedelta(days=keep_days)
-        stamp = _stamp(cutoff)
-        kept_since = self.kept_since()
-        if kept_since is not None and stamp < _stamp(_parse_stamp(kept_since) + PRUNE_EVERY):
-            # Pruned less than PRUNE_EVERY ago (or keep_days grew: nothing newer was
-            # forgotten). A prune scans both tables; one a day keeps a night's re-runs cheap.
+        stamp = _stamp(datetime.now(UTC) - timedelta(days=min(keep_days, LONGEST_KEEP_DAYS)))
+        if not self._cut_moves(stamp):
+            # Pruned less than PRUNE_EVERY ago, or keep_days grew (what the last cut
+            # forgot stays forgotten). A prune scans whole tables: a night's re-runs skip it.
             return 0
         try:
             with self._db:
@@ -346,6 +349,16 @@ class Ledger:
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot prune the state database: {exc}") from exc
         return gone
+
+    def _cut_moves(self, stamp: str) -> bool:
+        kept_since = self.kept_since()
+        if kept_since is None:
+            return True
+        try:
+            last = _parse_stamp(kept_since)
+        except ValueError:  # not a time this program wrote (edited by hand): cut afresh
+            return True
+        return stamp >= _stamp(last + PRUNE_EVERY)
 
     def kept_since(self) -> str | None:
         """Where the last prune cut: the ledger knows nothing older (None: never pruned)."""

@@ -329,6 +329,7 @@ def _clip(text: str) -> str:
 def format_text(review: Review) -> str:
     """The summary a person reads in a terminal; cell values made printable and clipped."""
     total = review.total
+    width = max(6, len(str(total.rows)))  # no count is larger than the total
     lines = [
         f"{_clip(total.label)}: {total.rows} row(s), {total.needs_attention} need attention",
         # Our own words around values from the file: made printable, never clipped.
@@ -346,24 +347,24 @@ def format_text(review: Review) -> str:
         *status_lines(total.by_status),
     ]
     if total.error_codes:
-        lines += ["", f"  {'error code':<24}{'rows':>6}  {'status':<9} message"]
+        lines += ["", f"  {'error code':<24}{'rows':>{width}}  {'status':<9} message"]
         for item in total.error_codes:
             statuses = ",".join(outcome.value for outcome in item.by_status)
             others = f" (+{item.other_messages} other message(s))" if item.other_messages else ""
             lines.append(
-                f"  {_clip(item.code):<24}{item.rows:>6}  {statuses:<9} "
+                f"  {_clip(item.code):<24}{item.rows:>{width}}  {statuses:<9} "
                 f"{_clip(item.message)}{others}"
             )
     if total.warehouses:
-        lines += ["", f"  {'warehouse':<24}{'rows':>6}{'attention':>11}  by status"]
+        lines += ["", f"  {'warehouse':<24}{'rows':>{width}}{'attention':>{width + 5}}  by status"]
         for warehouse in total.warehouses:
             lines.append(
-                f"  {_clip(warehouse.warehouse_id) or '(blank)':<24}{warehouse.rows:>6}"
-                f"{warehouse.needs_attention:>11}  {breakdown(warehouse.by_status)}"
+                f"  {_clip(warehouse.warehouse_id) or '(blank)':<24}{warehouse.rows:>{width}}"
+                f"{warehouse.needs_attention:>{width + 5}}  {breakdown(warehouse.by_status)}"
             )
     if total.top_messages:
         lines += ["", "  most common failure messages:"]
-        lines += [f"  {item.rows:>6}  {_clip(item.message)}" for item in total.top_messages]
+        lines += [f"  {item.rows:>{width}}  {_clip(item.message)}" for item in total.top_messages]
     if total.first_finished_at:
         lines += [
             "",

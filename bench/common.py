@@ -1,9 +1,12 @@
 """What every benchmark shares: the sandbox process, measured subprocesses, input files, counting.
 
 Everything runs on 127.0.0.1. Each measured program is a subprocess started the
-way a user would start it; its wall time is taken around the process, its peak
-RSS and CPU time come from `os.wait4` (the kernel's own accounting for exactly
-that child, its waited-for children included), so nothing has to be polled.
+way a user would start it; its wall time is taken around the process, its CPU
+time comes from `os.wait4` (the kernel's own accounting for exactly that child,
+its waited-for children included). Its peak RSS is the child's own high-water
+mark (`VmHWM` in /proc/PID/status), read every POLL_S while it runs: wait4's
+ru_maxrss starts from the benchmark process's own size at the fork, so a child
+of a large parent would report the parent's memory as its own.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ HEADER = "order_no,warehouse_id,cancel_reason\n"
 
 
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+POLL_S = 0.01
 
 
 class BenchError(RuntimeError):
@@ -82,7 +86,7 @@ class Measured:
     returncode: int
     started: float  # time.monotonic() just before the process was started
     wall_s: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the process's own high-water mark (see the module docstring)
     cpu_s: float  # user + system, the process and the children it waited for
     stdout: str
     stderr: str
@@ -131,11 +135,19 @@ def run_measured(
 
         timer = threading.Timer(timeout_s, kill)
         timer.start()
+        peak_kib = [0]
+        exited = threading.Event()
+        watcher = threading.Thread(
+            target=_watch_peak, args=(process.pid, peak_kib, exited), daemon=True
+        )
+        watcher.start()
         try:
-            # wait4: the kernel's rusage for exactly this child (ru_maxrss in KiB on Linux).
+            # wait4: the kernel's rusage for exactly this child.
             _, status, usage = os.wait4(process.pid, 0)
         finally:
+            exited.set()
             timer.cancel()
+        watcher.join()
         wall_s = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -145,12 +157,27 @@ def run_measured(
             returncode=process.returncode,
             started=started,
             wall_s=wall_s,
-            peak_rss_mb=usage.ru_maxrss / 1024,
+            # ru_maxrss (KiB) only when the process ended before a first reading.
+            peak_rss_mb=(peak_kib[0] or usage.ru_maxrss) / 1024,
             cpu_s=usage.ru_utime + usage.ru_stime,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
             timed_out=timed_out.is_set(),
         )
+
+
+def _watch_peak(pid: int, peak_kib: list[int], exited: threading.Event) -> None:
+    """Keep the child's VmHWM (KiB) in peak_kib[0] until it exits."""
+    status = Path(f"/proc/{pid}/status")
+    while not exited.is_set():
+        try:
+            text = status.read_text()
+        except OSError:
+            return
+        match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+        if match:  # absent once the process has exited (a zombie has no memory)
+            peak_kib[0] = max(peak_kib[0], int(match.group(1)))
+        exited.wait(POLL_S)
 
 
 # --------------------------------------------------------------------------- sandbox

@@ -25,7 +25,6 @@ from batch_cancel.ledger import Ledger
 from batch_cancel.models import ApiAnswer, CancelRequest, Outcome, RowResult, utc_now
 
 from .common import (
-    PYTHON,
     BenchError,
     Row,
     Sandbox,
@@ -187,6 +186,6 @@ def _size_after_nights(section: Section) -> None:
         )
     )
     section.details.append(
-        f"{NIGHTS} nights through RunRecord in {PYTHON.rsplit('/', 1)[-1]} (this process): "
+        f"{NIGHTS} nights written through RunRecord in the benchmark's own process: "
         f"{size:,} bytes after a checkpoint"
     )

@@ -430,7 +430,7 @@ def test_retention_keeps_every_cancel_younger_than_keep_days_whatever_came_after
     ledger.close()
 
 
-def test_the_cut_moves_once_a_day_and_never_back(tmp_path: Path) -> None:
+def test_the_cut_moves_at_most_twice_a_day_and_never_back(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     ledger = Ledger(path)
     night = start_run(ledger)
@@ -456,4 +456,38 @@ def test_the_cut_moves_once_a_day_and_never_back(tmp_path: Path) -> None:
     assert kept is not None
     assert kept > first
     assert prior_cancel(ledger, "A-1", "WH-1") is None
+    ledger.close()
+
+
+@pytest.mark.parametrize("kept_since", ["not a time", "657-01-01T00:00:00.000Z"])
+def test_a_cut_it_cannot_read_is_made_afresh(tmp_path: Path, kept_since: str) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    night = start_run(ledger)
+    answer(night, "A-1", 200, cancelled=True)
+    night.end(0)
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
+        db.execute("INSERT INTO ledger_meta VALUES ('kept_since', ?)", (kept_since,))
+    assert ledger.prune(30) == 0  # nothing that old; no crash at the end of the night
+    cut = ledger.kept_since()
+    assert cut is not None
+    assert cut.startswith(str(datetime.now(UTC).year - 1)) or cut.startswith(
+        str(datetime.now(UTC).year)
+    )
+    ledger.close()
+
+
+@pytest.mark.parametrize("keep_days", [1e6, 1e12, float(10**300)])
+def test_a_keep_days_longer_than_any_ledger_forgets_nothing(
+    tmp_path: Path, keep_days: float
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    night = start_run(ledger)
+    answer(night, "A-1", 200, cancelled=True)
+    night.end(0)
+    assert ledger.prune(keep_days) == 0
+    assert prior_cancel(ledger, "A-1", "WH-1") is not None
+    cut = ledger.kept_since()
+    assert cut is not None
+    assert len(cut.split("-")[0]) == 4  # a time the next prune can read back
+    assert ledger.prune(keep_days) == 0
     ledger.close()

@@ -343,6 +343,17 @@ def test_text_output_is_printable_and_clipped(tmp_path: Path) -> None:
     assert printable("a\tb\r\nc\x00") == "a b  c\ufffd"
 
 
+def test_columns_stay_aligned_past_a_million_rows(tmp_path: Path) -> None:
+    rows = [results_row(f"A-{n}", "not_sent", "api_down", "down") for n in range(1_000_001)]
+    path = write_csv(tmp_path / "night.csv", HEADER, rows)
+    lines = format_text(review_files([path])).splitlines()
+    header = lines.index("  error code                 rows  status    message")
+    assert lines[header + 1] == "  api_down                1000001  not_sent  down"
+    header = lines.index("  warehouse                  rows   attention  by status")
+    assert lines[header + 1] == "  WH-1                    1000001     1000001  not_sent 1000001"
+    assert "  1000001  down" in lines
+
+
 def test_json_is_plain_data() -> None:
     document = json.loads(json.dumps(review_files([EVERY_STATUS]).to_json()))
     assert document["total"]["by_status"]["rejected"] == 5

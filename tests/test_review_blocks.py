@@ -173,3 +173,19 @@ def test_the_sample_is_the_first_rows_needing_attention_in_file_order(
         range(3, 3 * SAMPLE_ROWS + 1, 3)
     )
     assert all(r.result.status in NEEDS_ATTENTION for r in review.needs_attention)
+
+
+def test_clean_blocks_are_counted_without_a_row_by_row_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path is what makes a million rows take a second: a file without errors,
+    quoted cells and all, must never need the row-by-row reading."""
+    monkeypatch.setattr(results_file, "BLOCK_ROWS", 64)
+    rows = [row(n, "rejected", code="9003", message='say "no", twice') for n in range(1, 300)]
+    path = write(tmp_path / "clean.csv", rows)
+
+    def slow(*args: object) -> None:
+        raise AssertionError("a clean block was read row by row")
+
+    monkeypatch.setattr(ResultsFile, "_slow_block", slow)
+    assert review_files([path]).total.by_status[Outcome.REJECTED] == 299
