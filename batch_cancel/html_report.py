@@ -37,6 +37,9 @@ LABEL_WIDTH = 90
 MAX_TABLE_ROWS = 100
 MAX_CELL_CHARS = 120  # longer than any value a valid row sends (order_no: 50)
 MAX_MESSAGE_CHARS = 600  # the writer keeps 500 of a message; room for "(+N other ...)"
+# The sample's table stops short of this, so the page stays under 2 MB whatever its cells
+# hold (escaping can make a character six bytes); the rest are in the needs-attention CSV.
+MAX_ATTENTION_BYTES = 1_200_000
 _T = TypeVar("_T")
 # Short titles for the result columns in the table of rows needing attention; any
 # other result column is titled by its name without the "result_" prefix.
@@ -186,20 +189,29 @@ def _table(
 
     `sort_hint`: the script puts "Click a column title to sort." above this one.
     """
-    head = "".join(
-        f'<th scope="col"{_cell_class(column)}>'
-        f'<button type="button">{_text(column.title)}</button></th>'
-        for column in columns
-    )
-    body = "\n".join(
+    return _table_of(columns, [_tr(columns, row) for row in rows], label=label, sort_hint=sort_hint)
+
+
+def _tr(columns: Sequence[_Column], row: Sequence[object]) -> str:
+    return (
         "<tr>"
         + "".join(
             f"<td{_cell_class(column)}>{_cell(value, column)}</td>"
             for column, value in zip(columns, row, strict=True)
         )
         + "</tr>"
-        for row in rows
     )
+
+
+def _table_of(
+    columns: Sequence[_Column], trs: Sequence[str], *, label: str, sort_hint: bool
+) -> str:
+    head = "".join(
+        f'<th scope="col"{_cell_class(column)}>'
+        f'<button type="button">{_text(column.title)}</button></th>'
+        for column in columns
+    )
+    body = "\n".join(trs)
     hint = " data-sort-hint" if sort_hint else ""
     return (
         f'<div class="scroll">\n<table class="sortable" aria-label="{_text(label)}"{hint}>\n'
@@ -312,7 +324,8 @@ def _files_table(review: Review) -> str:
     )
 
 
-def _attention_table(review: Review) -> str:
+def _attention_table(review: Review) -> tuple[str, int]:
+    """The sample's table, within MAX_ATTENTION_BYTES; and how many rows it shows."""
     several = len(review.files) > 1
     row_column, status_column, *other_columns = (_result_column(name) for name in RESULT_COLUMNS)
     columns = [
@@ -323,12 +336,16 @@ def _attention_table(review: Review) -> str:
         _Column("warehouse_id"),
         *other_columns,
     ]
-    return _table(
-        columns,
-        (_attention_cells(row, several) for row in review.needs_attention),
-        label="rows that need attention",
-        sort_hint=True,
-    )
+    trs: list[str] = []
+    size = 0
+    for row in review.needs_attention:
+        tr = _tr(columns, _attention_cells(row, several))
+        size += len(tr.encode())
+        if size > MAX_ATTENTION_BYTES:  # rows of long, escaped cells: fewer of them
+            break
+        trs.append(tr)
+    table = _table_of(columns, trs, label="rows that need attention", sort_hint=True)
+    return table, len(trs)
 
 
 def _result_column(name: str) -> _Column:
@@ -372,7 +389,7 @@ def render_report(review: Review) -> str:
     if len(review.files) > 1:
         sections.append(f"<h2>Per results file</h2>\n{_files_table(review)}")
     if total.needs_attention:
-        shown = len(review.needs_attention)
+        table, shown = _attention_table(review)
         more = (
             f"<p>The first {shown} of {total.needs_attention} rows; all of them are in the "
             "needs-attention CSV (<code>batch-cancel summarize RESULTS.csv "
@@ -381,9 +398,7 @@ def render_report(review: Review) -> str:
             else ""
         )
         sections.append(
-            f"<h2>Rows that need attention ({total.needs_attention})</h2>\n"
-            + more
-            + _attention_table(review)
+            f"<h2>Rows that need attention ({total.needs_attention})</h2>\n" + more + table
         )
     else:
         sections.append("<h2>Rows that need attention</h2>\n<p>None.</p>")

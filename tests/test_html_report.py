@@ -309,7 +309,9 @@ def test_the_page_stays_small_whatever_the_file_holds(tmp_path: Path) -> None:
     html = render_report(review)
     page = parse(html)
     assert len(html.encode()) < 2_000_000
-    assert len(page.tables["rows that need attention"]) == SAMPLE_ROWS
+    shown = len(page.tables["rows that need attention"])
+    assert 0 < shown <= SAMPLE_ROWS  # fewer when the cells are long (MAX_ATTENTION_BYTES)
+    assert f"The first {shown} of {MAX_GROUPS + 300} rows;" in html
     assert len(page.tables["rows per error code"]) == MAX_TABLE_ROWS
     assert len(page.tables["rows per warehouse"]) == MAX_TABLE_ROWS
     # The most rows first: the 300 folded together is the one code the table must show.
@@ -320,3 +322,37 @@ def test_the_page_stays_small_whatever_the_file_holds(tmp_path: Path) -> None:
     assert max(map(len, cells)) == MAX_MESSAGE_CHARS
     first = page.tables["rows that need attention"][0]
     assert first[2] == ("A-1" + huge)[: MAX_CELL_CHARS - 1] + "…"
+
+
+def row_of_quotes(n: int, quotes: str, wide: str) -> list[str]:
+    return [
+        f"A-{n}{quotes}",
+        f"WH-{n}{wide}",
+        quotes,
+        str(n),
+        "failed",
+        "",
+        f"E{n}{quotes}",
+        f"{quotes}{n}",
+        "1",
+        quotes,
+        quotes,
+    ]
+
+
+def test_the_page_stays_under_2_mb_when_every_cell_escapes_to_six_times_its_size(
+    tmp_path: Path,
+) -> None:
+    """Quotes escape to six bytes each: 500 rows of clipped cells would be 4 MB, so the
+    sample's table shows fewer rows and says so."""
+    from batch_cancel.review import SAMPLE_ROWS
+
+    quotes, wide = '"' * 3000, "\U0001f4e6" * 3000  # 4 bytes each in UTF-8
+    rows = [row_of_quotes(n, quotes, wide) for n in range(1, 1001)]
+    path = write_csv(tmp_path / "quotes.csv", HEADER, rows)
+    html = render_report(review_files([path]))
+    assert len(html.encode()) < 2_000_000
+    page = parse(html)
+    shown = len(page.tables["rows that need attention"])
+    assert 0 < shown < SAMPLE_ROWS
+    assert f"The first {shown} of 1000 rows; all of them are in the needs-attention CSV" in html
