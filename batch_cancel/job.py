@@ -390,7 +390,7 @@ def dry_run_result(row: LoadedRow) -> RowResult:
         source_row=row.source_row,
         status=Outcome.NOT_SENT,
         error_code=LocalCode.DRY_RUN,
-        error_message="; ".join(filter(None, ["dry run: valid, would be sent", note])),
+        error_message="; ".join(filter(None, ["dry run: valid and would be sent", note])),
     )
 
 
