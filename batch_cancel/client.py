@@ -13,9 +13,7 @@ import json
 import time
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from .models import ApiAnswer, CancelRequest
 from .text import one_line, redact
@@ -27,6 +25,9 @@ MAX_MESSAGE_CHARS = 300
 MAX_CODE_CHARS = 40
 MAX_REQUEST_ID_CHARS = 100
 USER_AGENT = "batch-cancel/0.1"
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 def build_body(request: CancelRequest) -> dict[str, Any]:
@@ -117,30 +118,42 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
 
 
 class ShipperClient:
-    """An async context manager owning the run's one aiohttp session."""
+    """An async context manager owning the run's one aiohttp session.
+
+    The session, and aiohttp itself, are made at the first cancel: a night that sends
+    nothing (every row skipped, or invalid) never loads aiohttp, a tenth of a second
+    of start-up. The first request pays it instead.
+    """
 
     def __init__(
         self, *, base_url: str, api_key: str, timeout_s: float, max_connections: int
     ) -> None:
         self._url = base_url.rstrip("/") + CANCEL_PATH
         self._api_key = api_key
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._entered = False
 
     def __repr__(self) -> str:  # the key is a secret; never let it reach a log
         return f"ShipperClient(url={self._url!r})"
 
     async def __aenter__(self) -> ShipperClient:
+        self._entered = True
+        return self
+
+    def _open(self) -> aiohttp.ClientSession:
+        import aiohttp  # see the class docstring
+
         self._session = aiohttp.ClientSession(
             headers={"x-api-key": self._api_key, "User-Agent": USER_AGENT},
-            timeout=self._timeout,
+            timeout=aiohttp.ClientTimeout(total=self._timeout_s),
             # ssl=True: certificates and host names are always verified (the
             # default, spelled out); there is deliberately no way to turn it off.
             connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=True),
             raise_for_status=False,
         )
-        return self
+        return self._session
 
     async def __aexit__(
         self,
@@ -148,15 +161,19 @@ class ShipperClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._entered = False
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     async def cancel(self, request: CancelRequest) -> ApiAnswer:
         """Send one cancel. Raises aiohttp.ClientError or TimeoutError on transport failure."""
-        assert self._session is not None, "use ShipperClient as an async context manager"
+        assert self._entered, "use ShipperClient as an async context manager"
+        import aiohttp  # see the class docstring; loaded once, then a dictionary look-up
+
+        session = self._session or self._open()
         # A redirect would resend the key to another host and may turn PATCH into GET.
-        async with self._session.patch(
+        async with session.patch(
             self._url, json=build_body(request), allow_redirects=False
         ) as response:
             # The status line has arrived: the server has decided. A body that breaks

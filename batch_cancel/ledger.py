@@ -286,26 +286,17 @@ class Ledger:
             params,
         )
         prior: dict[OrderKey, PriorCancel] = {}
-        latest: dict[OrderKey, tuple[Any, ...]] = {}
-        for (
-            order_no,
-            warehouse_id,
-            run_id,
-            sent_at,
-            answered_at,
-            http_status,
-            code,
-            cancelled,
-        ) in attempts:
+        unanswered: dict[OrderKey, UnansweredAttempt] = {}
+        for row in attempts:
+            order_no, warehouse_id, run_id, sent_at, answered_at, http_status, code, cancelled = row
             key = (order_no, warehouse_id)
             if cancelled:
                 prior[key] = PriorCancel(run_id=run_id, finished_at=answered_at)
-            latest[key] = (run_id, sent_at, http_status, code)
-        unanswered = {
-            key: UnansweredAttempt(run_id=run_id, sent_at=sent_at, reason=code or "killed")
-            for key, (run_id, sent_at, http_status, code) in latest.items()
-            if http_status is None and code not in NEVER_LEFT
-        }
+            # Only the order's last attempt counts: a later answered one clears the doubt.
+            if http_status is None and code not in NEVER_LEFT:
+                unanswered[key] = UnansweredAttempt(run_id, sent_at, code or "killed")
+            elif unanswered:
+                unanswered.pop(key, None)
         return prior, unanswered
 
     def prune(self, keep_days: float) -> int:

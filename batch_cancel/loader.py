@@ -471,19 +471,24 @@ class OrdersFile:
             order_no = cells[order_index]
             warehouse_id = "" if warehouse_index is None else cells[warehouse_index]
             reason = "" if reason_index is None else cells[reason_index]
-            checked: CancelRequest | RowResult | None = _quick_request(
+            quick = _quick_request(
                 source_row + 1,
                 order_no,
                 warehouse_id or default_warehouse,
                 reason or default_reason,
             )
-            if checked is None or header_key(order_no) == order_key:
+            checked: CancelRequest | RowResult | None
+            # A quick row's order_no is printable and NFC already: its header_key is
+            # its casefold (a repeated header line is checked closely).
+            if quick is None or quick.order_no.casefold() == order_key:
                 checked = self._check_closely(
                     source_row + 1, cells, order_no, warehouse_id, reason, order_key
                 )
                 if checked is None:
                     only_delimiters += 1
                     continue
+            else:
+                checked = quick
             source_row += 1
             if isinstance(checked, RowResult):
                 row = LoadedRow(source_row, cells, None, checked, file)

@@ -115,7 +115,9 @@ def _plain_line(cells: Sequence[str], result: RowResult, request: CancelRequest)
     )
     if (
         line.count(",") != len(cells) + 10
-        or _needs_quotes(line)
+        or '"' in line  # what csv.writer quotes (_needs_quotes, inline: once a row)
+        or "\n" in line
+        or "\r" in line
         or _CELL_TO_ESCAPE.search("," + line)
     ):
         return None

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-import aiohttp
 from aiolimiter import AsyncLimiter
 
 from .config import HealthPolicy
@@ -383,25 +382,15 @@ class Runner:
         """Send an attempt that is on record; record its answer as soon as it arrives."""
         try:
             answer = await self._send(request)
-        except TimeoutError:
-            answer = _transport_failure(LocalCode.TIMEOUT, "no answer within the timeout")
-        except aiohttp.ClientConnectorCertificateError as exc:
-            answer = _transport_failure(
-                LocalCode.TLS_ERROR, f"certificate verification failed: {exc.certificate_error}"
-            )
-        except aiohttp.ClientConnectorDNSError as exc:
-            answer = _transport_failure(
-                LocalCode.DNS_ERROR, f"cannot resolve host {exc.host}: {exc.os_error.strerror}"
-            )
-        except aiohttp.ClientError as exc:
-            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            answer = _transport_failure(LocalCode.CONNECTION_ERROR, detail)
         except Exception as exc:
-            # Not sent, or not in a way we understand: close the attempt, so a later run
-            # does not report it as "killed mid-request"; the worker fails the row.
-            failure = _transport_failure(LocalCode.INTERNAL_ERROR, type(exc).__name__)
-            self._attempt_log.attempt_answered(attempt_id, failure, cancelled=False)
-            raise
+            no_answer = _no_answer(exc)
+            if no_answer is None:
+                # Not sent, or not in a way we understand: close the attempt, so a later
+                # run does not report it as "killed mid-request"; the worker fails the row.
+                failure = _transport_failure(LocalCode.INTERNAL_ERROR, type(exc).__name__)
+                self._attempt_log.attempt_answered(attempt_id, failure, cancelled=False)
+                raise
+            answer = no_answer
         cancelled = 200 <= answer.http_status < 300 or self._confirms_cancel(answer)
         self._attempt_log.attempt_answered(attempt_id, answer, cancelled=cancelled)
         return answer
@@ -433,6 +422,29 @@ NEVER_SENT = ApiAnswer(
 
 class _AttemptNotRecorded(Exception):
     """The ledger could not record an attempt, so its request was not sent."""
+
+
+def _no_answer(exc: Exception) -> ApiAnswer | None:
+    """A send that raised, as an answer without an HTTP status; None: not a transport failure."""
+    # Imported here, not at the top: a night that sends nothing (every row skipped, or
+    # invalid) never loads aiohttp, a tenth of a second of start-up. A send that raised
+    # has loaded it already.
+    import aiohttp
+
+    if isinstance(exc, TimeoutError):
+        return _transport_failure(LocalCode.TIMEOUT, "no answer within the timeout")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return _transport_failure(
+            LocalCode.TLS_ERROR, f"certificate verification failed: {exc.certificate_error}"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return _transport_failure(
+            LocalCode.DNS_ERROR, f"cannot resolve host {exc.host}: {exc.os_error.strerror}"
+        )
+    if isinstance(exc, aiohttp.ClientError):
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return _transport_failure(LocalCode.CONNECTION_ERROR, detail)
+    return None
 
 
 def _transport_failure(code: LocalCode, message: str) -> ApiAnswer:

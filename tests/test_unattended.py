@@ -6,6 +6,7 @@ Real subprocesses against the real sandbox on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -124,6 +125,38 @@ def test_rerun_of_the_same_file_skips_everything_and_force_resend_overrides(
         "skipped"
     ] * 5
     assert sum(sandbox.stats()["cancel_calls"].values()) == 10
+
+
+def test_a_night_that_sends_nothing_never_loads_the_http_client(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    """A re-run where every row is skipped, and a dry run, start without aiohttp (a tenth
+    of a second of every such run); the night that sends does load it."""
+    sandbox = start_sandbox()
+    env = cli_env(state=tmp_path / "ledger.sqlite3")
+    source = orders_csv(tmp_path / "in.csv", 3)
+    flags = ["--base-url", sandbox.url, "--rate", "100"]
+
+    def imports(*args: str | Path) -> str:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "batch_cancel", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr
+
+    assert re.search(r"\| +aiohttp$", imports("run", source, *flags), re.M)
+    assert "aiohttp" not in imports("run", source, *flags)  # every row skipped
+    assert [row["result_status"] for row in read_results(tmp_path / "in.results.csv")] == [
+        "skipped"
+    ] * 3
+    assert "aiohttp" not in imports("run", source, "--dry-run", "-o", tmp_path / "dry.csv")
+    assert sum(sandbox.stats()["cancel_calls"].values()) == 3
 
 
 def test_overlapping_export_next_night_sends_only_new_orders(
