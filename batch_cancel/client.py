@@ -120,9 +120,10 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
 class ShipperClient:
     """An async context manager owning the run's one aiohttp session.
 
-    The session, and aiohttp itself, are made at the first cancel: a night that sends
-    nothing (every row skipped, or invalid) never loads aiohttp, a tenth of a second
-    of start-up. The first request pays it instead.
+    The session, and aiohttp itself, are made by `open()` (job calls it as the first
+    row to send is queued) or else at the first cancel: a night that sends nothing
+    (every row skipped, or invalid) never loads aiohttp, a tenth of a second of
+    start-up.
     """
 
     def __init__(
@@ -142,7 +143,10 @@ class ShipperClient:
         self._entered = True
         return self
 
-    def _open(self) -> aiohttp.ClientSession:
+    def open(self) -> aiohttp.ClientSession:
+        """The run's session, made (and aiohttp loaded) the first time; synchronous."""
+        if self._session is not None:
+            return self._session
         import aiohttp  # see the class docstring
 
         self._session = aiohttp.ClientSession(
@@ -171,7 +175,7 @@ class ShipperClient:
         assert self._entered, "use ShipperClient as an async context manager"
         import aiohttp  # see the class docstring; loaded once, then a dictionary look-up
 
-        session = self._session or self._open()
+        session = self._session or self.open()
         # A redirect would resend the key to another host and may turn PATCH into GET.
         async with session.patch(
             self._url, json=build_body(request), allow_redirects=False

@@ -127,6 +127,22 @@ def test_rerun_of_the_same_file_skips_everything_and_force_resend_overrides(
     assert sum(sandbox.stats()["cancel_calls"].values()) == 10
 
 
+def test_rate_equal_to_the_apis_limit_is_never_refused_from_the_first_request(
+    tmp_path: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    """A fresh process at --rate N against a limit of N a second: nothing may fall between
+    a start slot and its request (loading aiohttp there once bunched the first requests
+    into one second, and the API answered 429)."""
+    sandbox = start_sandbox("--rate-limit", "20", "--retry-after", "1")
+    env = cli_env(state=tmp_path / "ledger.sqlite3")
+    source = orders_csv(tmp_path / "in.csv", 45)
+    done = run_cli("run", source, "--base-url", sandbox.url, "--rate", "20", env=env)
+    assert done.returncode == 0, done.stderr
+    answers = sandbox.stats()["answers"]
+    assert answers["429"] == 0
+    assert answers["200"] == 45
+
+
 def test_a_night_that_sends_nothing_never_loads_the_http_client(
     tmp_path: Path, start_sandbox: Callable[..., Sandbox]
 ) -> None:
