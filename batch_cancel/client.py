@@ -175,7 +175,7 @@ class ShipperClient:
         assert self._entered, "use ShipperClient as an async context manager"
         import aiohttp  # see the class docstring; loaded once, then a dictionary look-up
 
-        session = self._session or self.open()
+        session = self.open()
         # A redirect would resend the key to another host and may turn PATCH into GET.
         async with session.patch(
             self._url, json=build_body(request), allow_redirects=False

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import chain, compress, islice
+from itertools import chain, islice
 from operator import itemgetter, length_hint
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TextIO
@@ -94,10 +94,8 @@ class ResultColumns:
     def number(self, cells: Sequence[str], name: str, where: str) -> int | None:
         """A whole-number column; None when blank, InputFileError when it is not a number."""
         text = self.cell(cells, name).strip()
-        if not text:
-            return None
         try:
-            return int(text)
+            return _whole_number(text)
         except ValueError:
             raise InputFileError(f"{where}: {name} {text!r} is not a whole number") from None
 
@@ -252,9 +250,9 @@ class RowBlock:
         assert self._raw is not None
         return self._file.made_rows(self._raw, self._place)
 
-    def subset(self, keep: Iterable[bool]) -> RowBlock:
-        """The rows for which `keep` is true, as a block of their own."""
-        return RowBlock.of_rows(self._file, self._place, list(compress(self.rows(), keep)))
+    def subset(self, rows: list[ResultRow]) -> RowBlock:
+        """Some of this block's `rows()`, in their order, as a block of their own."""
+        return RowBlock.of_rows(self._file, self._place, rows)
 
 
 class ResultsFile:
@@ -339,7 +337,7 @@ class ResultsFile:
         status, http, code, message, sent_warehouse, warehouse = self._kind_cells_as_read(cells)
         return Kind(
             Outcome(status.strip().lower()),
-            int(http) if http.strip() else None,
+            _whole_number(http),
             code,
             message,
             sent_warehouse.strip() or warehouse.strip(),
@@ -476,10 +474,15 @@ def _column_getter(position: int | None) -> Callable[[list[list[str]]], list[str
     return lambda written: list(map(cell, written))
 
 
+def _whole_number(text: str) -> int | None:
+    """A whole-number cell: None when blank; ValueError when it is not a number."""
+    return int(text) if text.strip() else None
+
+
 def _is_number(text: str) -> bool:
     """Blank, or what ResultColumns.number reads as a whole number."""
     try:
-        int(text) if text.strip() else None
+        _whole_number(text)
     except ValueError:
         return False
     return True

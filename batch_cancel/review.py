@@ -275,8 +275,9 @@ def review_files(
         for block in results.blocks():
             tally.add(block)
             if last:
-                keep = [key is None or last[key] == number for key in _order_keys(block)]
-                kept = block.subset(keep)
+                kept = block.subset(
+                    [row for row in block.rows() if not _superseded(last, row, number)]
+                )
                 superseded += len(block) - len(kept)
             else:
                 kept = block
@@ -303,19 +304,14 @@ def _superseded(last: Mapping[tuple[str, str], int], row: ResultRow, number: int
     return bool(last) and bool(row.order_no) and last[row.order_no, row.warehouse_id] != number
 
 
-def _order_keys(block: RowBlock) -> Iterator[tuple[str, str] | None]:
-    """Each row's order; None for a row without an order_no (invalid, never superseded)."""
-    for row in block.rows():
-        yield (row.order_no, row.warehouse_id) if row.order_no else None
-
-
 def _last_files(files: Sequence[ResultsFile]) -> dict[tuple[str, str], int]:
     """The last file that has each order: files count in the order given (a night, then
     its retries), so a re-sent order counts once, with the outcome its retry had."""
     last: dict[tuple[str, str], int] = {}
     for number, results in enumerate(files):
-        for block in results.blocks():
-            last.update((key, number) for key in _order_keys(block) if key)
+        for row in results.rows():
+            if row.order_no:
+                last[row.order_no, row.warehouse_id] = number
     return last
 
 

@@ -80,7 +80,8 @@ FORMULA_TRIGGERS = (
 # API text (error codes, messages, request ids) is cut to this, one line.
 MAX_RESULT_TEXT = {"result_error_code": 40, "result_error_message": 500, "result_request_id": 100}
 _result_values = attrgetter(*RESULT_FIELDS.values())
-_TRIGGER_STARTS = frozenset({"'", *(trigger[0] for trigger in FORMULA_TRIGGERS)})
+# The first characters of cells safe_cell may change: an apostrophe or a trigger's.
+TRIGGER_STARTS = frozenset({"'", *(trigger[0] for trigger in FORMULA_TRIGGERS)})
 
 
 def safe_cell(value: str) -> str:
@@ -89,7 +90,7 @@ def safe_cell(value: str) -> str:
     Apostrophes already in front of a trigger count too ("'=x" becomes "''=x"), so
     that `unsafe_cell` can undo it exactly when a results file is read back as input.
     """
-    if value[:1] not in _TRIGGER_STARTS:  # most cells: one set look-up, written as they are
+    if value[:1] not in TRIGGER_STARTS:  # most cells: one set look-up, written as they are
         return value
     return "'" + value if value.lstrip("'").startswith(FORMULA_TRIGGERS) else value
 
