@@ -49,7 +49,7 @@ from .config import (
 )
 from .configfile import CONFIG_ENV
 from .errors import BatchCancelError, ConfigError
-from .models import ExitStatus, LoadedRow, Outcome, RowResult, needs_attention
+from .models import ExitStatus, LoadedRow, Outcome, RowResult, needs_attention, utc_now
 from .outputs import output_target, write_atomically
 from .text import MIN_REDACTED_SECRET, redact
 
@@ -815,7 +815,14 @@ def _cmd_history(args: argparse.Namespace) -> ExitStatus:
         kept_since = ledger.kept_since()
     finally:
         ledger.close()
-    if kept_since is not None:  # what is older was forgotten (--keep-days)
+    now = utc_now()  # the clock the cut was made by: a cut after it is a wrong clock's
+    if kept_since is not None and kept_since > now:
+        print(
+            f"batch-cancel: the clock looks wrong: it says {now}, before the ledger's last cut"
+            f" ({kept_since}); what was older than that cut is forgotten",
+            file=sys.stderr,
+        )
+    elif kept_since is not None:  # what is older was forgotten (--keep-days)
         print(f"batch-cancel: the ledger remembers from {kept_since} on", file=sys.stderr)
     if not entries:
         where = f" on {args.warehouse_id}" if args.warehouse_id else ""

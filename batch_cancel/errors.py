@@ -10,6 +10,7 @@ BatchCancelError              anything that stops the whole command (exit 2)
 │   └── InputFileChangedError the file changed while it was read
 ├── RecordingError            an output cannot be written (disk full); sending stopped
 │   └── LedgerError           the state database cannot be opened, read or written
+├── ClockLooksWrong           retention refused a night whose clock looks wrong (a warning)
 └── LockHeldError             another run holds the ledger or the results file (exit 4)
 
 A refused API key or a dead API is not an exception: the runner stops sending
@@ -65,6 +66,13 @@ class RecordingError(BatchCancelError):
 
 class LedgerError(RecordingError):
     """The state database cannot be opened, is not ours, or cannot be written."""
+
+
+class ClockLooksWrong(BatchCancelError):
+    """The clock is before the ledger's newest run or far past it: retention forgot nothing.
+
+    Not a recording failure: the night's record is complete, and its status stands.
+    """
 
 
 class LockHeldError(BatchCancelError):

@@ -31,7 +31,7 @@ from .config import (
     SendOptions,
     default_results_path,
 )
-from .errors import ConfigError, LedgerError
+from .errors import ClockLooksWrong, ConfigError, LedgerError
 from .ledger import Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
@@ -286,8 +286,8 @@ def run_job(
                 ledger.remember_pace(pace_endpoint(options.send), end.final_rate)
             if options.keep_days > 0:
                 try:
-                    ledger.prune(options.keep_days)
-                except LedgerError as exc:  # the night's record is complete: only say so
+                    ledger.prune(options.keep_days, current_run=run.run_id)
+                except (ClockLooksWrong, LedgerError) as exc:  # the record is complete: say so
                     log.warning("%s", exc)
     files = tuple(
         FileReport(

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import LedgerError
+from .errors import ClockLooksWrong, LedgerError
 from .models import (
     ApiAnswer,
     CancelRequest,
@@ -170,6 +170,11 @@ PRUNE_EVERY = timedelta(hours=12)
 # Nothing in a ledger is older than this; a larger --keep-days cuts here (and stays
 # within what a datetime and the ledger's four-digit years can hold).
 LONGEST_KEEP_DAYS = 36_500
+# Retention believes the clock only this close to the ledger's newest earlier run.
+# A week's holiday with both weekends (Friday to the Monday after next) is not a wrong clock:
+CLOCK_JUMP = timedelta(days=10)
+# An NTP step or a resumed VM sets a clock back by seconds, not by this:
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _stamp(moment: datetime) -> str:
@@ -299,15 +304,22 @@ class Ledger:
                 unanswered.pop(key, None)
         return prior, unanswered
 
-    def prune(self, keep_days: float) -> int:
+    def prune(self, keep_days: float, *, current_run: int | None = None) -> int:
         """Forget attempts, outcomes and skips older than `keep_days`, and runs left with none.
 
         The re-run skip is then correct for that long: an order cancelled within the
         last `keep_days` is never sent again; one cancelled before may be (Shipper then
         answers that it is already cancelled). The cut moves forward only, at most once
         per PRUNE_EVERY. Returns the rows deleted.
+
+        A wrong clock forgets nothing: ClockLooksWrong when the clock (the one every stamp
+        is written by) is before the newest run other than `current_run`, or more than
+        CLOCK_JUMP past it. Only runs before the oldest run the cut keeps are forgotten:
+        a run a clock behind stamped months old is kept as long as the runs before it.
         """
-        stamp = _stamp(datetime.now(UTC) - timedelta(days=min(keep_days, LONGEST_KEEP_DAYS)))
+        now = _parse_stamp(utc_now())
+        self._check_clock(now, current_run)
+        stamp = _stamp(now - timedelta(days=min(keep_days, LONGEST_KEEP_DAYS)))
         if not self._cut_moves(stamp):
             # Pruned less than PRUNE_EVERY ago, or keep_days grew (what the last cut
             # forgot stays forgotten). A prune scans whole tables: a night's re-runs skip it.
@@ -315,22 +327,29 @@ class Ledger:
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                deleted = self._db.execute("DELETE FROM attempts WHERE sent_at < ?", (stamp,))
-                gone = deleted.rowcount
+                # Runs are numbered in the order they happened, whatever their clocks said.
+                (kept_from,) = self._db.execute(
+                    "SELECT COALESCE(MIN(run_id), 1 << 62) FROM runs WHERE started_at >= ?",
+                    (stamp,),
+                ).fetchone()
+                before = (stamp, kept_from)
+                gone = self._db.execute(
+                    "DELETE FROM attempts WHERE sent_at < ? AND run_id < ?", before
+                ).rowcount
                 gone += self._db.execute(
-                    "DELETE FROM outcomes WHERE finished_at < ?", (stamp,)
+                    "DELETE FROM outcomes WHERE finished_at < ? AND run_id < ?", before
                 ).rowcount
                 gone += self._db.execute(
                     "DELETE FROM skips WHERE run_id IN"
-                    " (SELECT run_id FROM runs WHERE started_at < ?)",
-                    (stamp,),
+                    " (SELECT run_id FROM runs WHERE started_at < ? AND run_id < ?)",
+                    before,
                 ).rowcount
                 self._db.execute(
-                    "DELETE FROM runs WHERE started_at < ?"
+                    "DELETE FROM runs WHERE started_at < ? AND run_id < ?"
                     " AND run_id NOT IN (SELECT run_id FROM attempts)"
                     " AND run_id NOT IN (SELECT run_id FROM outcomes)"
                     " AND run_id NOT IN (SELECT run_id FROM skips)",
-                    (stamp,),
+                    before,
                 )
                 self._db.execute(
                     "INSERT INTO ledger_meta (key, value) VALUES ('kept_since', ?)"
@@ -340,6 +359,30 @@ class Ledger:
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot prune the state database: {exc}") from exc
         return gone
+
+    def _check_clock(self, now: datetime, current_run: int | None) -> None:
+        newest = self._db.execute(
+            "SELECT run_id, MAX(started_at, COALESCE(ended_at, started_at)) AS at FROM runs"
+            " WHERE run_id IS NOT ? ORDER BY at DESC LIMIT 1",
+            (current_run,),
+        ).fetchone()
+        if newest is None:  # a new ledger: nothing to forget, nothing to check against
+            return
+        run_id, at = newest
+        try:
+            seen = _parse_stamp(at)
+        except ValueError:  # not a time this program wrote: no evidence either way
+            return
+        if now < seen - CLOCK_SKEW:
+            where = "before"
+        elif now > seen + CLOCK_JUMP:
+            where = f"{(now - seen).days} days after"
+        else:
+            return
+        raise ClockLooksWrong(
+            f"the clock looks wrong: it says {_stamp(now)}, {where} the newest run in the"
+            f" ledger (run {run_id}, {at}); nothing is forgotten tonight"
+        )
 
     def _cut_moves(self, stamp: str) -> bool:
         kept_since = self.kept_since()

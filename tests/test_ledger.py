@@ -440,9 +440,10 @@ def test_the_cut_moves_at_most_twice_a_day_and_never_back(tmp_path: Path) -> Non
     first = ledger.kept_since()
     assert first is not None
     with sqlite3.connect(path) as db:  # the order was cancelled 29.8 days ago
-        db.execute("UPDATE attempts SET sent_at = ?", (
-            (datetime.now(UTC) - timedelta(days=29.8)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        ))  # fmt: skip
+        then = (datetime.now(UTC) - timedelta(days=29.8)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        db.execute("UPDATE attempts SET sent_at = ?", (then,))
+        db.execute("UPDATE runs SET started_at = ?, ended_at = ?", (then, then))
+    start_run(ledger).end(0)  # and the ledger is in nightly use (a wrong clock is not pruned)
     # Later the same day: no second scan, though the cut would now pass the order.
     assert ledger.prune(29.6) == 0
     assert ledger.kept_since() == first
