@@ -612,7 +612,11 @@ class Ledger:
             + (" o.source_row, o.file, r.options_json, r.account_id" if v4 else _OLD_ROW_PARTS)
             + " FROM outcomes o JOIN runs r USING (run_id)"
             " WHERE o.order_no = :order_no AND (:wh IS NULL OR o.warehouse_id = :wh)"
-            + (_HISTORY_SKIPS.format("s.file" if v4 else "-1") if self._version >= 3 else "")
+            + (
+                _HISTORY_SKIPS.format(*(("s.file", "r.account_id") if v4 else ("-1", "NULL")))
+                if self._version >= 3
+                else ""
+            )
             + " ORDER BY at, kind",
             {
                 "order_no": order_no,
@@ -643,13 +647,13 @@ def _input_of(run_input: str, file: int, options_json: str) -> str:
         return run_input
 
 
-_OLD_ROW_PARTS = " o.source_row, -1, r.options_json, NULL"
+_OLD_ROW_PARTS = " o.source_row, -1, r.options_json, NULL AS account_id"
 # A skip reads as the outcome it stands for: no attempt, no answer, at the run's start.
 _HISTORY_SKIPS = (
     " UNION ALL "
     "SELECT 'outcome', s.run_id, s.warehouse_id, r.started_at, 0, NULL, NULL,"
     " :already_cancelled, NULL, NULL, :skipped, r.input_path, s.source_row, {},"
-    " r.options_json, r.account_id"
+    " r.options_json, {} AS account_id"
     " FROM skips s JOIN runs r USING (run_id)"
     " WHERE s.order_no = :order_no AND (:wh IS NULL OR s.warehouse_id = :wh)"
 )
