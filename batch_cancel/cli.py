@@ -40,11 +40,11 @@ from .config import (
     InputOptions,
     api_settings,
     check_progress_every,
-    default_state_path,
     health_policy,
     input_options,
     night_files,
     parse_column_map,
+    read_api_key_file,
     send_options_from_env,
 )
 from .configfile import CONFIG_ENV
@@ -292,12 +292,25 @@ def build_parser() -> argparse.ArgumentParser:
     history = commands.add_parser(
         "history",
         help="what the ledger knows about an order",
-        description="Print every attempt (when, which run, the answer) and every row outcome "
-        "the ledger holds for ORDER_NO, oldest first. Exit 5 when it has none.",
+        description="Print every attempt (when, which run, the answer, its request id) and "
+        "every row outcome (which file and row) the ledger holds for ORDER_NO, oldest first. "
+        "It reads the same config as `run` and answers for the account its base URL and key "
+        "name; entries of other accounts are shown marked with their host. Exit 5 when the "
+        "account has none.",
     )
     history.add_argument("order_no", metavar="ORDER_NO", help="the order number, as sent")
     history.add_argument("--warehouse-id", help="only this warehouse")
     history.add_argument("--json", action="store_true", help="one JSON object per line")
+    history.add_argument(
+        "--base-url", help=f"the account's API base URL (default: ${BASE_URL_ENV})"
+    )
+    history.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="PATH",
+        help=f"read the account's key from this file (default: ${API_KEY_ENV})",
+    )
+    _add_config_option(history)
     _add_state_option(history)
 
     validate = commands.add_parser(
@@ -803,15 +816,25 @@ def _write_summary_json(path: Path, report: JobReport, *, notes: Sequence[str] =
 
 
 def _cmd_history(args: argparse.Namespace) -> ExitStatus:
-    from .ledger import Ledger
+    from .ledger import Account, Ledger, normalize_base_url
 
-    state_path = args.state or default_state_path()
+    settings = api_settings(
+        base_url_flag=args.base_url,
+        api_key_file=args.api_key_file,
+        state=args.state,
+        config=_config_file(args),
+    )
+    state_path = settings["state"].value
     if not state_path.exists():
         print(f"batch-cancel: no ledger at {state_path} yet", file=sys.stderr)
         return ExitStatus.NOT_FOUND
+    base_url, api_key = settings["base_url"].value, _history_key(settings["api_key"].value)
     ledger = Ledger(state_path, read_only=True)
     try:
-        entries = list(ledger.history(args.order_no, args.warehouse_id))
+        account = ledger.find_account(base_url, api_key) if base_url and api_key else None
+        if base_url and api_key and account is None:  # no account of this schema yet
+            account = Account(0, normalize_base_url(base_url), "")
+        entries = list(ledger.history(args.order_no, args.warehouse_id, account))
         kept_since = ledger.kept_since()
     finally:
         ledger.close()
@@ -824,27 +847,47 @@ def _cmd_history(args: argparse.Namespace) -> ExitStatus:
         )
     elif kept_since is not None:  # what is older was forgotten (--keep-days)
         print(f"batch-cancel: the ledger remembers from {kept_since} on", file=sys.stderr)
-    if not entries:
+    for entry in entries:
+        print(json.dumps(entry, ensure_ascii=False) if args.json else _history_line(entry))
+    if not any(entry["this_account"] is not False for entry in entries):
         where = f" on {args.warehouse_id}" if args.warehouse_id else ""
+        at = f" at {account.base_url} with this key" if account is not None else ""
+        others = f" ({len(entries)} entr(ies) of other accounts above)" if entries else ""
         print(
-            f"batch-cancel: no record of order {args.order_no}{where} in {state_path}",
+            f"batch-cancel: no record of order {args.order_no}{where}{at} in {state_path}{others}",
             file=sys.stderr,
         )
         return ExitStatus.NOT_FOUND
-    for entry in entries:
-        print(json.dumps(entry, ensure_ascii=False) if args.json else _history_line(entry))
+    if account is None:
+        print(
+            "batch-cancel: no account given (base URL and key): entries of every account shown",
+            file=sys.stderr,
+        )
     return ExitStatus.SUCCESS
+
+
+def _history_key(source: object) -> str | None:
+    """The key `run` would use, to name the account; None when none is set."""
+    if isinstance(source, Path):
+        return read_api_key_file(source)
+    return os.environ.get(API_KEY_ENV, "").strip() or None
 
 
 def _history_line(entry: dict[str, object]) -> str:
     answer = (f"HTTP {entry['http_status']}" if entry["http_status"] else "no answer") + "".join(
         f" {entry[key]}" for key in ("error_code", "error_message") if entry[key]
     )
+    if entry["request_id"]:
+        answer += f" (request {entry['request_id']})"
     if entry["kind"] == "attempt":
         what = f"attempt {entry['attempt']} sent -> {answer}"
     else:
-        what = f"outcome {entry['status']} after {entry['attempt']} attempt(s): {answer}"
-    return f"{entry['at']}  run {entry['run_id']}  {entry['warehouse_id']}  {what}"
+        row = f"row {entry['source_row']} of {Path(str(entry['input_path'])).name}"
+        what = f"outcome {entry['status']} after {entry['attempt']} attempt(s): {answer}; {row}"
+    line = f"{entry['at']}  run {entry['run_id']}  {entry['warehouse_id']}  {what}"
+    if entry["this_account"] is False:
+        line += f"  [another account, at {entry['host']}]"
+    return line
 
 
 def _read_review(

@@ -32,7 +32,7 @@ from .config import (
     default_results_path,
 )
 from .errors import ClockLooksWrong, ConfigError, LedgerError
-from .ledger import Ledger, RunRecord, skip_already_cancelled
+from .ledger import Account, Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
 from .models import (
@@ -92,6 +92,9 @@ class JobReport:
     dry_run: bool = False
     # (status, reason) of every row that needs attention, for the sentence (wording.py)
     reasons: Counter[tuple[Outcome, str]] = field(default_factory=Counter)
+    # Rows sent although the ledger holds a cancel of their order at another account,
+    # by that account's host (never its key or fingerprint).
+    cancelled_elsewhere: Counter[str] = field(default_factory=Counter)
 
     @property
     def results_path(self) -> Path:
@@ -135,6 +138,10 @@ class JobReport:
                 if self.end.rate_reached is not None
                 else None
             ),
+            "cancelled_elsewhere": {
+                "orders": self.cancelled_elsewhere.total(),
+                "hosts": dict(sorted(self.cancelled_elsewhere.items())),
+            },
             "notes": list(notes),
         }
 
@@ -224,6 +231,7 @@ def run_job(
     started = time.monotonic()
     run: RunRecord | None = None
     end = RunEnd(stop_reason=None)
+    cancelled_elsewhere: Counter[str] = Counter()
     # A list, not a generator: resend_only checks its whole file here, before any lock.
     per_file = [
         resend_only(opened, options.resend_only) if options.resend_only else opened.rows()
@@ -242,8 +250,15 @@ def run_job(
             run = ledger.start_run(
                 input_path=Path(" + ".join(str(f.input.path.resolve()) for f in options.files)),
                 options=_loggable_options(options),
+                account=ledger.account(options.send.base_url, options.send.api_key),
             )
-            rows = skip_already_cancelled(rows, ledger, force_resend=options.force_resend)
+            rows = skip_already_cancelled(
+                rows,
+                ledger,
+                run.account,
+                force_resend=options.force_resend,
+                cancelled_elsewhere=cancelled_elsewhere,
+            )
         writers = [
             stack.enter_context(ResultsWriter(night_file.output, opened.header))
             for night_file, opened in zip(options.files, orders, strict=True)
@@ -263,6 +278,7 @@ def run_job(
                         result,
                         request.order_no if request else "",
                         request.warehouse_id if request else "",
+                        row.file,
                     )
             finally:
                 writers[row.file].add(row, result)
@@ -272,7 +288,7 @@ def run_job(
             for row in rows:
                 record(row, row.verdict or dry_run_result(row))
         else:
-            start_rate = _start_pace(options, ledger if run is not None else None)
+            start_rate = _start_pace(options, (ledger, run.account) if run is not None else None)
             end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
@@ -283,7 +299,7 @@ def run_job(
         if run is not None:
             run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
             if end.final_rate is not None and options.send is not None:
-                ledger.remember_pace(pace_endpoint(options.send), end.final_rate)
+                ledger.remember_pace(run.account, end.final_rate)
             if options.keep_days > 0:
                 try:
                     ledger.prune(options.keep_days, current_run=run.run_id)
@@ -310,6 +326,7 @@ def run_job(
         end=end,
         dry_run=options.send is None,
         reasons=reasons,
+        cancelled_elsewhere=cancelled_elsewhere,
     )
 
 
@@ -394,17 +411,12 @@ def dry_run_result(row: LoadedRow) -> RowResult:
     )
 
 
-def pace_endpoint(send: SendOptions) -> str:
-    """Who a remembered pace belongs to: the base URL and the key, hashed together."""
-    return hashlib.sha256(f"{send.base_url}\n{send.api_key}".encode()).hexdigest()[:32]
-
-
-def _start_pace(options: JobOptions, ledger: Ledger | None) -> float | None:
-    """--rate auto starts where the last night ended (capped by --max-rate); None: fixed."""
+def _start_pace(options: JobOptions, ledger: tuple[Ledger, Account] | None) -> float | None:
+    """--rate auto starts where this account's last night ended (capped by --max-rate)."""
     send = options.send
     if send is None or not send.auto_rate:
         return None
-    remembered = ledger.remembered_pace(pace_endpoint(send)) if ledger is not None else None
+    remembered = ledger[0].remembered_pace(ledger[1]) if ledger is not None else None
     start = remembered if remembered is not None else AUTO_START_RATE
     return min(start, send.max_rate)
 
@@ -541,6 +553,12 @@ def format_summary(report: JobReport) -> str:
             f"{first}"
         )
     lines += status_lines(report.counts)
+    if report.cancelled_elsewhere:
+        hosts = ", ".join(f"{host}: {n}" for host, n in sorted(report.cancelled_elsewhere.items()))
+        lines.append(
+            f"  sent although cancelled at another account: "
+            f"{report.cancelled_elsewhere.total()} order(s) ({hosts})"
+        )
     if len(report.files) == 1:
         lines.append(f"  results: {report.files[0].results_path}")
         return "\n".join(lines)

@@ -14,22 +14,29 @@ Durability: WAL with synchronous=NORMAL. A commit survives the process being
 killed at any instant (kill -9); only a power cut or kernel crash can lose the
 last moments, after which a re-run may send those orders again.
 
-The API key is never written here: runs record their options without secrets.
+Accounts: every run belongs to one (see `Account`), and the re-run skip, the
+in-doubt look-up, the remembered pace and `history` answer per account. The API key
+is never written here: an account is named by a keyed hash of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import itertools
 import json
 import os
+import secrets
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ClockLooksWrong, LedgerError
 from .models import (
@@ -42,10 +49,10 @@ from .models import (
     utc_now,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE_SIZE = 1024
-# Versions `history` reads as they are (their columns are the same); a run upgrades them.
-READABLE_VERSIONS = frozenset({1, 2, SCHEMA_VERSION})
+# Versions `history` reads as they are (see _history_sql); a run upgrades them.
+READABLE_VERSIONS = frozenset({1, 2, 3, SCHEMA_VERSION})
 
 # Attempts closed with these codes never reached Shipper: the run stopped between
 # recording and sending, or the TLS handshake failed. They leave no doubt behind.
@@ -56,12 +63,25 @@ NEVER_LEFT = frozenset({LocalCode.RUN_INTERRUPTED, LocalCode.TLS_ERROR})
 # index, the re-run look-up and `history` read one key range, and since marketplaces
 # number orders by date, a night's writes land on the same few pages at the end of
 # each tree. Schema 1 (a rowid table per kind plus an index by order on each) wrote
-# five B-trees per row; `_upgrade_from_1` moves an old ledger over.
+# five B-trees per row; `_upgrade` moves an old ledger over.
 # Schema 3 adds `skips`: a row skipped as already cancelled is one short entry at the
 # end of a table in run order, not an outcome placed among that order's earlier ones
 # (a re-run of a whole file then rewrote every page of the outcomes tree). Schema 2
 # ledgers gain the table on open; the skipped outcomes they hold stay where they are.
+# Schema 4 adds accounts: a run names its account (one column on `runs`, so attempts,
+# outcomes and skips reach theirs through their run, at no cost per row), and outcomes
+# and skips name the night's file (a row number alone is shared by every file of a
+# multi-file night). `_upgrade` moves a schema 1, 2 or 3 ledger over.
 _SCHEMA = (
+    # Who a run talked to: the base URL as normalize_base_url gives it, and a keyed
+    # hash of the key (HMAC-SHA256 with the ledger's `account_secret`, truncated).
+    # '' as the fingerprint: a run recorded before schema 4, key unknown (see Account).
+    """CREATE TABLE IF NOT EXISTS accounts (
+    account_id      INTEGER PRIMARY KEY,
+    base_url        TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    UNIQUE (base_url, key_fingerprint)
+)""",
     """CREATE TABLE IF NOT EXISTS runs (
     run_id        INTEGER PRIMARY KEY,
     started_at    TEXT NOT NULL,
@@ -70,7 +90,8 @@ _SCHEMA = (
     input_sha256  TEXT NOT NULL,   -- '' until the run ends (hashed beside the run)
     options_json  TEXT NOT NULL,
     pid           INTEGER NOT NULL,
-    exit_status   INTEGER
+    exit_status   INTEGER,
+    account_id    INTEGER REFERENCES accounts(account_id)
 )""",
     """CREATE TABLE IF NOT EXISTS attempts (
     order_no      TEXT NOT NULL,
@@ -92,6 +113,7 @@ _SCHEMA = (
     order_no      TEXT NOT NULL,
     warehouse_id  TEXT NOT NULL,
     run_id        INTEGER NOT NULL REFERENCES runs(run_id),
+    file          INTEGER NOT NULL, -- the run's input file (0, 1, ...); -1: before schema 4
     source_row    INTEGER NOT NULL,
     status        TEXT NOT NULL,
     http_status   INTEGER,
@@ -100,25 +122,26 @@ _SCHEMA = (
     attempts      INTEGER NOT NULL,
     request_id    TEXT,
     finished_at   TEXT NOT NULL,
-    PRIMARY KEY (order_no, warehouse_id, run_id, source_row)
+    PRIMARY KEY (order_no, warehouse_id, run_id, file, source_row)
 ) WITHOUT ROWID""",
     # Rows a run skipped because an earlier run cancelled the order: which order, which
     # row. Appended in run order (a rowid table, no index); `history` scans it.
     """CREATE TABLE IF NOT EXISTS skips (
     run_id        INTEGER NOT NULL REFERENCES runs(run_id),
+    file          INTEGER NOT NULL, -- as in outcomes
     source_row    INTEGER NOT NULL,
     order_no      TEXT NOT NULL,
     warehouse_id  TEXT NOT NULL
 )""",
-    # Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut.
+    # Facts about the ledger itself: `kept_since`, where the last prune (--keep-days) cut;
+    # `account_secret`, the HMAC key of the accounts' key fingerprints.
     """CREATE TABLE IF NOT EXISTS ledger_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 )""",
-    # --rate auto: the pace that held at the end of the last night, per API endpoint and
-    # key (`endpoint` is a hash of the base URL and the key: the key itself is never stored).
+    # --rate auto: the pace that held at the end of the last night, per account.
     """CREATE TABLE IF NOT EXISTS paces (
-    endpoint   TEXT PRIMARY KEY,
+    account_id INTEGER PRIMARY KEY REFERENCES accounts(account_id),
     rate       REAL NOT NULL,
     updated_at TEXT NOT NULL
 )""",
@@ -129,7 +152,7 @@ _ATTEMPT_COLUMNS = (
     " http_status, error_code, error_message, request_id, cancelled"
 )
 _OUTCOME_COLUMNS = (
-    "order_no, warehouse_id, run_id, source_row, status, http_status, error_code,"
+    "order_no, warehouse_id, run_id, file, source_row, status, http_status, error_code,"
     " error_message, attempts, request_id, finished_at"
 )
 
@@ -139,26 +162,123 @@ def _create_tables(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-def _upgrade_from_1(db: sqlite3.Connection) -> None:
-    """Schema 1 -> 3 in one transaction: every attempt and outcome is copied, ids kept."""
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Schema 1, 2 or 3 -> 4 in one transaction: every run, attempt, outcome and skip kept.
+
+    Each old run gets the account of the base URL its options recorded, key unknown
+    (fingerprint ''): see Account for what such evidence counts for. Old outcomes and
+    skips get file -1 (not recorded). Old paces, keyed by a hash of the base URL and
+    the key, wait in `paces_v3` until a run with that URL and key adopts them.
+    """
     db.execute("BEGIN IMMEDIATE")
     try:
-        for table in ("attempts", "outcomes"):
-            db.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+        old = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        moved = ["outcomes", *(["attempts"] if version == 1 else []), *(old & {"skips"})]
+        for table in moved:
+            db.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
+        if "paces" in old:
+            db.execute("ALTER TABLE paces RENAME TO paces_v3")
         db.execute("DROP INDEX IF EXISTS attempts_by_order")
         db.execute("DROP INDEX IF EXISTS outcomes_by_order")
+        db.execute("ALTER TABLE runs ADD COLUMN account_id INTEGER REFERENCES accounts(account_id)")
         _create_tables(db)
-        for table, columns in (("attempts", _ATTEMPT_COLUMNS), ("outcomes", _OUTCOME_COLUMNS)):
+        if version == 1:
             db.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_v1"  # noqa: S608
+                f"INSERT INTO attempts ({_ATTEMPT_COLUMNS})"  # noqa: S608
+                f" SELECT {_ATTEMPT_COLUMNS} FROM attempts_old"
             )
-            db.execute(f"DROP TABLE {table}_v1")
+        old_outcome_columns = _OUTCOME_COLUMNS.replace(" file,", "")
+        db.execute(
+            f"INSERT INTO outcomes ({_OUTCOME_COLUMNS})"  # noqa: S608
+            f" SELECT {old_outcome_columns.replace('run_id,', 'run_id, -1,')} FROM outcomes_old"
+        )
+        if "skips" in old:
+            db.execute(
+                "INSERT INTO skips (run_id, file, source_row, order_no, warehouse_id)"
+                " SELECT run_id, -1, source_row, order_no, warehouse_id FROM skips_old"
+            )
+        for table in moved:
+            db.execute(f"DROP TABLE {table}_old")
+        for run_id, options_json in db.execute("SELECT run_id, options_json FROM runs").fetchall():
+            account_id = _account_id(db, _recorded_base_url(options_json), "")
+            db.execute("UPDATE runs SET account_id = ? WHERE run_id = ?", (account_id, run_id))
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def _recorded_base_url(options_json: str) -> str:
+    """The normalized base URL a run recorded in its options; '' if none (or unreadable)."""
+    try:
+        base_url = json.loads(options_json).get("base_url")
+    except (ValueError, AttributeError):
+        return ""
+    return normalize_base_url(base_url) if isinstance(base_url, str) else ""
+
+
+def _account_id(db: sqlite3.Connection, base_url: str, fingerprint: str) -> int:
+    db.execute(
+        "INSERT OR IGNORE INTO accounts (base_url, key_fingerprint) VALUES (?, ?)",
+        (base_url, fingerprint),
+    )
+    row = db.execute(
+        "SELECT account_id FROM accounts WHERE base_url = ? AND key_fingerprint = ?",
+        (base_url, fingerprint),
+    ).fetchone()
+    return int(row[0])
+
+
+def normalize_base_url(base_url: str) -> str:
+    """One spelling per API endpoint: scheme and host lower-case, no default port, no end slash."""
+    parts = urlsplit(base_url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Who a run talked to: a normalized base URL and a fingerprint of the key.
+
+    Evidence recorded at an account counts for a run at another only when both name
+    the same base URL and the same key, or the evidence was recorded before schema 4
+    (fingerprint '': key unknown). So an old ledger's cancels still count at the host
+    they were made at, whatever the key, and never at another host.
+    """
+
+    account_id: int
+    base_url: str
+    key_fingerprint: str
+
+    @property
+    def host(self) -> str:
+        """What a summary may show of it: host[:port], never the key or its fingerprint."""
+        return urlsplit(self.base_url).netloc or "(unknown host)"
+
+    def trusts(self, other: Account) -> bool:
+        return self.base_url == other.base_url and other.key_fingerprint in (
+            self.key_fingerprint,
+            "",
+        )
+
+
+def _fingerprint(secret: str, api_key: str) -> str:
+    return hmac.new(secret.encode(), api_key.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _legacy_pace_endpoint(base_url: str, api_key: str) -> str:
+    """How schema 3 keyed a remembered pace (job.pace_endpoint then)."""
+    return hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:32]
 
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)
@@ -190,6 +310,7 @@ def _parse_stamp(stamp: str) -> datetime:
 class PriorCancel:
     run_id: int
     finished_at: str
+    request_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +318,16 @@ class UnansweredAttempt:
     run_id: int
     sent_at: str
     reason: str  # "killed" (the run died mid-request), "timeout", "connection_error"
+
+
+@dataclass(frozen=True, slots=True)
+class LookUp:
+    """What a re-run knows of some orders, at its own account (see Ledger.look_up)."""
+
+    cancelled: dict[OrderKey, PriorCancel]
+    unanswered: dict[OrderKey, UnansweredAttempt]
+    # Orders cancelled only at accounts this one does not trust: where (the host), which run.
+    cancelled_elsewhere: dict[OrderKey, tuple[str, int]]
 
 
 class Ledger:
@@ -236,9 +367,9 @@ class Ledger:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, *READABLE_VERSIONS):
                 raise LedgerError(f"{path}: state schema {version} is newer than this batch-cancel")
-            if version == 1:
-                _upgrade_from_1(self._db)  # sets the version itself, in its transaction
-            else:  # new, or schema 2: the tables it lacks (skips) are created
+            if version in (1, 2, 3):
+                _upgrade(self._db, version)  # sets the version itself, in its transaction
+            elif version == 0:
                 _create_tables(self._db)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._version = SCHEMA_VERSION
@@ -248,61 +379,140 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def start_run(self, *, input_path: Path, options: Mapping[str, Any]) -> RunRecord:
+    def account(self, base_url: str, api_key: str) -> Account:
+        """The account of this base URL and key, made on first use (with the ledger's secret)."""
+        try:
+            self._db.execute(
+                "INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('account_secret', ?)",
+                (secrets.token_hex(32),),
+            )
+            account = self.find_account(base_url, api_key)
+            assert account is not None
+            if account.account_id == 0:
+                account = replace(
+                    account,
+                    account_id=_account_id(self._db, account.base_url, account.key_fingerprint),
+                )
+                self._adopt_legacy_pace(account, _legacy_pace_endpoint(base_url, api_key))
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot write the state database: {exc}") from exc
+        return account
+
+    def find_account(self, base_url: str, api_key: str) -> Account | None:
+        """This base URL and key as an account (account_id 0: never used with this ledger).
+
+        None: the ledger has no secret yet, so no run of this schema was recorded.
+        """
+        try:
+            row = self._db.execute(
+                "SELECT value FROM ledger_meta WHERE key = 'account_secret'"
+            ).fetchone()
+        except sqlite3.OperationalError:  # a ledger from before schema 4, read as it is
+            row = None
+        if row is None:
+            return None
+        normalized, fingerprint = normalize_base_url(base_url), _fingerprint(row[0], api_key)
+        known = (
+            self._db.execute(
+                "SELECT account_id FROM accounts WHERE base_url = ? AND key_fingerprint = ?",
+                (normalized, fingerprint),
+            ).fetchone()
+            if self._version >= 4
+            else None
+        )
+        return Account(known[0] if known else 0, normalized, fingerprint)
+
+    def _adopt_legacy_pace(self, account: Account, endpoint: str) -> None:
+        if not self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'paces_v3'"
+        ).fetchone():
+            return
+        self._db.execute(
+            "INSERT OR IGNORE INTO paces (account_id, rate, updated_at)"
+            " SELECT ?, rate, updated_at FROM paces_v3 WHERE endpoint = ?",
+            (account.account_id, endpoint),
+        )
+
+    def _accounts(self) -> dict[int, Account]:
+        return {
+            account_id: Account(account_id, base_url, fingerprint)
+            for account_id, base_url, fingerprint in self._db.execute(
+                "SELECT account_id, base_url, key_fingerprint FROM accounts"
+            )
+        }
+
+    def start_run(
+        self, *, input_path: Path, options: Mapping[str, Any], account: Account
+    ) -> RunRecord:
         cursor = self._db.execute(
-            "INSERT INTO runs (started_at, input_path, input_sha256, options_json, pid)"
-            " VALUES (?, ?, '', ?, ?)",
+            "INSERT INTO runs (started_at, input_path, input_sha256, options_json, pid,"
+            " account_id) VALUES (?, ?, '', ?, ?, ?)",
             (
                 utc_now(),
                 str(input_path),
                 json.dumps(dict(options), sort_keys=True),
                 os.getpid(),
+                account.account_id,
             ),
         )
         assert cursor.lastrowid is not None
-        return RunRecord(self._db, cursor.lastrowid)
+        return RunRecord(self._db, cursor.lastrowid, account)
 
     # -- questions a re-run asks ----------------------------------------------
 
-    def look_up(
-        self, keys: Sequence[OrderKey]
-    ) -> tuple[dict[OrderKey, PriorCancel], dict[OrderKey, UnansweredAttempt]]:
-        """What a re-run must know of these (order_no, warehouse_id), in one query.
+    def look_up(self, keys: Sequence[OrderKey], account: Account) -> LookUp:
+        """What a re-run at `account` must know of these (order_no, warehouse_id), in one query.
 
         First, the run that cancelled each order, if any answer ever confirmed the
-        cancel. Cancelled is final in Shipper, so a later refusal (a --force-resend
-        answered "already cancelled") does not undo it. Attempts, not row outcomes,
-        are asked: an answer is written as it arrives, so a run killed before it
-        recorded the row's outcome still counts.
+        cancel at an account this one trusts (Account.trusts). Cancelled is final in
+        Shipper, so a later refusal (a --force-resend answered "already cancelled")
+        does not undo it. Attempts, not row outcomes, are asked: an answer is written
+        as it arrives, so a run killed before it recorded the row's outcome still counts.
 
-        Second, each order whose last attempt was sent and never answered (killed
+        Second, each order whose last attempt here was sent and never answered (killed
         mid-request, or a timeout): Shipper may or may not have cancelled it.
+
+        Third, orders cancelled only at other accounts: they are sent, and the summary
+        says where they had been cancelled.
         """
         if not keys:
-            return {}, {}
+            return LookUp({}, {}, {})
+        accounts = self._accounts()
+        trusted = {key for key, other in accounts.items() if account.trusts(other)}
         wanted = "WITH wanted(o, w) AS (VALUES " + ", ".join(["(?, ?)"] * len(keys)) + ")"
         params = [part for key in keys for part in key]
         # Only "(?, ?)" placeholders are joined into the SQL; the keys are parameters.
         # One query, oldest attempt first: a later attempt's entry replaces an earlier one.
+        # The run's account is one look-up in the small runs table per attempt.
         attempts = self._db.execute(
-            f"{wanted} SELECT order_no, warehouse_id, run_id, sent_at, answered_at,"  # noqa: S608
-            " http_status, error_code, cancelled"
-            " FROM wanted JOIN attempts ON order_no = o AND warehouse_id = w ORDER BY attempt_id",
+            f"{wanted} SELECT order_no, warehouse_id, a.run_id, sent_at, answered_at,"  # noqa: S608
+            " http_status, error_code, cancelled, request_id, r.account_id"
+            " FROM wanted JOIN attempts a ON order_no = o AND warehouse_id = w"
+            " JOIN runs r ON r.run_id = a.run_id ORDER BY attempt_id",
             params,
         )
         prior: dict[OrderKey, PriorCancel] = {}
         unanswered: dict[OrderKey, UnansweredAttempt] = {}
+        elsewhere: dict[OrderKey, tuple[str, int]] = {}
         for row in attempts:
-            order_no, warehouse_id, run_id, sent_at, answered_at, http_status, code, cancelled = row
+            order_no, warehouse_id, run_id, sent_at, answered_at, http_status, code = row[:7]
+            cancelled, request_id, account_id = row[7:]
             key = (order_no, warehouse_id)
+            if account_id not in trusted:
+                if cancelled:
+                    other = accounts.get(account_id)
+                    elsewhere[key] = (other.host if other else "(unknown host)", run_id)
+                continue
             if cancelled:
-                prior[key] = PriorCancel(run_id=run_id, finished_at=answered_at)
+                prior[key] = PriorCancel(run_id, answered_at, request_id or "")
             # Only the order's last attempt counts: a later answered one clears the doubt.
             if http_status is None and code not in NEVER_LEFT:
                 unanswered[key] = UnansweredAttempt(run_id, sent_at, code or "killed")
             elif unanswered:
                 unanswered.pop(key, None)
-        return prior, unanswered
+        for key in prior:
+            elsewhere.pop(key, None)
+        return LookUp(prior, unanswered, elsewhere)
 
     def prune(self, keep_days: float, *, current_run: int | None = None) -> int:
         """Forget attempts, outcomes and skips older than `keep_days`, and runs left with none.
@@ -404,37 +614,52 @@ class Ledger:
             return None
         return str(row[0]) if row else None
 
-    def remembered_pace(self, endpoint: str) -> float | None:
-        """The pace --rate auto held at the end of the last night for this endpoint."""
-        row = self._db.execute("SELECT rate FROM paces WHERE endpoint = ?", (endpoint,)).fetchone()
+    def remembered_pace(self, account: Account) -> float | None:
+        """The pace --rate auto held at the end of this account's last night."""
+        row = self._db.execute(
+            "SELECT rate FROM paces WHERE account_id = ?", (account.account_id,)
+        ).fetchone()
         return float(row[0]) if row else None
 
-    def remember_pace(self, endpoint: str, rate: float) -> None:
+    def remember_pace(self, account: Account, rate: float) -> None:
         try:
             self._db.execute(
-                "INSERT INTO paces (endpoint, rate, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(endpoint) DO UPDATE SET rate = excluded.rate,"
+                "INSERT INTO paces (account_id, rate, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(account_id) DO UPDATE SET rate = excluded.rate,"
                 " updated_at = excluded.updated_at",
-                (endpoint, rate, utc_now()),
+                (account.account_id, rate, utc_now()),
             )
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot write the state database: {exc}") from exc
 
-    def history(self, order_no: str, warehouse_id: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every attempt and outcome recorded for an order, oldest first."""
-        # Only constant SQL is joined (the skips part where the ledger has the table).
+    def history(
+        self, order_no: str, warehouse_id: str | None = None, account: Account | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every attempt and outcome recorded for an order, oldest first.
+
+        Each entry names its input file and row, and the host of its run's account;
+        `this_account` says whether `account` trusts that account (None: none given).
+        """
+        v4 = self._version >= 4
+        # Only constant SQL is joined (the parts the ledger's schema has).
         cursor = self._db.execute(
             "SELECT 'attempt' AS kind, a.run_id, a.warehouse_id, a.sent_at AS at, a.attempt,"  # noqa: S608
             " a.answered_at, a.http_status, a.error_code, a.error_message, a.request_id,"
-            " NULL AS status, r.input_path"
-            " FROM attempts a JOIN runs r USING (run_id)"
+            " NULL AS status, r.input_path, a.source_row, -1 AS file, r.options_json,"
+            + (" r.account_id" if v4 else " NULL AS account_id")
+            + " FROM attempts a JOIN runs r USING (run_id)"
             " WHERE a.order_no = :order_no AND (:wh IS NULL OR a.warehouse_id = :wh)"
             " UNION ALL "
             "SELECT 'outcome', o.run_id, o.warehouse_id, o.finished_at, o.attempts, NULL,"
-            " o.http_status, o.error_code, o.error_message, o.request_id, o.status, r.input_path"
-            " FROM outcomes o JOIN runs r USING (run_id)"
+            " o.http_status, o.error_code, o.error_message, o.request_id, o.status, r.input_path,"
+            + (" o.source_row, o.file, r.options_json, r.account_id" if v4 else _OLD_ROW_PARTS)
+            + " FROM outcomes o JOIN runs r USING (run_id)"
             " WHERE o.order_no = :order_no AND (:wh IS NULL OR o.warehouse_id = :wh)"
-            + (_HISTORY_SKIPS if self._version >= 3 else "")
+            + (
+                _HISTORY_SKIPS.format(*(("s.file", "r.account_id") if v4 else ("-1", "NULL")))
+                if self._version >= 3
+                else ""
+            )
             + " ORDER BY at, kind",
             {
                 "order_no": order_no,
@@ -444,19 +669,40 @@ class Ledger:
             },
         )
         names = [column[0] for column in cursor.description]
+        accounts = self._accounts() if v4 else {}
         for values in cursor:
-            yield dict(zip(names, values, strict=True))
+            entry = dict(zip(names, values, strict=True))
+            options_json, account_id = entry.pop("options_json"), entry.pop("account_id")
+            own = accounts.get(account_id) or Account(0, _recorded_base_url(options_json), "")
+            entry["input_path"] = _input_of(entry["input_path"], entry["file"], options_json)
+            entry["host"] = own.host
+            entry["this_account"] = account.trusts(own) if account is not None else None
+            yield entry
 
 
+def _input_of(run_input: str, file: int, options_json: str) -> str:
+    """The entry's input file: the run's (every file, joined) when the file is not recorded."""
+    if file < 0:
+        return run_input
+    try:
+        return str(json.loads(options_json)["files"][file]["input"])
+    except (ValueError, LookupError, TypeError):
+        return run_input
+
+
+_OLD_ROW_PARTS = " o.source_row, -1, r.options_json, NULL AS account_id"
 # A skip reads as the outcome it stands for: no attempt, no answer, at the run's start.
 _HISTORY_SKIPS = (
     " UNION ALL "
     "SELECT 'outcome', s.run_id, s.warehouse_id, r.started_at, 0, NULL, NULL,"
-    " :already_cancelled, NULL, NULL, :skipped, r.input_path"
+    " :already_cancelled, NULL, NULL, :skipped, r.input_path, s.source_row, {},"
+    " r.options_json, {} AS account_id"
     " FROM skips s JOIN runs r USING (run_id)"
     " WHERE s.order_no = :order_no AND (:wh IS NULL OR s.warehouse_id = :wh)"
 )
-_INSERT_SKIP = "INSERT INTO skips (run_id, source_row, order_no, warehouse_id) VALUES (?, ?, ?, ?)"
+_INSERT_SKIP = (
+    "INSERT INTO skips (run_id, file, source_row, order_no, warehouse_id) VALUES (?, ?, ?, ?, ?)"
+)
 _INSERT_ATTEMPT = (
     "INSERT INTO attempts (order_no, warehouse_id, attempt_id, run_id, source_row, attempt,"
     " sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -467,7 +713,7 @@ _ANSWER_ATTEMPT = (
 )
 _INSERT_OUTCOME = (
     f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS})"  # noqa: S608
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 # Outcomes are committed this many at a time (and at the end of the run), not with
@@ -500,15 +746,16 @@ class RunRecord:
     answered before its row is written and ids keep increasing across runs.
     """
 
-    def __init__(self, db: sqlite3.Connection, run_id: int) -> None:
+    def __init__(self, db: sqlite3.Connection, run_id: int, account: Account) -> None:
         self._db = db
         self.run_id = run_id
+        self.account = account
         self._attempt_ids = itertools.count((run_id << 32) + 1)
         self._orders: dict[int, tuple[str, str]] = {}  # attempts not yet answered
         self._started: list[tuple[Any, ...]] = []
         self._answered: list[tuple[Any, ...]] = []
         self._outcomes: list[tuple[Any, ...]] = []
-        self._skips: list[tuple[int, int, str, str]] = []
+        self._skips: list[tuple[int, int, int, str, str]] = []
         self._pending: asyncio.Future[None] | None = None  # the commit scheduled for this pass
         self._failure: Exception | None = None
 
@@ -547,7 +794,7 @@ class RunRecord:
         """
         pending, self._pending = self._pending, None
         outcomes: list[tuple[Any, ...]] = []
-        skips: list[tuple[int, int, str, str]] = []
+        skips: list[tuple[int, int, int, str, str]] = []
         if all_outcomes or self._unwritten_outcomes() >= OUTCOMES_PER_COMMIT:
             outcomes, self._outcomes = self._outcomes, []
             skips, self._skips = self._skips, []
@@ -622,17 +869,21 @@ class RunRecord:
     def _unwritten_outcomes(self) -> int:
         return len(self._outcomes) + len(self._skips)
 
-    def record_outcome(self, result: RowResult, order_no: str, warehouse_id: str) -> None:
+    def record_outcome(
+        self, result: RowResult, order_no: str, warehouse_id: str, file: int = 0
+    ) -> None:
+        """The row's outcome; `file` is its input file's place in the run (LoadedRow.file)."""
         self._check_writable()
         if result.status is Outcome.SKIPPED:
             # The attempts already say which run cancelled it: the order and row suffice.
-            self._skips.append((self.run_id, result.source_row, order_no, warehouse_id))
+            self._skips.append((self.run_id, file, result.source_row, order_no, warehouse_id))
         else:
             self._outcomes.append(
                 (
                     order_no,
                     warehouse_id,
                     self.run_id,
+                    file,
                     result.source_row,
                     result.status.value,
                     result.http_status,
@@ -663,12 +914,19 @@ LOOKUP_BATCH = 256
 
 
 def skip_already_cancelled(
-    rows: Iterable[LoadedRow], ledger: Ledger, *, force_resend: bool = False
+    rows: Iterable[LoadedRow],
+    ledger: Ledger,
+    account: Account,
+    *,
+    force_resend: bool = False,
+    cancelled_elsewhere: Counter[str] | None = None,
 ) -> Iterator[LoadedRow]:
-    """Turn rows an earlier run cancelled into `skipped`; flag rows left in doubt.
+    """Turn rows an earlier run at this account cancelled into `skipped`; flag rows in doubt.
 
     This is what makes re-running the recovery path: the same file, or the next
     night's overlapping export, sends only what is not known to be cancelled.
+    A row cancelled only at another account is sent; `cancelled_elsewhere` counts
+    such rows by the host they were cancelled at.
     """
     rows = iter(rows)
     while True:
@@ -678,7 +936,13 @@ def skip_already_cancelled(
             batch.extend(itertools.islice(rows, LOOKUP_BATCH))
         except Exception as exc:  # the input broke off: the rows read before it still count
             broke_off = exc
-        yield from _skip_known(batch, ledger, force_resend=force_resend)
+        yield from _skip_known(
+            batch,
+            ledger,
+            account,
+            force_resend=force_resend,
+            cancelled_elsewhere=Counter() if cancelled_elsewhere is None else cancelled_elsewhere,
+        )
         if broke_off is not None:
             raise broke_off
         if len(batch) < LOOKUP_BATCH:
@@ -686,39 +950,54 @@ def skip_already_cancelled(
 
 
 def _skip_known(
-    batch: list[LoadedRow], ledger: Ledger, *, force_resend: bool
+    batch: list[LoadedRow],
+    ledger: Ledger,
+    account: Account,
+    *,
+    force_resend: bool,
+    cancelled_elsewhere: Counter[str],
 ) -> Iterator[LoadedRow]:
     keys = [
         (row.request.order_no, row.request.warehouse_id)
         for row in batch
         if row.request and not row.verdict
     ]
-    prior_cancels, unanswered = ledger.look_up(keys)
+    known = ledger.look_up(keys, account)
     for row in batch:
         request = row.request
         if request is None or row.verdict is not None:
             yield row
             continue
         key = (request.order_no, request.warehouse_id)
-        prior = None if force_resend else prior_cancels.get(key)
+        prior = None if force_resend else known.cancelled.get(key)
         if prior is not None:
+            # The earlier run's answer, as its results file had it: its request id and time.
             skipped = RowResult(
                 source_row=row.source_row,
                 status=Outcome.SKIPPED,
                 error_code=LocalCode.ALREADY_CANCELLED,
                 error_message=f"already cancelled at {prior.finished_at} in run {prior.run_id}",
+                request_id=prior.request_id,
+                finished_at=prior.finished_at,
             )
             # The request stays: history finds the order. (The constructor, not replace():
             # it copies field by field, and was most of this loop's own time.)
             yield LoadedRow(row.source_row, row.cells, request, skipped, row.file)
             continue
-        doubt = unanswered.get(key)
+        notes = [request.note]
+        elsewhere = known.cancelled_elsewhere.get(key)
+        if elsewhere is not None:
+            host, run_id = elsewhere
+            cancelled_elsewhere[host] += 1
+            notes.append(f"cancelled at another account ({host}, run {run_id}); sent here")
+        doubt = known.unanswered.get(key)
         if doubt is not None:
             why = "the run was killed mid-request" if doubt.reason == "killed" else doubt.reason
-            note = (
+            notes.append(
                 f"an earlier attempt (run {doubt.run_id}, {doubt.sent_at}) was sent but never "
                 f"answered ({why}); Shipper may already have cancelled it"
             )
-            request = replace(request, note="; ".join(filter(None, [request.note, note])))
+        if len(notes) > 1:
+            request = replace(request, note="; ".join(filter(None, notes)))
             row = replace(row, request=request)
         yield row

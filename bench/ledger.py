@@ -138,7 +138,11 @@ def _wal_bytes(section: Section) -> None:
 
 
 async def _night(ledger: Ledger, night: int) -> None:
-    record = ledger.start_run(input_path=Path(f"night-{night:02d}.csv"), options={})
+    record = ledger.start_run(
+        input_path=Path(f"night-{night:02d}.csv"),
+        options={},
+        account=ledger.account("https://api.shipper.example", "bench-key"),
+    )
     for row in range(1, NIGHT_ROWS + 1):
         order_no = f"SHP-2611{night:02d}{row:05d}"
         request = CancelRequest(row, order_no, "WH-TGR04", "Cancelled from marketplace")

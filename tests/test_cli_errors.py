@@ -1086,6 +1086,6 @@ def test_history_on_a_file_that_is_not_a_ledger(
     expected = (
         f"cannot open the state database {path}: {why}"
         if why
-        else f"{path} is not a batch-cancel ledger (schema 0, expected 3)"
+        else f"{path} is not a batch-cancel ledger (schema 0, expected 4)"
     )
     assert capsys.readouterr().err == f"batch-cancel: error: {expected}\n"

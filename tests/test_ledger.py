@@ -17,6 +17,7 @@ from batch_cancel.config import default_state_path
 from batch_cancel.errors import LedgerError, LockHeldError
 from batch_cancel.ledger import (
     LOOKUP_BATCH,
+    Account,
     Ledger,
     PriorCancel,
     RunRecord,
@@ -35,8 +36,15 @@ def loaded(order_no: str, source_row: int = 1) -> LoadedRow:
     return LoadedRow(source_row, (order_no, "WH-1", "reason"), request(order_no, source_row), None)
 
 
+BASE_URL, KEY = "https://api.shipper.example", "merchant-key-1"
+
+
+def here(ledger: Ledger) -> Account:
+    return ledger.account(BASE_URL, KEY)
+
+
 def start_run(ledger: Ledger) -> RunRecord:
-    return ledger.start_run(input_path=Path("in.csv"), options={"rate": 5})
+    return ledger.start_run(input_path=Path("in.csv"), options={"rate": 5}, account=here(ledger))
 
 
 def answer(record: RunRecord, order_no: str, status: int, *, cancelled: bool) -> None:
@@ -45,13 +53,17 @@ def answer(record: RunRecord, order_no: str, status: int, *, cancelled: bool) ->
 
 
 def prior_cancel(ledger: Ledger, order_no: str, warehouse_id: str) -> PriorCancel | None:
-    return ledger.look_up([(order_no, warehouse_id)])[0].get((order_no, warehouse_id))
+    return ledger.look_up([(order_no, warehouse_id)], here(ledger)).cancelled.get(
+        (order_no, warehouse_id)
+    )
 
 
 def unanswered_attempt(
     ledger: Ledger, order_no: str, warehouse_id: str
 ) -> UnansweredAttempt | None:
-    return ledger.look_up([(order_no, warehouse_id)])[1].get((order_no, warehouse_id))
+    return ledger.look_up([(order_no, warehouse_id)], here(ledger)).unanswered.get(
+        (order_no, warehouse_id)
+    )
 
 
 @pytest.fixture
@@ -178,7 +190,7 @@ async def test_a_failed_commit_is_reported_to_waiters_and_later_writes(
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     run_id = start_run(ledger).run_id
     db = sqlite3.connect(ledger.path, isolation_level=None)
-    record = RunRecord(FailingCommits(db, error), run_id)  # type: ignore[arg-type]
+    record = RunRecord(FailingCommits(db, error), run_id, here(ledger))  # type: ignore[arg-type]
     record.attempt_started(request("A-1"), 1)
     # A liveness guard, not a timing: a waiter left unsettled would hang the run.
     with pytest.raises(LedgerError, match=re.escape(str(error))):
@@ -213,7 +225,7 @@ def test_skip_already_cancelled_marks_skipped_and_flags_doubt(ledger: Ledger) ->
     answer(earlier, "DONE", 200, cancelled=True)
     earlier.attempt_started(request("DOUBT"), 1)
     rows = [loaded("DONE", 1), loaded("DOUBT", 2), loaded("NEW", 3)]
-    out = list(skip_already_cancelled(rows, ledger))
+    out = list(skip_already_cancelled(rows, ledger, here(ledger)))
     assert [row.source_row for row in out] == [1, 2, 3]
     assert out[0].request == rows[0].request  # kept, so the ledger knows the order
     assert out[0].verdict is not None
@@ -223,7 +235,7 @@ def test_skip_already_cancelled_marks_skipped_and_flags_doubt(ledger: Ledger) ->
     assert out[1].request is not None
     assert "was sent but never answered (the run was killed mid-request)" in out[1].request.note
     assert out[2] == rows[2]
-    forced = list(skip_already_cancelled(rows, ledger, force_resend=True))
+    forced = list(skip_already_cancelled(rows, ledger, here(ledger), force_resend=True))
     assert forced[0] == rows[0]
 
 
@@ -262,7 +274,7 @@ def test_skip_already_cancelled_across_lookup_batches(ledger: Ledger) -> None:
         loaded(f"O-{i}", i + 1) if i % 50 else LoadedRow(i + 1, ("", "", ""), None, None)
         for i in range(count)
     ]
-    out = list(skip_already_cancelled(rows, ledger))
+    out = list(skip_already_cancelled(rows, ledger, here(ledger)))
     assert [row.source_row for row in out] == list(range(1, count + 1))
     for i, row in enumerate(out):
         if i % 50 == 0:
@@ -357,12 +369,13 @@ def test_a_skipped_row_is_one_short_entry_and_history_shows_it(tmp_path: Path) -
     answer(earlier, "DONE", 200, cancelled=True)
     earlier.end(0)
     rerun = start_run(ledger)
-    (row,) = skip_already_cancelled([loaded("DONE", 7)], ledger)
+    (row,) = skip_already_cancelled([loaded("DONE", 7)], ledger, here(ledger))
     assert row.verdict is not None
     rerun.record_outcome(row.verdict, "DONE", "WH-1")
     rerun.end(0)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT * FROM skips").fetchall() == [(rerun.run_id, 7, "DONE", "WH-1")]
+        skips = db.execute("SELECT * FROM skips").fetchall()
+        assert skips == [(rerun.run_id, 0, 7, "DONE", "WH-1")]
         assert db.execute("SELECT COUNT(*) FROM outcomes").fetchone() == (0,)
         started = db.execute(
             "SELECT started_at FROM runs WHERE run_id = ?", (rerun.run_id,)
@@ -385,6 +398,10 @@ def test_a_skipped_row_is_one_short_entry_and_history_shows_it(tmp_path: Path) -
         "request_id": None,
         "status": "skipped",
         "input_path": None,
+        "source_row": 7,
+        "file": 0,
+        "host": "api.shipper.example",
+        "this_account": None,
     }
     assert list(ledger.history("DONE", "WH-OTHER")) == []
     ledger.close()
@@ -419,10 +436,15 @@ def test_retention_keeps_every_cancel_younger_than_keep_days_whatever_came_after
                 db.execute(f"UPDATE {table} SET {column} = ? WHERE run_id = ?",  # noqa: S608
                            (stamp, run_id))  # fmt: skip
     ledger.prune(20)
-    known = {key[0] for key in ledger.look_up([(f"N-{age}", "WH-1") for age in nights])[0]}
+    known = {
+        key[0]
+        for key in ledger.look_up([(f"N-{age}", "WH-1") for age in nights], here(ledger)).cancelled
+    }
     assert known == {f"N-{age}" for age in range(1, 21)}
     rows = [loaded(f"N-{age}", age) for age in range(1, 41)]
-    skipped = [row.source_row for row in skip_already_cancelled(rows, ledger) if row.verdict]
+    skipped = [
+        row.source_row for row in skip_already_cancelled(rows, ledger, here(ledger)) if row.verdict
+    ]
     assert skipped == list(range(1, 21))
     with sqlite3.connect(path) as db:
         kept_runs = {run_id for (run_id,) in db.execute("SELECT run_id FROM skips")}

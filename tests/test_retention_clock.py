@@ -105,6 +105,9 @@ def statuses(tmp_path: Path, name: str) -> dict[str, str]:
     }
 
 
+NO_ACCOUNT = "batch-cancel: no account given (base URL and key): entries of every account shown"
+
+
 def history(capsys: pytest.CaptureFixture[str], order_no: str) -> CliRun:
     return main_in_process(capsys, "history", order_no)
 
@@ -193,11 +196,13 @@ def test_history_never_says_the_ledger_remembers_from_a_future_time(
     assert done.returncode == ExitStatus.SUCCESS
     assert done.stderr.splitlines() == [
         f"batch-cancel: the clock looks wrong: it says {stamp(0)}, before the ledger's "
-        f"last cut ({stamp(20)}); what was older than that cut is forgotten"
+        f"last cut ({stamp(20)}); what was older than that cut is forgotten",
+        NO_ACCOUNT,
     ]
     clock.at(21)  # the clock has passed the cut: the usual line
     assert history(capsys, "A-1").stderr.splitlines() == [
-        f"batch-cancel: the ledger remembers from {stamp(20)} on"
+        f"batch-cancel: the ledger remembers from {stamp(20)} on",
+        NO_ACCOUNT,
     ]
 
 
@@ -214,15 +219,16 @@ def test_how_far_the_clock_may_be_from_the_newest_run(
     tmp_path: Path, clock: StoppedClock, days: float, refused: bool
 ) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite3")
+    here = ledger.account("http://127.0.0.1:1", "a-key-for-the-clock-test")
     clock.at(-10)
-    old = ledger.start_run(input_path=Path("old.csv"), options={})
+    old = ledger.start_run(input_path=Path("old.csv"), options={}, account=here)
     old.attempt_started(models.CancelRequest(1, "OLD", "WH-1", "reason"), 1)
     old.commit()
     old.end(0)
     clock.at(0)
-    ledger.start_run(input_path=Path("new.csv"), options={}).end(0)
+    ledger.start_run(input_path=Path("new.csv"), options={}, account=here).end(0)
     clock.at(days)
-    tonight = ledger.start_run(input_path=Path("tonight.csv"), options={})
+    tonight = ledger.start_run(input_path=Path("tonight.csv"), options={}, account=here)
     if refused:
         with pytest.raises(ClockLooksWrong, match=NOTHING_FORGOTTEN):
             ledger.prune(3, current_run=tonight.run_id)
