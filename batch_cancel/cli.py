@@ -103,7 +103,8 @@ def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False
 EXIT_STATUSES = """\
 exit status:
   0    every row cancelled, skipped (cancelled before) or a duplicate
-  1    finished, but some rows need attention (invalid, rejected, failed, not_sent)
+  1    finished, but some rows need attention (invalid, rejected, failed, not_sent),
+       or a config source matched no file
   2    usage, configuration or unreadable input; nothing sent (or the disk filled)
   3    the API refused the key, looked down, or failed TLS; the rest not sent
   4    another run holds the ledger or the same results file; nothing done
@@ -832,8 +833,10 @@ def _write_unfinished_summary(args: argparse.Namespace, status: ExitStatus, erro
     """
     from .job import unfinished_json
 
-    if args.summary_json is None or "--summary-json" in error:  # the refusal was of it
+    if args.summary_json is None:
         return
+    if "--summary-json" in error or str(args.summary_json) in error:
+        return  # the failure was the summary's own (refused, disk full): said already
     try:
         path = output_target(args.summary_json, flag="--summary-json", inputs=args.input)
         if path.exists() and not _holds_a_summary(path):
