@@ -1021,7 +1021,8 @@ def _command(args: argparse.Namespace) -> ExitStatus:
 
 
 def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitStatus, str]:
-    """The exit status and the one stderr line for an error that ended the command."""
+    """The exit status and the one stderr line for an error that ended the command (an
+    internal error's traceback is printed here first, when asked for)."""
     if isinstance(exc, BatchCancelError):  # each class carries its label and status (errors.py)
         return exc.exit_status, f"batch-cancel: {exc.label}{exc}"
     if isinstance(exc, OSError):  # e.g. the results folder is not writable
