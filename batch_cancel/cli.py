@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -51,11 +52,16 @@ from .configfile import CONFIG_ENV
 from .errors import BatchCancelError, ConfigError
 from .models import ExitStatus, LoadedRow, Outcome, RowResult, needs_attention, utc_now
 from .outputs import output_target, write_atomically
-from .text import MIN_REDACTED_SECRET, redact
+from .text import MIN_REDACTED_SECRET, describe_error, redact
 
 log = logging.getLogger("batch_cancel")
 
 MAX_PROBLEMS_SHOWN = 20
+# Set (to anything) for the traceback of an error nobody foresaw; `-v` shows it too.
+TRACEBACK_ENV = "BATCH_CANCEL_TRACEBACK"
+# A file --summary-json may replace when a run stops before it knows its inputs: a
+# summary is far smaller; anything bigger is not one.
+MAX_SUMMARY_JSON_BYTES = 64 << 20
 
 
 def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
@@ -97,11 +103,13 @@ def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False
 EXIT_STATUSES = """\
 exit status:
   0    every row cancelled, skipped (cancelled before) or a duplicate
-  1    finished, but some rows need attention (invalid, rejected, failed, not_sent)
+  1    finished, but some rows need attention (invalid, rejected, failed, not_sent),
+       or a config source matched no file
   2    usage, configuration or unreadable input; nothing sent (or the disk filled)
   3    the API refused the key, looked down, or failed TLS; the rest not sent
   4    another run holds the ledger or the same results file; nothing done
   5    history: no record of that order
+  70   an internal error (one nobody foresaw, or out of memory): the night did not finish
   120  stdout/stderr could not be written at exit
   129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM: in-flight requests finished"""
 
@@ -526,16 +534,19 @@ class _RedactSecret(logging.Filter):
         super().__init__()
         self._secret = secret
 
+    def redact(self, text: str) -> str:
+        return redact(text, self._secret)
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if (redacted := redact(message, self._secret)) != message:
+        if (redacted := self.redact(message)) != message:
             record.msg, record.args = redacted, None
         # A traceback is text too (an exception message may quote a header): format it
         # now, redacted, and formatters print this cached text instead.
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self._secret)
+            record.exc_text = self.redact(record.exc_text)
         return True
 
 
@@ -643,7 +654,7 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
         flags=_input_options(args),
         output=None,
         dry_run=True,
-    )
+    ).files
     output = None
     if args.output is not None:
         output = output_target(args.output, flag="-o", inputs=[night_file.input.path])
@@ -691,7 +702,7 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
 
 
 def _cmd_run(args: argparse.Namespace) -> ExitStatus:
-    from .job import InputScan, JobOptions, format_summary, open_orders, run_job
+    from .job import InputScan, JobOptions, empty_night, format_summary, open_orders, run_job
 
     config = _config_file(args)
     # Configuration is checked before the input is read, so a missing key costs nothing.
@@ -713,7 +724,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     )
     check_progress_every(args.progress_every)
     _setup_logging(args, secret=send_options.api_key if send_options else None)
-    files = night_files(
+    night = night_files(
         args.input,
         sources=args.source,
         config=config,
@@ -721,6 +732,12 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         output=args.output,
         dry_run=args.dry_run,
     )
+    for source in night.empty_sources:  # a missing export is news: under -q too
+        print(
+            f"batch-cancel: source {source.name}: no file matched {', '.join(source.globs)}",
+            file=sys.stderr,
+        )
+    files = night.files
     if args.only and len(files) != 1:
         raise ConfigError("--only reads one results file; name it as the only INPUT")
     inputs = [night_file.input.path for night_file in files]
@@ -735,11 +752,12 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
             inputs=[*inputs, *(night_file.output for night_file in files)],
         )
     if not files:
-        if not args.quiet:
-            print(
-                "batch-cancel: nothing to do: no file matched the sources' globs", file=sys.stderr
-            )
-        return ExitStatus.SUCCESS
+        empty = empty_night(night.empty_sources, dry_run=args.dry_run)
+        if not (args.quiet and empty.exit_status == ExitStatus.SUCCESS):
+            print(empty.headline, file=sys.stderr)
+        if args.summary_json:
+            _write_summary_json(args.summary_json, empty)
+        return empty.exit_status
     state = api_settings(state=args.state, config=config)["state"].value
     options = JobOptions(
         files=tuple(files),
@@ -750,6 +768,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         resend_only=args.only or frozenset(),
         health=health,
         keep_days=_keep_days(args.keep_days, config),
+        empty_sources=night.empty_sources,
     )
     orders = open_orders(options)
     scans = [InputScan(night_file.input.path) for night_file in files]
@@ -811,8 +830,47 @@ def _config_file(args: argparse.Namespace) -> ConfigFile | None:
 
 
 def _write_summary_json(path: Path, report: JobReport, *, notes: Sequence[str] = ()) -> None:
-    text = json.dumps(report.to_json(notes=notes), indent=2) + "\n"
+    _write_json(path, report.to_json(notes=notes))
+
+
+def _write_json(path: Path, summary: dict[str, Any]) -> None:
+    text = json.dumps(summary, indent=2) + "\n"
     write_atomically(path, "utf-8", lambda handle: handle.write(text))
+
+
+def _write_unfinished_summary(args: argparse.Namespace, status: ExitStatus, error: str) -> None:
+    """A run that stopped before its summary still replaces --summary-json with its own.
+
+    The night's inputs may not be known yet (the config did not load), so beyond
+    output_target's checks only a new file or an earlier summary JSON is replaced.
+    """
+    from .job import unfinished_json
+
+    if args.summary_json is None:
+        return
+    if "--summary-json" in error or str(args.summary_json) in error:
+        return  # the failure was the summary's own (refused, disk full): said already
+    try:
+        path = output_target(args.summary_json, flag="--summary-json", inputs=args.input)
+        if path.exists() and not _holds_a_summary(path):
+            print(
+                f"batch-cancel: --summary-json {path} not written: it holds no summary JSON",
+                file=sys.stderr,
+            )
+            return
+        _write_json(path, unfinished_json(status, error))
+    except (BatchCancelError, OSError) as exc:  # said already, or said now: the status stands
+        print(f"batch-cancel: --summary-json not written: {exc}", file=sys.stderr)
+
+
+def _holds_a_summary(path: Path) -> bool:
+    try:
+        if path.stat().st_size > MAX_SUMMARY_JSON_BYTES:
+            return False
+        summary = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and "exit_status" in summary
 
 
 def _cmd_history(args: argparse.Namespace) -> ExitStatus:
@@ -974,34 +1032,73 @@ def _cmd_sandbox(args: argparse.Namespace) -> ExitStatus:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        if args.command == "sandbox":
-            return _cmd_sandbox(args)
-        if args.command == "demo":
-            from .demo import main as demo_main
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (argparse printed it), --help, --version
+        return exc.code if isinstance(exc.code, int) else ExitStatus.USAGE_OR_INPUT
+    try:
+        return _command(args)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # the one handler: every error ends in its status
+        status, line = _failure(exc, args)
+        print(line, file=sys.stderr)
+        if args.command == "run":
+            if status == ExitStatus.INTERNAL_ERROR:
+                print("batch-cancel: the night did not finish", file=sys.stderr)
+            _write_unfinished_summary(args, status, line)
+        return status
 
-            return demo_main()
-        if args.command == "validate":
-            return _cmd_validate(args)
-        if args.command == "config":
-            return _cmd_config(args)
-        if args.command == "history":
-            return _cmd_history(args)
-        if args.command == "summarize":
-            return _cmd_summarize(args)
-        if args.command == "report":
-            return _cmd_report(args)
-        return _cmd_run(args)
-    except BatchCancelError as exc:  # each class carries its label and exit status (errors.py)
-        print(f"batch-cancel: {exc.label}{exc}", file=sys.stderr)
-        return exc.exit_status
-    except OSError as exc:  # e.g. the results folder is not writable
-        print(f"batch-cancel: error: {exc}", file=sys.stderr)
-        return ExitStatus.USAGE_OR_INPUT
-    except KeyboardInterrupt:
-        print("batch-cancel: interrupted", file=sys.stderr)
-        return ExitStatus.INTERRUPTED
+
+def _command(args: argparse.Namespace) -> ExitStatus:
+    if args.command == "sandbox":
+        return _cmd_sandbox(args)
+    if args.command == "demo":
+        from .demo import main as demo_main
+
+        return ExitStatus(demo_main())
+    if args.command == "validate":
+        return _cmd_validate(args)
+    if args.command == "config":
+        return _cmd_config(args)
+    if args.command == "history":
+        return _cmd_history(args)
+    if args.command == "summarize":
+        return _cmd_summarize(args)
+    if args.command == "report":
+        return _cmd_report(args)
+    return _cmd_run(args)
+
+
+def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[ExitStatus, str]:
+    """The exit status and the one stderr line for an error that ended the command (an
+    internal error's traceback is printed here first, when asked for)."""
+    if isinstance(exc, BatchCancelError):  # each class carries its label and status (errors.py)
+        return exc.exit_status, f"batch-cancel: {exc.label}{exc}"
+    if isinstance(exc, OSError):  # e.g. the results folder is not writable
+        return ExitStatus.USAGE_OR_INPUT, f"batch-cancel: error: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitStatus.INTERRUPTED, "batch-cancel: interrupted"
+    # A bug, or memory exhausted: never a success. Redacted as the log filter redacts,
+    # since the exception may quote anything the command held.
+    if getattr(args, "verbose", False) or os.environ.get(TRACEBACK_ENV):
+        print(_redacted("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+    return ExitStatus.INTERNAL_ERROR, _redacted(
+        f"batch-cancel: internal error: {describe_error(exc)}"
+    )
+
+
+def _redacted(text: str) -> str:
+    """`text` without the key this command read (its log filter's) or the environment's."""
+    filters = [
+        kept
+        for handler in logging.getLogger().handlers
+        for kept in handler.filters
+        if isinstance(kept, _RedactSecret)
+    ]
+    for secret_filter in filters:
+        text = secret_filter.redact(text)
+    return redact(text, os.environ.get(API_KEY_ENV, "").strip())
 
 
 def _open_closed_std_streams() -> None:

@@ -140,6 +140,14 @@ def input_options(
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Night:
+    """The night's files, and the sources that expect a file and matched none."""
+
+    files: list[NightFile]
+    empty_sources: tuple[ConfigSource, ...] = ()
+
+
 def night_files(
     inputs: Sequence[Path],
     *,
@@ -148,11 +156,12 @@ def night_files(
     flags: InputOptions,
     output: Path | None,
     dry_run: bool,
-) -> list[NightFile]:
+) -> Night:
     """The night's files: the FILEs given (with a source's layout if one is named), else
     every file of every source in the config (or of those named with --source).
 
-    Layout flags (`--map`, `--warehouse-id`, ...) win over the source's settings.
+    Layout flags (`--map`, `--warehouse-id`, ...) win over the source's settings. A
+    source without `optional = true` that matches nothing is one of `empty_sources`.
     """
     known = config.sources if config else {}
     for name in sources:
@@ -160,6 +169,7 @@ def night_files(
             where = f"in {config.path}" if config else "(no config file: pass --config)"
             names = ", ".join(known) or "none"
             raise ConfigError(f"--source {name}: no such source {where}; sources: {names}")
+    empty: tuple[ConfigSource, ...] = ()
     if inputs:
         if len(sources) > 1:
             raise ConfigError("with INPUT files, name at most one --source (their layout)")
@@ -169,11 +179,10 @@ def night_files(
             raise ConfigError(
                 "nothing to read: name an INPUT file, or a --config whose [sources] name the files"
             )
-        chosen = [
-            (source, path)
-            for source in (known[name] for name in (sources or list(known)))
-            for path in source.paths()
-        ]
+        named = [known[name] for name in (sources or list(known))]
+        found = {source.name: source.paths() for source in named}
+        chosen = [(source, path) for source in named for path in found[source.name]]
+        empty = tuple(source for source in named if not found[source.name] and not source.optional)
     if output is not None and len(chosen) != 1:
         raise ConfigError(f"-o names one results file, but the night has {len(chosen)} inputs")
     seen: set[Path] = set()
@@ -190,7 +199,7 @@ def night_files(
                 archive=source.archive if source else None,
             )
         )
-    return files
+    return Night(files=files, empty_sources=empty)
 
 
 def _with_source(flags: InputOptions, source: ConfigSource | None, path: Path) -> InputOptions:

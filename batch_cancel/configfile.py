@@ -42,6 +42,7 @@ SOURCE_KEYS = {
     "encoding": str,
     "sheet": str,
     "archive": str,
+    "optional": bool,  # true: a night without its file is no news
 }
 TOP_KEYS = {"api": dict, "sources": dict, "state": str, "keep_days": (int, float)}
 _TOML_WHERE = re.compile(r"\(at line (\d+), column \d+\)")
@@ -61,6 +62,13 @@ class Source:
     encoding: str | None = None
     sheet: str | None = None
     archive: Path | None = None  # where a file goes once its results are complete
+    # False: a night this source matches no file needs attention (the export never came).
+    optional: bool = False
+
+    @property
+    def globs(self) -> tuple[str, ...]:
+        """The patterns as globbed, below the config file's folder: for messages."""
+        return tuple(str(self.base_dir / pattern) for pattern in self.files)
 
     def paths(self) -> list[Path]:
         """The files this source names tonight, sorted, each once; never our own outputs."""
@@ -183,6 +191,7 @@ def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:
         encoding=table.get("encoding"),
         sheet=table.get("sheet"),
         archive=base / archive if archive else None,
+        optional=table.get("optional", False),
     )
 
 
@@ -201,10 +210,9 @@ class _Checker:
                 known = ", ".join(allowed)
                 self.fail((*where, key), f"unknown key (known here: {known})")
             kinds = allowed[key]
-            if not isinstance(value, kinds) or isinstance(value, bool):
-                self.fail(
-                    (*where, key), f"must be {_kind_name(kinds)}, not {_kind_name(type(value))}"
-                )
+            if not isinstance(value, kinds) or (isinstance(value, bool) and kinds is not bool):
+                wanted = "true or false" if kinds is bool else _kind_name(kinds)
+                self.fail((*where, key), f"must be {wanted}, not {_kind_name(type(value))}")
 
     def fail(self, where: tuple[str, ...], problem: str) -> None:
         line = self._line_of(where)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .client import ShipperClient
 from .config import (
@@ -52,6 +52,9 @@ from .results_file import resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .wording import attention_sentence, reason_of
 
+if TYPE_CHECKING:
+    from .configfile import Source as ConfigSource
+
 log = logging.getLogger(__name__)
 
 ResultListener = Callable[[LoadedRow, RowResult], None]
@@ -68,6 +71,8 @@ class JobOptions:
     # --only: the input is a results CSV; re-send rows with these old statuses, keep the rest.
     resend_only: frozenset[Outcome] = frozenset()
     keep_days: float = DEFAULT_KEEP_DAYS  # the ledger forgets what is older; 0: never
+    # Sources that expected a file tonight and matched none: the night needs attention.
+    empty_sources: tuple[ConfigSource, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,18 +100,27 @@ class JobReport:
     # Rows sent although the ledger holds a cancel of their order at another account,
     # by that account's host (never its key or fingerprint).
     cancelled_elsewhere: Counter[str] = field(default_factory=Counter)
+    empty_sources: tuple[ConfigSource, ...] = ()
 
     @property
     def results_path(self) -> Path:
         return self.files[0].results_path
+
+    @property
+    def finished(self) -> bool:
+        """Every file was read to its end and every row given its chance (no stop)."""
+        end = self.end
+        return not (end.stop_reason or end.signal or end.input_error or end.internal_error)
 
     def to_json(self, *, notes: Sequence[str] = ()) -> dict[str, Any]:
         """What `--summary-json` writes (README, "Running from cron")."""
         return {
             "run_id": self.run_id,
             "exit_status": int(self.exit_status),
+            "finished": self.finished,
             "headline": self.headline,
-            "results_path": str(self.results_path),
+            "error": "",
+            "results_path": str(self.results_path) if self.files else None,
             "files": [
                 {
                     "input": str(item.input_path),
@@ -125,6 +139,7 @@ class JobReport:
             "stop_reason": self.end.stop_reason.value if self.end.stop_reason else None,
             "stop_message": self.end.stop_message,
             "input_error": self.end.input_error,
+            "empty_sources": _empty_sources_json(self.empty_sources),
             "rate_auto": (
                 {
                     "reached": round(self.end.rate_reached, 3),
@@ -144,6 +159,56 @@ class JobReport:
             },
             "notes": list(notes),
         }
+
+
+def _empty_sources_json(sources: Sequence[ConfigSource]) -> list[dict[str, Any]]:
+    return [{"source": source.name, "files": list(source.globs)} for source in sources]
+
+
+def unfinished_json(status: ExitStatus, error: str) -> dict[str, Any]:
+    """The summary JSON of a run that stopped before it could report on its rows (a refused
+    start, an error nobody foresaw): JobReport.to_json's keys, null where nothing is known,
+    so a monitor never takes an older night for tonight's."""
+    return {
+        "run_id": None,
+        "exit_status": int(status),
+        "finished": False,
+        "headline": "batch-cancel: the night did not finish",
+        "error": error,
+        "results_path": None,
+        "files": [],
+        "elapsed_s": None,
+        "rows": None,
+        "counts": None,
+        "stop_reason": None,
+        "stop_message": "",
+        "input_error": "",
+        "empty_sources": [],
+        "cancelled_elsewhere": None,
+        "rate_auto": None,
+        "notes": [],
+    }
+
+
+def empty_night(empty_sources: Sequence[ConfigSource], *, dry_run: bool = False) -> JobReport:
+    """A night whose sources matched no file: news unless every one of them is optional."""
+    if empty_sources:
+        status = ExitStatus.ROWS_NEED_ATTENTION
+        headline = f"batch-cancel: no file to read: {_no_file_from(empty_sources)}; nothing sent"
+    else:
+        status = ExitStatus.SUCCESS
+        headline = "batch-cancel: nothing to do: no file matched the sources' globs"
+    return JobReport(
+        counts=Counter(),
+        exit_status=status,
+        headline=headline,
+        files=(),
+        run_id=None,
+        elapsed_s=0.0,
+        end=RunEnd(stop_reason=None),
+        dry_run=dry_run,
+        empty_sources=tuple(empty_sources),
+    )
 
 
 class InputScan:
@@ -295,7 +360,9 @@ def run_job(
         for writer in reversed(writers):
             writer.close()
         counts: Counter[Outcome] = sum((writer.counts for writer in writers), Counter())
-        status, headline = _verdict(counts, end, dry_run=options.send is None)
+        status, headline = _verdict(
+            counts, end, dry_run=options.send is None, empty_sources=options.empty_sources
+        )
         if run is not None:
             run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
             if end.final_rate is not None and options.send is not None:
@@ -327,13 +394,15 @@ def run_job(
         dry_run=options.send is None,
         reasons=reasons,
         cancelled_elsewhere=cancelled_elsewhere,
+        empty_sources=options.empty_sources,
     )
 
 
 def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Path | None:
     """Move a finished file and its results to the source's archive: nothing left to re-send."""
     left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT]
-    if night_file.archive is None or left or end.input_error or end.signal is not None:
+    unread = end.input_error or end.internal_error  # rows after the break are still to send
+    if night_file.archive is None or left or unread or end.signal is not None:
         return None
     target = night_file.archive
     try:
@@ -376,7 +445,35 @@ def _loggable_options(options: JobOptions) -> dict[str, Any]:
     }
 
 
-def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[ExitStatus, str]:
+def _verdict(
+    counts: Counter[Outcome],
+    end: RunEnd,
+    *,
+    dry_run: bool,
+    empty_sources: Sequence[ConfigSource] = (),
+) -> tuple[ExitStatus, str]:
+    status, headline = _rows_verdict(counts, end, dry_run=dry_run)
+    if not empty_sources:
+        return status, headline
+    # An export that never came is news, however well the rest went.
+    return max(
+        status, ExitStatus.ROWS_NEED_ATTENTION
+    ), f"{headline}; {_no_file_from(empty_sources)}"
+
+
+def _no_file_from(sources: Sequence[ConfigSource]) -> str:
+    return f"no file from source(s) {', '.join(source.name for source in sources)}"
+
+
+def _rows_verdict(
+    counts: Counter[Outcome], end: RunEnd, *, dry_run: bool
+) -> tuple[ExitStatus, str]:
+    if end.internal_error:
+        return (
+            ExitStatus.INTERNAL_ERROR,
+            f"batch-cancel: internal error: {end.internal_error}; the night did not finish: "
+            "rows after it were not read",
+        )
     if end.stop_reason in (StopReason.AUTH_REFUSED, StopReason.API_DOWN, StopReason.TLS_FAILED):
         return ExitStatus.API_REFUSED_OR_DOWN, f"batch-cancel: stopped: {end.stop_message}"
     if end.signal is not None:

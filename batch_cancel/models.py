@@ -31,6 +31,7 @@ class ExitStatus(IntEnum):
     API_REFUSED_OR_DOWN = 3  # the API refused the key, or looked down; the rest not sent
     LOCKED = 4  # another run holds the state lock or the results file; nothing done
     NOT_FOUND = 5  # history: the ledger has no record of that order (or there is no ledger)
+    INTERNAL_ERROR = 70  # an error nobody foresaw (a bug, memory exhausted): did not finish
     OUTPUT_LOST = 120  # stdout/stderr could not be flushed at exit (as CPython exits then)
     HANGUP = 129  # SIGHUP (the terminal closed)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)

@@ -33,6 +33,7 @@ from .models import (
     utc_now,
 )
 from .pacing import HealthWatch, ProbingThrottle, Throttle, rate_limiter
+from .text import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class RunEnd:
     stop_reason: StopReason | None
     stop_message: str = ""
     input_error: str = ""  # the input broke off mid-file; rows after the break are unread
+    internal_error: str = ""  # as input_error, for an error nobody foresaw (text.describe_error)
     signal: int | None = None  # the signal that stopped the run, if one did
     # --rate auto: the fastest pace reached, the pace at the end, the first 429 (s after start)
     rate_reached: float | None = None
@@ -152,6 +154,7 @@ class Runner:
         self._stop_reason: StopReason | None = None
         self._stop_message = ""
         self._input_error = ""
+        self._internal_error = ""
         self._record_error: Exception | None = None
 
     def request_stop(self, reason: StopReason, message: str) -> None:
@@ -184,6 +187,7 @@ class Runner:
             stop_reason=self._stop_reason,
             stop_message=self._stop_message,
             input_error=self._input_error,
+            internal_error=self._internal_error,
             rate_reached=probing.rate_reached if probing else None,
             final_rate=probing.current_rate if probing else None,
             first_throttled_s=probing.first_throttled_s if probing else None,
@@ -207,13 +211,15 @@ class Runner:
                     await queue.put(row)
                 if count % YIELD_EVERY_ROWS == 0:
                     await asyncio.sleep(0)
-        except Exception as exc:
+        except InputFileError as exc:
             # Rows already read still go out; the ones past the break cannot be reported
             # row by row, so the run ends with the error instead.
-            if not isinstance(exc, InputFileError):
-                log.exception("reading the input failed")
             log.error("%s", exc)
             self._input_error = str(exc)
+        except Exception as exc:  # the same, but a bug or no memory: never a success
+            log.error("reading the input failed: %s", describe_error(exc))
+            log.debug("the traceback (-v)", exc_info=True)
+            self._internal_error = describe_error(exc)
 
     async def _worker(self, queue: asyncio.Queue[LoadedRow | None]) -> None:
         while (row := await queue.get()) is not None:

@@ -73,6 +73,13 @@ def redact(text: str, secret: str) -> str:
     return text
 
 
+def describe_error(exc: BaseException) -> str:
+    """An error nobody foresaw in one line: `RuntimeError: boom`, or the type alone when
+    its message is empty (a MemoryError's is)."""
+    message = printable(str(exc)).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def clean_identifier(value: str) -> str:
     """Trim spaces of every kind, drop zero-width characters anywhere, NFC-normalise."""
     value = value.strip(TRIM)

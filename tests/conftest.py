@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,6 +58,15 @@ def start_sandbox() -> Iterator[Callable[..., SandboxProcess]]:
     yield start
     for sandbox in started:
         sandbox.stop()
+
+
+@pytest.fixture
+def held_fds() -> Iterator[list[int]]:
+    """File descriptors a test holds (a flock'ed lock file), closed when it ends."""
+    fds: list[int] = []
+    yield fds
+    for fd in fds:
+        os.close(fd)
 
 
 @pytest.fixture

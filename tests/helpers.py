@@ -129,8 +129,8 @@ def main_in_process(capture: pytest.CaptureFixture[str], *args: str | Path) -> C
     """Like run_cli, but cli.main(args) in this process (after use_cli_env): the exit status
     (an ExitStatus), and what `capture` (capsys or capfd) caught since it was last read.
 
-    main() points the root logger at this test's stderr; that is undone on return. A usage
-    error (argparse's SystemExit) gives its exit status, as the process would exit with it.
+    main() points the root logger at this test's stderr; that is undone on return. A
+    SystemExit (the demo's, when its sandbox does not start) gives its exit status.
     """
     root, aiohttp_log = logging.getLogger(), logging.getLogger("aiohttp")
     saved = (root.handlers[:], root.level, aiohttp_log.level)

@@ -915,7 +915,7 @@ SANDBOX_CASES = [
     ),
 ]
 
-# --- argparse: usage errors end in SystemExit(2) before main's own handling -------------
+# --- argparse: usage errors are exit 2 with argparse's own message --------------------
 
 USAGE_CASES = [
     pytest.param(
@@ -978,14 +978,6 @@ def tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         yield tmp_path
     finally:
         root.handlers[:], root.level = saved
-
-
-@pytest.fixture
-def held_fds() -> Iterator[list[int]]:
-    fds: list[int] = []
-    yield fds
-    for fd in fds:
-        os.close(fd)
 
 
 def fill(text: str, tmp: Path, cmd: str = "") -> str:
@@ -1060,9 +1052,8 @@ def test_results_file_error(
 def test_usage_error(
     argv: list[str], message: str, tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exited:
-        cli.main([fill(word, tmp) for word in argv])
-    assert exited.value.code == ExitStatus.USAGE_OR_INPUT
+    # main returns argparse's status (parse_args sits inside its handler), never SystemExit.
+    assert cli.main([fill(word, tmp) for word in argv]) == ExitStatus.USAGE_OR_INPUT
     err = capsys.readouterr().err
     assert err.startswith("usage: batch-cancel ")
     assert err.splitlines()[-1] == message

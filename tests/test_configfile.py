@@ -91,6 +91,10 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
         ("api_key = 'sk-live'\n",
          "line 1: api_key: unknown key (known here: api, sources, state, keep_days)"),
         ("[api]\nrate = \n", "line 2: not valid TOML: Invalid value"),
+        ("[sources.shopee]\nfiles = 'a'\noptional = 'yes'\n",
+         "line 3: sources.shopee.optional: must be true or false, not text"),
+        ("[sources.shopee]\nfiles = 'a'\noptional = 1\n",
+         "line 3: sources.shopee.optional: must be true or false, not a whole number"),
     ],
 )  # fmt: skip
 def test_a_bad_file_names_the_file_the_line_and_the_key(
@@ -100,6 +104,16 @@ def test_a_bad_file_names_the_file_the_line_and_the_key(
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert str(raised.value) == f"{path}: {message}"
+
+
+def test_a_source_expects_a_file_unless_it_is_optional(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[sources.a]\nfiles = 'a-*.csv'\n[sources.b]\nfiles = ['b/*.csv']\noptional = true\n",
+    )
+    sources = load_config(path).sources
+    assert (sources["a"].optional, sources["b"].optional) == (False, True)
+    assert sources["b"].globs == (f"{tmp_path}/b/*.csv",)
 
 
 def test_the_file_is_found_by_flag_then_env_then_xdg(tmp_path: Path) -> None:
