@@ -88,7 +88,7 @@ def test_the_summary_json_may_not_be_the_results_file(
     status = cli.main(["run", str(night), "--dry-run", "--summary-json", str(out)])
     assert status == ExitStatus.USAGE_OR_INPUT
     assert error_line(capsys) == (
-        f"batch-cancel: error: --summary-json {out} would overwrite the input {out}; "
+        f"batch-cancel: error: --summary-json {out} would overwrite the results file {out}; "
         "name another file"
     )
 
