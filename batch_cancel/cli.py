@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -43,15 +44,23 @@ from .config import (
     check_progress_every,
     health_policy,
     input_options,
+    key_file_shown,
     night_files,
     parse_column_map,
     read_api_key_file,
     send_options_from_env,
 )
-from .configfile import CONFIG_ENV
+from .configfile import CONFIG_ENV, encoding_problem
 from .errors import BatchCancelError, ConfigError
 from .models import ExitStatus, LoadedRow, Outcome, RowResult, needs_attention, utc_now
-from .outputs import output_target, write_atomically
+from .outputs import (
+    Named,
+    Role,
+    check_outputs,
+    ledger_files,
+    results_files,
+    write_atomically,
+)
 from .text import MIN_REDACTED_SECRET, describe_error, redact
 
 log = logging.getLogger("batch_cancel")
@@ -93,6 +102,7 @@ def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False
     )
     parser.add_argument(
         "--encoding",
+        type=_encoding_arg,
         help="file encoding, e.g. cp1252 (default: UTF-8 with or without BOM, UTF-16 by its BOM; "
         "a file that is not UTF-8 is read as cp1252 with a warning)",
     )
@@ -452,7 +462,9 @@ def _add_review_options(parser: argparse.ArgumentParser) -> None:
         metavar="FIELD=HEADER",
         help="read order_no / warehouse_id from another column (repeatable)",
     )
-    parser.add_argument("--encoding", default="utf-8-sig", help="file encoding (default: UTF-8)")
+    parser.add_argument(
+        "--encoding", type=_encoding_arg, default="utf-8-sig", help="file encoding (default: UTF-8)"
+    )
 
 
 def _rate_arg(text: str) -> float | str:
@@ -463,6 +475,18 @@ def _rate_arg(text: str) -> float | str:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expects a number or auto, got {text!r}") from None
+
+
+def _encoding_arg(text: str) -> str:
+    """argparse type for --encoding: hex, base64, ... are refused before anything is read.
+    An unknown name goes on: the reader refuses it, naming the file."""
+    try:
+        codecs.lookup(text)
+    except LookupError:
+        return text
+    if problem := encoding_problem(text):
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def _statuses_arg(text: str) -> frozenset[Outcome]:
@@ -657,7 +681,10 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
     ).files
     output = None
     if args.output is not None:
-        output = output_target(args.output, flag="-o", inputs=[night_file.input.path])
+        [output] = check_outputs(
+            [("-o", Named(args.output, Role.RESULTS))],
+            _kept_files(args, _config_file(args), [night_file.input.path]),
+        )
         refuse_to_replace_live_results(output, night_file.input.path)
     orders = OrdersFile(night_file.input)
     counts: Counter[Outcome] = Counter()
@@ -740,17 +767,19 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     files = night.files
     if args.only and len(files) != 1:
         raise ConfigError("--only reads one results file; name it as the only INPUT")
-    inputs = [night_file.input.path for night_file in files]
+    kept = _kept_files(args, config, [night_file.input.path for night_file in files])
+    results_flag = "-o" if args.output else "the results file"
+    outputs = [(results_flag, Named(night_file.output, Role.RESULTS)) for night_file in files]
+    kept += [item for night_file in files for item in results_files(night_file.output)]
+    if args.summary_json is not None:
+        outputs.append(("--summary-json", Named(args.summary_json, Role.SUMMARY_JSON)))
+    targets = check_outputs(outputs, kept)
     files = [
-        replace(night_file, output=output_target(night_file.output, flag="-o", inputs=inputs))
-        for night_file in files
+        replace(night_file, output=target)
+        for night_file, target in zip(files, targets[: len(files)], strict=True)
     ]
     if args.summary_json is not None:
-        args.summary_json = output_target(
-            args.summary_json,
-            flag="--summary-json",
-            inputs=[*inputs, *(night_file.output for night_file in files)],
-        )
+        args.summary_json = targets[-1]
     if not files:
         empty = empty_night(night.empty_sources, dry_run=args.dry_run)
         if not (args.quiet and empty.exit_status == ExitStatus.SUCCESS):
@@ -802,7 +831,8 @@ def _cmd_config(args: argparse.Namespace) -> ExitStatus:
     for name, setting in api_settings(config=config).items():
         value = setting.value
         if name == "api_key" and isinstance(value, Path):  # where the key comes from, never it
-            value = f"read from {value}"
+            shown = key_file_shown(value)
+            value = f"read from {shown}" if shown else "read from a file that does not exist"
         elif name == "api_key":
             value = "(not set)" if setting.origin == "not set" else "(set, hidden)"
         print(f"{name} = {value}    # {setting.origin}")
@@ -820,6 +850,25 @@ def _keep_days(flag: float | None, config: ConfigFile | None) -> float:
     if not (days >= 0 and math.isfinite(days)):
         raise ConfigError("--keep-days must be a number of days, 0 (keep everything) or more")
     return days
+
+
+def _kept_files(
+    args: argparse.Namespace, config: ConfigFile | None, inputs: Sequence[Path]
+) -> list[Named]:
+    """What the command reads or keeps, which no output may land on: the inputs, the
+    ledger and the files beside it, the config file and the key file."""
+    settings = api_settings(
+        state=getattr(args, "state", None),
+        api_key_file=getattr(args, "api_key_file", None),
+        config=config,
+    )
+    kept = [Named(path, Role.INPUT) for path in inputs]
+    kept += ledger_files(settings["state"].value)
+    if config is not None:
+        kept.append(Named(config.path, Role.CONFIG))
+    if isinstance(key_file := settings["api_key"].value, Path):
+        kept.append(Named(key_file, Role.KEY_FILE))
+    return kept
 
 
 def _config_file(args: argparse.Namespace) -> ConfigFile | None:
@@ -842,7 +891,7 @@ def _write_unfinished_summary(args: argparse.Namespace, status: ExitStatus, erro
     """A run that stopped before its summary still replaces --summary-json with its own.
 
     The night's inputs may not be known yet (the config did not load), so beyond
-    output_target's checks only a new file or an earlier summary JSON is replaced.
+    the identity checks only a new file or an earlier summary JSON is replaced.
     """
     from .job import unfinished_json
 
@@ -851,7 +900,10 @@ def _write_unfinished_summary(args: argparse.Namespace, status: ExitStatus, erro
     if "--summary-json" in error or str(args.summary_json) in error:
         return  # the failure was the summary's own (refused, disk full): said already
     try:
-        path = output_target(args.summary_json, flag="--summary-json", inputs=args.input)
+        [path] = check_outputs(
+            [("--summary-json", Named(args.summary_json, Role.SUMMARY_JSON))],
+            _kept_files(args, None, args.input),
+        )
         if path.exists() and not _holds_a_summary(path):
             print(
                 f"batch-cancel: --summary-json {path} not written: it holds no summary JSON",
@@ -949,13 +1001,18 @@ def _history_line(entry: dict[str, object]) -> str:
 
 
 def _read_review(
-    args: argparse.Namespace, output: Path | None, *, flag: str
+    args: argparse.Namespace, output: Path | None, *, flag: str, role: Role
 ) -> tuple[Path | None, Review]:
     """The output checked (before anything is read), and the review of the results files."""
+    from .configfile import find_config
     from .review import review_files
 
     if output is not None:
-        output = output_target(output, flag=flag, inputs=args.results)
+        # The review reads no config and no ledger, but keeps off the ones `run` would use.
+        kept = _kept_files(args, None, args.results)
+        if (config := find_config(None)) is not None:
+            kept.append(Named(config, Role.CONFIG))
+        [output] = check_outputs([(flag, Named(output, role))], kept)
     review = review_files(
         args.results, encoding=args.encoding, column_map=parse_column_map(args.map)
     )
@@ -971,7 +1028,9 @@ def _review_status(review: Review) -> ExitStatus:
 def _cmd_summarize(args: argparse.Namespace) -> ExitStatus:
     from .review import format_text, write_needs_attention
 
-    needs_attention, review = _read_review(args, args.needs_attention, flag="--needs-attention")
+    needs_attention, review = _read_review(
+        args, args.needs_attention, flag="--needs-attention", role=Role.NEEDS_ATTENTION
+    )
     if needs_attention is not None:
         written = write_needs_attention(review, needs_attention)
         print(
@@ -998,7 +1057,7 @@ def _cmd_report(args: argparse.Namespace) -> ExitStatus:
     from .text import printable
 
     output, review = _read_review(
-        args, args.output or default_report_path(args.results[0]), flag="-o"
+        args, args.output or default_report_path(args.results[0]), flag="-o", role=Role.REPORT
     )
     assert output is not None
     page = render_report(review)

@@ -282,14 +282,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def read_api_key_file(path: Path) -> str:
+def key_file_shown(path: Path) -> str | None:
+    """The key file's path, as a message may show it: None when no file is there, for
+    then the value may be no path at all but a key pasted in its place."""
+    return str(path) if os.path.lexists(path) else None
+
+
+def read_api_key_file(path: Path, named_by: str = "--api-key-file") -> str:
     """The key from a file that only its owner may read (as ssh insists for private keys)."""
-    where = f"--api-key-file {path}"
+    shown = key_file_shown(path)
+    where = f"{named_by} {shown}" if shown else named_by
     try:
         # O_NONBLOCK: a named pipe must not hang the run before the check below.
         handle = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")  # noqa: SIM115
     except FileNotFoundError:
-        raise ConfigError(f"{where}: no such file") from None
+        raise ConfigError(
+            f"{where}: no such file (the value is not shown: it must be the path of the "
+            "file that holds the key, never the key itself)"
+        ) from None
     except IsADirectoryError:
         raise ConfigError(f"{where}: not a regular file") from None
     except OSError as exc:
@@ -426,7 +436,8 @@ def send_options_from_env(
     )
     key = settings["api_key"]
     if isinstance(key.value, Path):
-        api_key = read_api_key_file(key.value)
+        named_by = key.origin.removeprefix("flag ").removeprefix("file ")
+        api_key = read_api_key_file(key.value, named_by)
     else:
         api_key = environ.get(API_KEY_ENV, "").strip()
         if not api_key:

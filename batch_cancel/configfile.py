@@ -10,6 +10,7 @@ goes here (only `api_key_file`, a path).
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 import re
@@ -113,7 +114,7 @@ def find_config(flag: Path | None, environ: Mapping[str, str] = os.environ) -> P
 def load_config(path: Path) -> ConfigFile:
     """Read and check the whole file; ConfigError naming the file, the line and the key."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Notepad starts a UTF-8 file with a BOM
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -179,6 +180,9 @@ def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:
     delimiter = table.get("delimiter")
     if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
         checker.fail((*where, "delimiter"), "must be one character other than a quote")
+    encoding = table.get("encoding")
+    if encoding is not None and (problem := encoding_problem(encoding)):
+        checker.fail((*where, "encoding"), problem)
     archive = table.get("archive")
     return Source(
         name=name,
@@ -188,11 +192,30 @@ def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:
         warehouse_id=table.get("warehouse_id"),
         cancel_reason=table.get("cancel_reason"),
         delimiter=delimiter,
-        encoding=table.get("encoding"),
+        encoding=encoding,
         sheet=table.get("sheet"),
         archive=base / archive if archive else None,
         optional=table.get("optional", False),
     )
+
+
+# Text codecs, but for domain names, Python literals or nothing: never a file's text.
+_NOT_FOR_FILES = frozenset(
+    {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"}
+)
+
+
+def encoding_problem(name: str) -> str | None:
+    """Why `name` cannot read a file's text (None: it can). hex, base64, rot13, zlib and
+    the like are codecs too, but of bytes to bytes or text to text."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return f"unknown encoding {name!r}"
+    # _is_text_encoding: the flag str.encode and bytes.decode themselves refuse codecs by.
+    if not info._is_text_encoding or info.name in _NOT_FOR_FILES:
+        return f"{name!r} is not a text encoding; name one such as utf-8 or cp1252"
+    return None
 
 
 class _Checker:

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from .config import (
     SendOptions,
     default_results_path,
 )
-from .errors import ClockLooksWrong, ConfigError, LedgerError
+from .errors import ClockLooksWrong, ConfigError, LedgerError, write_failed
 from .ledger import Account, Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
@@ -46,6 +47,7 @@ from .models import (
     needs_attention,
     status_lines,
 )
+from .outputs import free_names, keep_beside, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
 from .report import ResultsWriter
 from .results_file import resend_only
@@ -82,7 +84,8 @@ class FileReport:
     source: str
     counts: Counter[Outcome]
     notes: tuple[str, ...]
-    archived_to: Path | None = None
+    archived_to: Path | None = None  # the archive folder; results_path is then in it
+    previous_results: Path | None = None  # an earlier run's results, kept under this name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +133,9 @@ class JobReport:
                     "counts": {outcome.value: item.counts[outcome] for outcome in Outcome},
                     "notes": list(item.notes),
                     "archived_to": str(item.archived_to) if item.archived_to else None,
+                    "previous_results": (
+                        str(item.previous_results) if item.previous_results else None
+                    ),
                 }
                 for item in self.files
             ],
@@ -281,8 +287,7 @@ def _is_dry_run_file(path: Path) -> bool:
 
 def results_lock(path: Path) -> RunLock:
     """One writer per results file, whatever ledger each run uses."""
-    path = path.resolve()
-    return RunLock(path.with_name(f".{path.name}.lock"), what="the results file's lock")
+    return RunLock(results_lock_path(path), what="the results file's lock")
 
 
 def run_job(
@@ -357,7 +362,10 @@ def run_job(
             end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
+        previous: dict[Path, Path | None] = {}
         for writer in reversed(writers):
+            if options.send is not None:
+                previous[writer.path] = _keep_previous(writer.path)
             writer.close()
         counts: Counter[Outcome] = sum((writer.counts for writer in writers), Counter())
         status, headline = _verdict(
@@ -372,22 +380,25 @@ def run_job(
                     ledger.prune(options.keep_days, current_run=run.run_id)
                 except (ClockLooksWrong, LedgerError) as exc:  # the record is complete: say so
                     log.warning("%s", exc)
-    files = tuple(
-        FileReport(
-            input_path=night_file.input.path,
-            results_path=night_file.output,
-            source=night_file.source,
-            counts=writer.counts,
-            notes=tuple(opened.notes),
-            archived_to=_archive(night_file, writer.counts, end) if options.send else None,
+    files = []
+    for night_file, opened, writer in zip(options.files, orders, writers, strict=True):
+        archived = _archive(night_file, writer.counts, end) if options.send else None
+        files.append(
+            FileReport(
+                input_path=night_file.input.path,
+                results_path=archived or night_file.output,
+                source=night_file.source,
+                counts=writer.counts,
+                notes=tuple(opened.notes),
+                archived_to=night_file.archive if archived else None,
+                previous_results=previous.get(writer.path),
+            )
         )
-        for night_file, opened, writer in zip(options.files, orders, writers, strict=True)
-    )
     return JobReport(
         counts=counts,
         exit_status=status,
         headline=headline,
-        files=files,
+        files=tuple(files),
         run_id=run.run_id if run else None,
         elapsed_s=time.monotonic() - started,
         end=end,
@@ -398,25 +409,39 @@ def run_job(
     )
 
 
+def _keep_previous(results: Path) -> Path | None:
+    """A live run's results never replace an earlier run's: that file is kept beside them."""
+    try:
+        kept = keep_beside(results)
+    except OSError as exc:  # then the new results stay .incomplete.csv: nothing is replaced
+        raise write_failed(results, exc) from exc
+    if kept is not None:
+        log.info("%s: the earlier results are kept as %s", results, kept)
+    return kept
+
+
 def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Path | None:
-    """Move a finished file and its results to the source's archive: nothing left to re-send."""
+    """Move a finished file and its results to the source's archive: nothing left to re-send.
+
+    Never over a file already there (the same export name every night gets stamped names),
+    and across filesystems too. Returns where the results are now; None if not archived.
+    """
     left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT]
     unread = end.input_error or end.internal_error  # rows after the break are still to send
     if night_file.archive is None or left or unread or end.signal is not None:
         return None
     target = night_file.archive
+    moving = (night_file.input.path, night_file.output)
     try:
         target.mkdir(parents=True, exist_ok=True)
-        for path in (night_file.input.path, night_file.output):
-            if (target / path.name).exists():
-                raise FileExistsError(f"{target / path.name} exists")
-        for path in (night_file.input.path, night_file.output):
-            os.replace(path, target / path.name)
+        names = free_names(moving, target, datetime.now(UTC))
+        for path, name in zip(moving, names, strict=True):
+            move_into(path, name)
     except OSError as exc:
         log.warning("%s: not archived to %s: %s", night_file.input.path, target, exc)
         return None
-    log.info("%s and its results archived to %s", night_file.input.path, target)
-    return target
+    log.info("%s and its results archived as %s", night_file.input.path, ", ".join(map(str, names)))
+    return names[1]
 
 
 def _loggable_options(options: JobOptions) -> dict[str, Any]:
@@ -658,12 +683,16 @@ def format_summary(report: JobReport) -> str:
         )
     if len(report.files) == 1:
         lines.append(f"  results: {report.files[0].results_path}")
+        if (previous := report.files[0].previous_results) is not None:
+            lines.append(f"  earlier results kept as {previous}")
         return "\n".join(lines)
     lines.append(f"  files: {len(report.files)}")
     for item in report.files:
         source = f"[{item.source}] " if item.source else ""
         lines.append(f"    {source}{item.input_path}: {breakdown(item.counts) or 'no rows'}")
         lines.append(f"      results: {item.results_path}")
+        if item.previous_results is not None:
+            lines.append(f"      earlier results kept as {item.previous_results}")
         if item.archived_to is not None:
             lines.append(f"      archived to {item.archived_to}")
     return "\n".join(lines)

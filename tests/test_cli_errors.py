@@ -159,7 +159,8 @@ SEND_CASES = [
         "api-key-file-missing",
         f"{RUN} --api-key-file {{tmp}}/key",
         USAGE,
-        f"{ERROR}--api-key-file {{tmp}}/key: no such file",
+        f"{ERROR}--api-key-file: no such file (the value is not shown: it must be the path "
+        "of the file that holds the key, never the key itself)",
     ),
     case(
         "api-key-file-group-readable",
@@ -425,8 +426,8 @@ RUN_OPTION_CASES = [
         "summary-json-is-the-results",
         f"{RUN} -o {{tmp}}/out.csv --summary-json {{tmp}}/out.csv",
         USAGE,
-        f"{ERROR}--summary-json {{tmp}}/out.csv would overwrite the input {{tmp}}/out.csv; "
-        "name another file",
+        f"{ERROR}--summary-json {{tmp}}/out.csv would overwrite the results file "
+        "{tmp}/out.csv; name another file",
         file("out.csv", "old results\n"),
         env=LIVE,
     ),

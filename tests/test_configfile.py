@@ -13,6 +13,8 @@ from batch_cancel.configfile import find_config, load_config
 from batch_cancel.errors import ConfigError
 from batch_cancel.models import ExitStatus
 
+from .helpers import CANARY_KEY
+
 GOOD = """\
 [api]
 base_url = "https://api.example.com"
@@ -182,3 +184,75 @@ def test_the_readme_example_is_a_valid_config(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, example))
     assert sorted(config.sources) == ["shopee", "tokopedia"]
     assert config.sources["shopee"].archive == tmp_path / "done"
+
+
+# --- config edges: encodings, a BOM, a key where its path belongs -------------------------
+
+
+@pytest.mark.parametrize("codec", ["hex", "base64", "rot13", "zlib", "idna", "punycode"])
+def test_only_a_text_encoding_is_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], codec: str
+) -> None:
+    path = write(tmp_path, f'[sources.shop]\nfiles = "*.csv"\nencoding = "{codec}"\n')
+    (tmp_path / "orders.csv").write_text("order_no,warehouse_id\nA-1,WH-1\n")
+    assert cli.main(["run", "--config", str(path), "--dry-run"]) == ExitStatus.USAGE_OR_INPUT
+    assert capsys.readouterr().err == (
+        f"batch-cancel: error: {path}: line 3: sources.shop.encoding: '{codec}' is not a text "
+        "encoding; name one such as utf-8 or cp1252\n"
+    )
+    usage = cli.main(["run", str(tmp_path / "orders.csv"), "--dry-run", "--encoding", codec])
+    assert usage == ExitStatus.USAGE_OR_INPUT
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"batch-cancel run: error: argument --encoding: '{codec}' is not a text encoding; "
+        "name one such as utf-8 or cp1252"
+    )
+
+
+def test_an_unknown_encoding_is_named_with_its_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[sources.shop]\nfiles = "*.csv"\nencoding = "klingon"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: line 3: sources.shop.encoding: unknown encoding 'klingon'"
+
+
+def test_a_config_saved_with_a_bom_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "night.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())  # as Notepad saves UTF-8
+    monkeypatch.delenv("SHIPPER_BASE_URL", raising=False)
+    assert cli.main(["config", "--config", str(path)]) == ExitStatus.SUCCESS
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == f"base_url = https://api.example.com    # file {path} [api] base_url"
+
+
+def test_a_key_pasted_where_its_file_belongs_is_never_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, f'[api]\nbase_url = "https://api.example.com"\n'
+                           f'api_key_file = "{CANARY_KEY}"\n')  # fmt: skip
+    monkeypatch.delenv("SHIPPER_API_KEY", raising=False)
+    monkeypatch.delenv("SHIPPER_BASE_URL", raising=False)
+    monkeypatch.setenv("BATCH_CANCEL_STATE", str(tmp_path / "ledger.sqlite3"))
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_no,warehouse_id\nA-1,WH-1\n")
+    assert cli.main(["config", "--config", str(path)]) == ExitStatus.SUCCESS
+    shown = capsys.readouterr()
+    assert (
+        f"api_key = read from a file that does not exist    # file {path} [api] api_key_file"
+        in (shown.out.splitlines())
+    )
+    hidden = "(the value is not shown: it must be the path of the file that holds the key, never "
+    assert cli.main(["run", str(orders), "--config", str(path)]) == ExitStatus.USAGE_OR_INPUT
+    run_error = capsys.readouterr()
+    assert run_error.err == (
+        f"batch-cancel: error: {path} [api] api_key_file: no such file {hidden}the key itself)\n"
+    )
+    args = ["run", str(orders), "--api-key-file", CANARY_KEY, "--base-url", "https://a.example"]
+    assert cli.main(args) == ExitStatus.USAGE_OR_INPUT
+    flag_error = capsys.readouterr()
+    assert flag_error.err == (
+        f"batch-cancel: error: --api-key-file: no such file {hidden}the key itself)\n"
+    )
+    for said in (shown, run_error, flag_error):
+        assert CANARY_KEY not in said.out + said.err

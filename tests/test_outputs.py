@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from batch_cancel import cli
+from batch_cancel import cli, job
+from batch_cancel.ledger import Ledger
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import ROOT, cli_env, orders_csv, read_results
+from .helpers import API_KEY, ROOT, cli_env, key_file, orders_csv, read_results
 
 EVERY_STATUS = ROOT / "tests" / "data" / "results-every-status.csv"
 
@@ -88,7 +90,7 @@ def test_the_summary_json_may_not_be_the_results_file(
     status = cli.main(["run", str(night), "--dry-run", "--summary-json", str(out)])
     assert status == ExitStatus.USAGE_OR_INPUT
     assert error_line(capsys) == (
-        f"batch-cancel: error: --summary-json {out} would overwrite the input {out}; "
+        f"batch-cancel: error: --summary-json {out} would overwrite the results file {out}; "
         "name another file"
     )
 
@@ -143,3 +145,262 @@ def test_a_summary_that_cannot_be_written_leaves_the_old_one_whole(
     )
     assert summary.read_text() == '{"rows": 1}\n'
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["filler", "summary.json"]
+
+
+# --- nothing the run reads or keeps is ever an output (outputs.Role) ---------------------
+
+KEPT = "{tmp}/state/night.db"  # the ledger, written by a real run before each case
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ("run {night} -o {db}", "-o {db} would overwrite the ledger {db} (--state)"),
+        (
+            "run {night} --summary-json {db}",
+            "--summary-json {db} would overwrite the ledger {db} (--state)",
+        ),
+        (
+            "run {night} --dry-run --summary-json {db}",
+            "--summary-json {db} would overwrite the ledger {db} (--state)",
+        ),
+        (
+            "run {night} --summary-json {db}-wal",
+            "--summary-json {db}-wal would overwrite the ledger's write-ahead log {db}-wal "
+            "(--state)",
+        ),
+        (
+            "run {night} --summary-json {db}-journal",
+            "--summary-json {db}-journal would overwrite the ledger's rollback journal "
+            "{db}-journal (--state)",
+        ),
+        (
+            "run {night} --summary-json {tmp}/hard-link.db",
+            "--summary-json {tmp}/hard-link.db would overwrite the ledger {db} (--state)",
+        ),
+        (
+            "run {night} -o {tmp}/link-to-lock",
+            "-o {tmp}/link-to-lock would overwrite the ledger's lock {db}.lock (--state)",
+        ),
+        (
+            "run {night} -o {tmp}/same.csv --summary-json {tmp}/same.csv",
+            "--summary-json {tmp}/same.csv would overwrite the results file {tmp}/same.csv",
+        ),
+        (
+            "run {night} --summary-json {tmp}/.night.results.csv.lock",
+            "--summary-json {tmp}/.night.results.csv.lock would overwrite the results file's "
+            "lock {tmp}/.night.results.csv.lock",
+        ),
+        (
+            "run {night} --summary-json {tmp}/night.results.incomplete.csv",
+            "--summary-json {tmp}/night.results.incomplete.csv would overwrite the results "
+            "file's incomplete copy {tmp}/night.results.incomplete.csv",
+        ),
+        (
+            "run {night} --config {tmp}/night.toml --summary-json {tmp}/night.toml",
+            "--summary-json {tmp}/night.toml would overwrite the config file {tmp}/night.toml "
+            "(--config)",
+        ),
+        (
+            "run {night} --api-key-file {tmp}/key/shipper.key -o {tmp}/key/shipper.key",
+            "-o {tmp}/key/shipper.key would overwrite the key file (--api-key-file)",
+        ),
+        (
+            "run {tmp}/night.db.csv",
+            "the results file {tmp}/night.db.results.csv would overwrite the ledger "
+            "{tmp}/night.db.results.csv (--state)",
+        ),
+        ("validate {night} -o {db}", "-o {db} would overwrite the ledger {db} (--state)"),
+        (
+            "summarize {results} --needs-attention {db}",
+            "--needs-attention {db} would overwrite the ledger {db} (--state)",
+        ),
+        ("report {results} -o {db}-shm",
+         "-o {db}-shm would overwrite the ledger's shared-memory index {db}-shm (--state)"),
+    ],
+)  # fmt: skip
+def test_no_output_lands_on_what_the_run_reads_or_keeps(
+    tmp_path: Path,
+    night: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: str,
+    message: str,
+) -> None:
+    db = tmp_path / "state" / "night.db"
+    db.parent.mkdir()
+    Ledger(db).close()
+    monkeypatch.setenv("BATCH_CANCEL_STATE", str(db))
+    if "night.db.csv" in argv:  # an input whose results would be the ledger itself
+        monkeypatch.setenv("BATCH_CANCEL_STATE", str(tmp_path / "night.db.results.csv"))
+        orders_csv(tmp_path / "night.db.csv", 2)
+    os.link(db, tmp_path / "hard-link.db")
+    (tmp_path / "link-to-lock").symlink_to(f"{db}.lock")  # a lock the run has not made yet
+    (tmp_path / "night.toml").write_text("[api]\nrate = 5\n")
+    key_file(tmp_path / "key", API_KEY)
+    results = tmp_path / "results.csv"
+    results.write_bytes(EVERY_STATUS.read_bytes())
+    monkeypatch.setenv("SHIPPER_BASE_URL", "http://127.0.0.1:9")
+
+    def no_sending(*args: object, **kwargs: object) -> object:
+        pytest.fail("an output that is refused must be refused before anything is sent")
+
+    monkeypatch.setattr(job, "_send_all", no_sending)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    values = {"tmp": tmp_path, "night": night, "db": db, "results": results}
+    capsys.readouterr()
+    status = cli.main([word.format(**values) for word in argv.split()])
+    assert (status, error_line(capsys)) == (
+        ExitStatus.USAGE_OR_INPUT,
+        f"batch-cancel: error: {message.format(**values)}; name another file",
+    )
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
+
+
+@pytest.mark.integration
+def test_results_aimed_at_the_ledger_leave_it_whole(
+    tmp_path: Path,
+    night: Path,
+    start_sandbox: Callable[..., Sandbox],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The issue's night: `-o night.db --state night.db` exited 0 with the ledger destroyed."""
+    sandbox = start_sandbox()
+    db = tmp_path / "night.db"
+    base = ["--state", str(db), "--base-url", sandbox.url]
+    assert cli.main(["run", str(night), *base]) == ExitStatus.SUCCESS
+    assert cli.main(["run", str(night), "-o", str(db), *base]) == ExitStatus.USAGE_OR_INPUT
+    assert error_line(capsys) == (
+        f"batch-cancel: error: -o {db} would overwrite the ledger {db} (--state); name another file"
+    )
+    assert len(sandbox.stats()["arrivals"]) == 5
+    assert cli.main(["run", str(night), *base]) == ExitStatus.SUCCESS  # the ledger still works
+    assert {row["result_status"] for row in read_results(night.with_suffix(".results.csv"))} == {
+        "skipped"
+    }
+
+
+# --- every run's record survives later runs ----------------------------------------------
+
+
+def kept_results(folder: Path, stem: str) -> list[Path]:
+    """An input's earlier results kept beside it: <stem>.<UTC stamp>.results.csv, oldest first."""
+    return sorted(
+        path for path in folder.glob(f"{stem}.*.results.csv") if path.name != f"{stem}.results.csv"
+    )
+
+
+@pytest.mark.integration
+def test_a_rerun_keeps_the_first_runs_answers(
+    tmp_path: Path,
+    night: Path,
+    start_sandbox: Callable[..., Sandbox],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    book = tmp_path / "book.csv"
+    orders = [row.split(",")[0] for row in night.read_text().splitlines()[1:]]
+    book.write_text("order_no,warehouse_id,state\n" + "".join(
+        f"{order},WH-1,{'FAULTY' if order.endswith('4') else 'CREATED'}\n" for order in orders
+    ))  # fmt: skip
+    sandbox = start_sandbox("--orders", str(book))
+    args = ["run", str(night), "--base-url", sandbox.url, "--max-attempts", "1"]
+    summary = tmp_path / "summary.json"
+    assert cli.main(args) == ExitStatus.ROWS_NEED_ATTENTION
+    results = night.with_suffix(".results.csv")
+    first = read_results(results)
+    assert [row["result_status"] for row in first] == ["cancelled"] * 4 + ["failed"]
+    assert all(row["result_request_id"] for row in first[:4])
+    capsys.readouterr()
+    # The re-run of a file that still needs work: the first run's answers stay on file.
+    assert cli.main([*args, "--summary-json", str(summary)]) == ExitStatus.ROWS_NEED_ATTENTION
+    [kept] = kept_results(tmp_path, "night")
+    assert read_results(kept) == first
+    assert [row["result_status"] for row in read_results(results)] == ["skipped"] * 4 + ["failed"]
+    assert f"  earlier results kept as {kept}" in capsys.readouterr().err.splitlines()
+    assert json.loads(summary.read_text())["files"][0]["previous_results"] == str(kept)
+
+
+def night_config(folder: Path, archive: Path) -> Path:
+    config = folder / "night.toml"
+    config.write_text(f'[sources.shop]\nfiles = "inbox/*.csv"\narchive = "{archive}"\n')
+    (folder / "inbox").mkdir()
+    return config
+
+
+def three_nights(
+    config: Path, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> set[frozenset[str]]:
+    """export.csv, under the same name every night, with each night's own orders."""
+    nights = []
+    for night in (1, 2, 3):
+        export = orders_csv(config.parent / "inbox" / "export.csv", 2, prefix=f"NIGHT{night}")
+        nights.append(frozenset(row["order_no"] for row in read_results(export)))
+        argv = ["run", "--config", str(config), "--base-url", sandbox.url]
+        assert cli.main(argv) == ExitStatus.SUCCESS, capsys.readouterr().err
+        assert not export.exists()  # archived, with its results
+    return set(nights)
+
+
+def archived_answers(archive: Path) -> list[frozenset[str]]:
+    """The orders each archived results file has cancelled, a set per file."""
+    return [
+        frozenset(
+            row["order_no"] for row in read_results(path) if row["result_status"] == "cancelled"
+        )
+        for path in archive.glob("export*.results.csv")
+    ]
+
+
+@pytest.mark.integration
+def test_the_same_export_name_every_night_keeps_every_nights_results(
+    tmp_path: Path,
+    night: Path,
+    start_sandbox: Callable[..., Sandbox],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    archive = tmp_path / "done"
+    nights = three_nights(night_config(tmp_path, archive), start_sandbox(), capsys)
+    answers = archived_answers(archive)
+    assert (len(answers), set(answers)) == (3, nights)
+    names = {path.name for path in archive.iterdir()}
+    stamped = names - {"export.csv", "export.results.csv"}  # the first night's, as named
+    # The later nights': a stamp of their own, the input and its results alike.
+    assert len(stamped) == 4
+    assert {name.split(".")[1] for name in stamped} == {
+        name.split(".")[1] for name in stamped if name.endswith(".results.csv")
+    }
+
+
+@pytest.fixture
+def other_disk(tmp_path: Path) -> Iterator[Path]:
+    """A small tmpfs: a folder on another filesystem than tmp_path (root only)."""
+    mount = tmp_path / "other-disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        check=False,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (root only): {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        if subprocess.run(["/bin/umount", str(mount)], check=False).returncode:
+            subprocess.run(["/bin/umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.integration
+def test_the_archive_on_another_filesystem(
+    tmp_path: Path,
+    night: Path,
+    other_disk: Path,
+    start_sandbox: Callable[..., Sandbox],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert os.stat(other_disk).st_dev != os.stat(tmp_path).st_dev
+    archive = other_disk / "done"
+    nights = three_nights(night_config(tmp_path, archive), start_sandbox(), capsys)
+    answers = archived_answers(archive)
+    assert (len(answers), set(answers)) == (3, nights)
+    assert [path.name for path in (tmp_path / "inbox").iterdir()] == [".export.results.csv.lock"]
