@@ -8,8 +8,9 @@ BatchCancelError              anything that stops the whole command (exit 2)
 ├── InputFileError            the input cannot be read as a CSV of orders or results
 │   ├── MissingColumnsError   required columns absent after --map and defaults
 │   └── InputFileChangedError the file changed while it was read
-├── RecordingError            an output cannot be written (disk full); sending stopped
-│   └── LedgerError           the state database cannot be opened, read or written
+├── RecordingError            an output cannot be written (disk full); sending stopped (exit 6)
+│   └── LedgerError           the state database cannot be written (a full disk)
+│       └── LedgerOpenError   ... cannot be opened, or is not a ledger (exit 2)
 └── LockHeldError             another run holds the ledger or the results file (exit 4)
 
 A refused API key or a dead API is not an exception: the runner stops sending
@@ -62,9 +63,17 @@ class InputFileChangedError(InputFileError):
 class RecordingError(BatchCancelError):
     """A result could not be written (results CSV, summary, ledger); the run stopped sending."""
 
+    exit_status = ExitStatus.RECORDING_FAILED
+
 
 class LedgerError(RecordingError):
     """The state database cannot be opened, is not ours, or cannot be written."""
+
+
+class LedgerOpenError(LedgerError):
+    """The state database cannot be opened or is not ours: a path to fix, nothing sent."""
+
+    exit_status = ExitStatus.USAGE_OR_INPUT
 
 
 class LockHeldError(BatchCancelError):

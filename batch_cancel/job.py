@@ -31,8 +31,8 @@ from .config import (
     SendOptions,
     default_results_path,
 )
-from .errors import ConfigError, LedgerError
-from .ledger import Ledger, RunRecord, skip_already_cancelled
+from .errors import ConfigError, InputFileError, LedgerError, RecordingError
+from .ledger import Ledger, OrderKey, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
 from .models import (
@@ -47,8 +47,8 @@ from .models import (
     status_lines,
 )
 from .pacing import AUTO_START_RATE
-from .report import ResultsWriter
-from .results_file import resend_only
+from .report import ResultsWriter, incomplete_path
+from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .wording import attention_sentence, reason_of
 
@@ -239,6 +239,7 @@ def run_job(
             stack.enter_context(RunLock(state_path.with_name(state_path.name + ".lock")))
             ledger = Ledger(state_path)
             stack.callback(ledger.close)
+            read_back_cancels(ledger, options.files)
             run = ledger.start_run(
                 input_path=Path(" + ".join(str(f.input.path.resolve()) for f in options.files)),
                 options=_loggable_options(options),
@@ -250,23 +251,35 @@ def run_job(
         ]
 
         reasons: Counter[tuple[Outcome, str]] = Counter()
+        results_failed: list[RecordingError] = []
+        in_doubt = [0]  # rows sent whose answer nobody knows (LocalCode.IN_DOUBT)
 
         def record(row: LoadedRow, result: RowResult) -> None:
             if result.status in NEEDS_ATTENTION:
                 reasons[result.status, reason_of(result)] += 1
+                in_doubt[0] += result.error_code == LocalCode.IN_DOUBT
             # The ledger first: it is the durable record. The CSV row is added even if
-            # the ledger write fails, so the results never silently lack a row.
-            try:
-                if run is not None:
-                    request = row.request
+            # the ledger write fails: once the ledger is full, the results file is the
+            # only record of the answers still coming in.
+            ledger_failed: Exception | None = None
+            if run is not None:
+                request = row.request
+                try:
                     run.record_outcome(
                         result,
                         request.order_no if request else "",
                         request.warehouse_id if request else "",
                     )
-            finally:
+                except Exception as exc:  # raised below, once the row is in the results
+                    ledger_failed = exc
+            try:
                 writers[row.file].add(row, result)
+            except RecordingError as exc:
+                results_failed.append(exc)
+                raise
             on_result(row, result)
+            if ledger_failed is not None:
+                raise ledger_failed
 
         if options.send is None:
             for row in rows:
@@ -274,13 +287,15 @@ def run_job(
         else:
             start_rate = _start_pace(options, ledger if run is not None else None)
             end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
+            _raise_unless_results_complete(end, results_failed)
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
         for writer in reversed(writers):
             writer.close()
         counts: Counter[Outcome] = sum((writer.counts for writer in writers), Counter())
-        status, headline = _verdict(counts, end, dry_run=options.send is None)
-        if run is not None:
+        status, headline = _verdict(counts, end, dry_run=options.send is None, in_doubt=in_doubt[0])
+        # A ledger that stopped taking writes takes nothing more: the results hold the night.
+        if run is not None and end.recording_error is None:
             run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
             if end.final_rate is not None and options.send is not None:
                 ledger.remember_pace(pace_endpoint(options.send), end.final_rate)
@@ -318,6 +333,8 @@ def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Pa
     left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT]
     if night_file.archive is None or left or end.input_error or end.signal is not None:
         return None
+    if end.recording_error is not None:  # the re-run reads these results where they are
+        return None
     target = night_file.archive
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -331,6 +348,44 @@ def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Pa
         return None
     log.info("%s and its results archived to %s", night_file.input.path, target)
     return target
+
+
+def read_back_cancels(ledger: Ledger, files: Sequence[NightFile]) -> None:
+    """Before anything is sent: cancels a run could not put in the ledger (its disk was
+    full) are read back from the results files they reached, so they are never sent again.
+
+    Only after a run that never recorded its end: every other night reads nothing here.
+    """
+    if not ledger.has_unfinished_runs():
+        return
+    for night_file in files:
+        for path in (night_file.output, incomplete_path(night_file.output)):
+            cancels: dict[OrderKey, RowResult] = {}
+            try:
+                if not path.is_file():
+                    continue
+                for row in ResultsFile(path).rows():
+                    if row.result.status is Outcome.CANCELLED and row.order_no:
+                        cancels[row.order_no, row.warehouse_id] = row.result
+            except (InputFileError, OSError) as exc:  # not ours, or damaged: the ledger decides
+                log.warning("%s: not read back: %s", path, exc)
+                continue
+            settled = ledger.read_back_cancels(cancels, path)
+            if settled:
+                log.info(
+                    "%d cancel(s) the ledger could not record were read back from %s",
+                    settled,
+                    path,
+                )
+
+
+def _raise_unless_results_complete(end: RunEnd, results_failed: Sequence[RecordingError]) -> None:
+    """A full ledger disk ends the night in order (the results are complete, exit 6); a
+    results file that cannot be written cannot, and keeps its rows as .incomplete.csv."""
+    error = results_failed[0] if results_failed else end.recording_error
+    if error is None or (isinstance(error, LedgerError) and not results_failed):
+        return
+    raise RecordingError(f"cannot record results: {error}") from error
 
 
 def _loggable_options(options: JobOptions) -> dict[str, Any]:
@@ -359,7 +414,16 @@ def _loggable_options(options: JobOptions) -> dict[str, Any]:
     }
 
 
-def _verdict(counts: Counter[Outcome], end: RunEnd, *, dry_run: bool) -> tuple[ExitStatus, str]:
+def _verdict(
+    counts: Counter[Outcome], end: RunEnd, *, dry_run: bool, in_doubt: int = 0
+) -> tuple[ExitStatus, str]:
+    if end.recording_error is not None:  # the ledger's (the results' raises instead)
+        return ExitStatus.RECORDING_FAILED, (
+            f"batch-cancel: {end.recording_error}; sending stopped: "
+            f"{counts[Outcome.NOT_SENT]} row(s) not sent, {in_doubt} in doubt; every answer "
+            "received is in the results. Free space for the ledger, then run the same "
+            "command again"
+        )
     if end.stop_reason in (StopReason.AUTH_REFUSED, StopReason.API_DOWN, StopReason.TLS_FAILED):
         return ExitStatus.API_REFUSED_OR_DOWN, f"batch-cancel: stopped: {end.stop_message}"
     if end.signal is not None:

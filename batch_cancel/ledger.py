@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import LedgerError
+from .errors import LedgerError, LedgerOpenError
 from .models import (
     ApiAnswer,
     CancelRequest,
@@ -134,6 +134,12 @@ _OUTCOME_COLUMNS = (
 )
 
 
+def ledger_write_failed(path: Path | None, exc: BaseException) -> LedgerError:
+    """The one message for a ledger that stopped taking writes: its path and the cause."""
+    ledger = f"the ledger {path}" if path else "the ledger"
+    return LedgerError(f"{ledger} could not be written ({exc})")
+
+
 def _create_tables(db: sqlite3.Connection) -> None:
     for statement in _SCHEMA:
         db.execute(statement)
@@ -162,6 +168,8 @@ def _upgrade_from_1(db: sqlite3.Connection) -> None:
 
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)
+# Rows looked up in the ledger per query: few enough that the first request is not delayed.
+LOOKUP_BATCH = 256
 
 # The forgetting cut moves at most once in this time: the first run of a night prunes,
 # its re-runs that night do not. The ledger may remember up to this much longer than
@@ -206,7 +214,7 @@ class Ledger:
                 self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version not in READABLE_VERSIONS:
-                    raise LedgerError(
+                    raise LedgerOpenError(
                         f"{path} is not a batch-cancel ledger (schema {version}, "
                         f"expected {SCHEMA_VERSION})"
                     )
@@ -230,7 +238,9 @@ class Ledger:
             self._db.execute("PRAGMA foreign_keys=ON")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, *READABLE_VERSIONS):
-                raise LedgerError(f"{path}: state schema {version} is newer than this batch-cancel")
+                raise LedgerOpenError(
+                    f"{path}: state schema {version} is newer than this batch-cancel"
+                )
             if version == 1:
                 _upgrade_from_1(self._db)  # sets the version itself, in its transaction
             else:  # new, or schema 2: the tables it lacks (skips) are created
@@ -238,24 +248,65 @@ class Ledger:
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._version = SCHEMA_VERSION
         except (sqlite3.Error, OSError) as exc:
-            raise LedgerError(f"cannot open the state database {path}: {exc}") from exc
+            raise LedgerOpenError(f"cannot open the state database {path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
 
     def start_run(self, *, input_path: Path, options: Mapping[str, Any]) -> RunRecord:
-        cursor = self._db.execute(
-            "INSERT INTO runs (started_at, input_path, input_sha256, options_json, pid)"
-            " VALUES (?, ?, '', ?, ?)",
-            (
-                utc_now(),
-                str(input_path),
-                json.dumps(dict(options), sort_keys=True),
-                os.getpid(),
-            ),
-        )
+        try:
+            cursor = self._db.execute(
+                "INSERT INTO runs (started_at, input_path, input_sha256, options_json, pid)"
+                " VALUES (?, ?, '', ?, ?)",
+                (
+                    utc_now(),
+                    str(input_path),
+                    json.dumps(dict(options), sort_keys=True),
+                    os.getpid(),
+                ),
+            )
+        except sqlite3.Error as exc:  # a full disk: nothing is sent
+            raise ledger_write_failed(self.path, exc) from exc
         assert cursor.lastrowid is not None
-        return RunRecord(self._db, cursor.lastrowid)
+        return RunRecord(self._db, cursor.lastrowid, path=self.path)
+
+    # -- after a run whose ledger stopped taking writes ---------------------------
+
+    def has_unfinished_runs(self) -> bool:
+        """Whether a run never recorded its end: killed, or its ledger stopped taking writes."""
+        return self._db.execute("SELECT 1 FROM runs WHERE ended_at IS NULL").fetchone() is not None
+
+    def read_back_cancels(self, cancels: Mapping[OrderKey, RowResult], source: Path) -> int:
+        """Cancels the ledger could not take when they came (its disk was full), read back
+        from the results file they reached: an order's never-answered last attempt becomes
+        the cancel it was, so no later run sends it again. Returns the attempts settled."""
+        keys = list(cancels)
+        settled = 0
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            batch = keys[start : start + LOOKUP_BATCH]
+            _, unanswered = self.look_up(batch)
+            answers = [
+                (
+                    result.finished_at,
+                    result.http_status,
+                    result.error_code,
+                    f"answer read back from {source}",
+                    result.request_id,
+                    *key,
+                    doubt.run_id,
+                    doubt.sent_at,
+                )
+                for key in batch
+                if (doubt := unanswered.get(key)) is not None
+                and (result := cancels[key]).finished_at >= doubt.sent_at
+            ]
+            try:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    settled += self._db.executemany(_READ_BACK_CANCEL, answers).rowcount
+            except sqlite3.Error as exc:
+                raise ledger_write_failed(self.path, exc) from exc
+        return settled
 
     # -- questions a re-run asks ----------------------------------------------
 
@@ -422,6 +473,11 @@ _ANSWER_ATTEMPT = (
     "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
     " request_id = ?, cancelled = ? WHERE order_no = ? AND warehouse_id = ? AND attempt_id = ?"
 )
+_READ_BACK_CANCEL = (
+    "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
+    " request_id = ?, cancelled = 1 WHERE order_no = ? AND warehouse_id = ? AND run_id = ?"
+    " AND sent_at = ? AND answered_at IS NULL"
+)
 _INSERT_OUTCOME = (
     f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS})"  # noqa: S608
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -457,8 +513,9 @@ class RunRecord:
     answered before its row is written and ids keep increasing across runs.
     """
 
-    def __init__(self, db: sqlite3.Connection, run_id: int) -> None:
+    def __init__(self, db: sqlite3.Connection, run_id: int, *, path: Path | None = None) -> None:
         self._db = db
+        self._path = path  # for the message when it cannot be written
         self.run_id = run_id
         self._attempt_ids = itertools.count((run_id << 32) + 1)
         self._orders: dict[int, tuple[str, str]] = {}  # attempts not yet answered
@@ -471,7 +528,7 @@ class RunRecord:
 
     def _check_writable(self) -> None:
         if self._failure is not None:
-            raise LedgerError(f"the state database stopped taking writes: {self._failure}")
+            raise ledger_write_failed(self._path, self._failure)
 
     def _commit_soon(self) -> None:
         if self._pending is not None:
@@ -529,7 +586,7 @@ class RunRecord:
             # Settle the waiters first, whatever happens next: a worker left waiting in
             # durable() would hang the run beyond the reach of a signal.
             self._failure = exc
-            failure = LedgerError(f"cannot write the state database: {exc}")
+            failure = ledger_write_failed(self._path, exc)
             if pending is not None and not pending.done():
                 pending.set_exception(failure)
                 pending.exception()  # retrieved here, so an unawaited failure is not logged twice
@@ -612,11 +669,7 @@ class RunRecord:
                 (utc_now(), exit_status, input_sha256, self.run_id),
             )
         except sqlite3.Error as exc:
-            raise LedgerError(f"cannot write the state database: {exc}") from exc
-
-
-# Rows looked up in the ledger per query: few enough that the first request is not delayed.
-LOOKUP_BATCH = 256
+            raise ledger_write_failed(self._path, exc) from exc
 
 
 def skip_already_cancelled(
