@@ -115,10 +115,11 @@ exit status:
   0    every row cancelled, skipped (cancelled before) or a duplicate
   1    finished, but some rows need attention (invalid, rejected, failed, not_sent),
        or a config source matched no file
-  2    usage, configuration or unreadable input; nothing sent (or the disk filled)
+  2    usage, configuration or unreadable input; nothing sent
   3    the API refused the key, looked down, or failed TLS; the rest not sent
   4    another run holds the ledger or the same results file; nothing done
   5    history: no record of that order
+  6    the ledger or a results file could not be written (disk full): sending stopped
   70   an internal error (one nobody foresaw, or out of memory): the night did not finish
   120  stdout/stderr could not be written at exit
   129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM: in-flight requests finished"""

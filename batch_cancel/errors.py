@@ -8,8 +8,9 @@ BatchCancelError              anything that stops the whole command (exit 2)
 ├── InputFileError            the input cannot be read as a CSV of orders or results
 │   ├── MissingColumnsError   required columns absent after --map and defaults
 │   └── InputFileChangedError the file changed while it was read
-├── RecordingError            an output cannot be written (disk full); sending stopped
-│   └── LedgerError           the state database cannot be opened, read or written
+├── RecordingError            an output cannot be written (disk full); sending stopped (exit 6)
+│   └── LedgerError           the state database cannot be written (a full disk)
+│       └── LedgerOpenError   ... cannot be opened, or is not a ledger (exit 2)
 ├── ClockLooksWrong           retention refused a night whose clock looks wrong (a warning)
 └── LockHeldError             another run holds the ledger or the results file (exit 4)
 
@@ -63,6 +64,8 @@ class InputFileChangedError(InputFileError):
 class RecordingError(BatchCancelError):
     """A result could not be written (results CSV, summary, ledger); the run stopped sending."""
 
+    exit_status = ExitStatus.RECORDING_FAILED
+
 
 class LedgerError(RecordingError):
     """The state database cannot be opened, is not ours, or cannot be written."""
@@ -73,6 +76,12 @@ class ClockLooksWrong(BatchCancelError):
 
     Not a recording failure: the night's record is complete, and its status stands.
     """
+
+
+class LedgerOpenError(LedgerError):
+    """The state database cannot be opened or is not ours: a path to fix, nothing sent."""
+
+    exit_status = ExitStatus.USAGE_OR_INPUT
 
 
 class LockHeldError(BatchCancelError):

@@ -32,8 +32,15 @@ from .config import (
     SendOptions,
     default_results_path,
 )
-from .errors import ClockLooksWrong, ConfigError, LedgerError, write_failed
-from .ledger import Account, Ledger, RunRecord, skip_already_cancelled
+from .errors import (
+    ClockLooksWrong,
+    ConfigError,
+    InputFileError,
+    LedgerError,
+    RecordingError,
+    write_failed,
+)
+from .ledger import Account, Ledger, OrderKey, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
 from .models import (
@@ -49,8 +56,8 @@ from .models import (
 )
 from .outputs import free_names, keep_beside, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
-from .report import ResultsWriter
-from .results_file import resend_only
+from .report import ResultsWriter, incomplete_path
+from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .wording import attention_sentence, reason_of
 
@@ -317,10 +324,12 @@ def run_job(
             stack.enter_context(RunLock(state_path.with_name(state_path.name + ".lock")))
             ledger = Ledger(state_path)
             stack.callback(ledger.close)
+            account = ledger.account(options.send.base_url, options.send.api_key)
+            read_back_cancels(ledger, options.files, account)
             run = ledger.start_run(
                 input_path=Path(" + ".join(str(f.input.path.resolve()) for f in options.files)),
                 options=_loggable_options(options),
-                account=ledger.account(options.send.base_url, options.send.api_key),
+                account=account,
             )
             rows = skip_already_cancelled(
                 rows,
@@ -335,24 +344,36 @@ def run_job(
         ]
 
         reasons: Counter[tuple[Outcome, str]] = Counter()
+        results_failed: list[RecordingError] = []
+        in_doubt = [0]  # rows sent whose answer nobody knows (LocalCode.IN_DOUBT)
 
         def record(row: LoadedRow, result: RowResult) -> None:
             if result.status in NEEDS_ATTENTION:
                 reasons[result.status, reason_of(result)] += 1
+                in_doubt[0] += result.error_code == LocalCode.IN_DOUBT
             # The ledger first: it is the durable record. The CSV row is added even if
-            # the ledger write fails, so the results never silently lack a row.
-            try:
-                if run is not None:
-                    request = row.request
+            # the ledger write fails: once the ledger is full, the results file is the
+            # only record of the answers still coming in.
+            ledger_failed: Exception | None = None
+            if run is not None:
+                request = row.request
+                try:
                     run.record_outcome(
                         result,
                         request.order_no if request else "",
                         request.warehouse_id if request else "",
                         row.file,
                     )
-            finally:
+                except Exception as exc:  # raised below, once the row is in the results
+                    ledger_failed = exc
+            try:
                 writers[row.file].add(row, result)
+            except RecordingError as exc:
+                results_failed.append(exc)
+                raise
             on_result(row, result)
+            if ledger_failed is not None:
+                raise ledger_failed
 
         if options.send is None:
             for row in rows:
@@ -360,6 +381,7 @@ def run_job(
         else:
             start_rate = _start_pace(options, (ledger, run.account) if run is not None else None)
             end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
+            _raise_unless_results_complete(end, results_failed)
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
         previous: dict[Path, Path | None] = {}
@@ -369,9 +391,14 @@ def run_job(
             writer.close()
         counts: Counter[Outcome] = sum((writer.counts for writer in writers), Counter())
         status, headline = _verdict(
-            counts, end, dry_run=options.send is None, empty_sources=options.empty_sources
+            counts,
+            end,
+            dry_run=options.send is None,
+            empty_sources=options.empty_sources,
+            in_doubt=in_doubt[0],
         )
-        if run is not None:
+        # A ledger that stopped taking writes takes nothing more: the results hold the night.
+        if run is not None and end.recording_error is None:
             run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
             if end.final_rate is not None and options.send is not None:
                 ledger.remember_pace(run.account, end.final_rate)
@@ -430,6 +457,8 @@ def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Pa
     unread = end.input_error or end.internal_error  # rows after the break are still to send
     if night_file.archive is None or left or unread or end.signal is not None:
         return None
+    if end.recording_error is not None:  # the re-run reads these results where they are
+        return None
     target = night_file.archive
     moving = (night_file.input.path, night_file.output)
     try:
@@ -442,6 +471,44 @@ def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Pa
         return None
     log.info("%s and its results archived as %s", night_file.input.path, ", ".join(map(str, names)))
     return names[1]
+
+
+def read_back_cancels(ledger: Ledger, files: Sequence[NightFile], account: Account) -> None:
+    """Before anything is sent: cancels a run could not put in the ledger (its disk was
+    full) are read back from the results files they reached, so they are never sent again.
+
+    Only after a run that never recorded its end: every other night reads nothing here.
+    """
+    if not ledger.has_unfinished_runs():
+        return
+    for night_file in files:
+        for path in (night_file.output, incomplete_path(night_file.output)):
+            cancels: dict[OrderKey, RowResult] = {}
+            try:
+                if not path.is_file():
+                    continue
+                for row in ResultsFile(path).rows():
+                    if row.result.status is Outcome.CANCELLED and row.order_no:
+                        cancels[row.order_no, row.warehouse_id] = row.result
+            except (InputFileError, OSError) as exc:  # not ours, or damaged: the ledger decides
+                log.warning("%s: not read back: %s", path, exc)
+                continue
+            settled = ledger.read_back_cancels(cancels, path, account)
+            if settled:
+                log.info(
+                    "%d cancel(s) the ledger could not record were read back from %s",
+                    settled,
+                    path,
+                )
+
+
+def _raise_unless_results_complete(end: RunEnd, results_failed: Sequence[RecordingError]) -> None:
+    """A full ledger disk ends the night in order (the results are complete, exit 6); a
+    results file that cannot be written cannot, and keeps its rows as .incomplete.csv."""
+    error = results_failed[0] if results_failed else end.recording_error
+    if error is None or (isinstance(error, LedgerError) and not results_failed):
+        return
+    raise RecordingError(f"cannot record results: {error}") from error
 
 
 def _loggable_options(options: JobOptions) -> dict[str, Any]:
@@ -476,8 +543,9 @@ def _verdict(
     *,
     dry_run: bool,
     empty_sources: Sequence[ConfigSource] = (),
+    in_doubt: int = 0,
 ) -> tuple[ExitStatus, str]:
-    status, headline = _rows_verdict(counts, end, dry_run=dry_run)
+    status, headline = _rows_verdict(counts, end, dry_run=dry_run, in_doubt=in_doubt)
     if not empty_sources:
         return status, headline
     # An export that never came is news, however well the rest went.
@@ -491,8 +559,15 @@ def _no_file_from(sources: Sequence[ConfigSource]) -> str:
 
 
 def _rows_verdict(
-    counts: Counter[Outcome], end: RunEnd, *, dry_run: bool
+    counts: Counter[Outcome], end: RunEnd, *, dry_run: bool, in_doubt: int
 ) -> tuple[ExitStatus, str]:
+    if end.recording_error is not None:  # the ledger's (the results' raises instead)
+        return ExitStatus.RECORDING_FAILED, (
+            f"batch-cancel: {end.recording_error}; sending stopped: "
+            f"{counts[Outcome.NOT_SENT]} row(s) not sent, {in_doubt} in doubt; every answer "
+            "received is in the results. Free space for the ledger, then run the same "
+            "command again"
+        )
     if end.internal_error:
         return (
             ExitStatus.INTERNAL_ERROR,

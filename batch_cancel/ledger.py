@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ClockLooksWrong, LedgerError
+from .errors import ClockLooksWrong, LedgerError, LedgerOpenError
 from .models import (
     ApiAnswer,
     CancelRequest,
@@ -155,6 +155,12 @@ _OUTCOME_COLUMNS = (
     "order_no, warehouse_id, run_id, file, source_row, status, http_status, error_code,"
     " error_message, attempts, request_id, finished_at"
 )
+
+
+def ledger_write_failed(path: Path | None, exc: BaseException) -> LedgerError:
+    """The one message for a ledger that stopped taking writes: its path and the cause."""
+    ledger = f"the ledger {path}" if path else "the ledger"
+    return LedgerError(f"{ledger} could not be written ({exc})")
 
 
 def _create_tables(db: sqlite3.Connection) -> None:
@@ -282,6 +288,8 @@ def _legacy_pace_endpoint(base_url: str, api_key: str) -> str:
 
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)
+# Rows looked up in the ledger per query: few enough that the first request is not delayed.
+LOOKUP_BATCH = 256
 
 # The forgetting cut moves at most once in this time: the first run of a night prunes,
 # its re-runs that night do not. The ledger may remember up to this much longer than
@@ -342,7 +350,7 @@ class Ledger:
                 self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version not in READABLE_VERSIONS:
-                    raise LedgerError(
+                    raise LedgerOpenError(
                         f"{path} is not a batch-cancel ledger (schema {version}, "
                         f"expected {SCHEMA_VERSION})"
                     )
@@ -366,7 +374,9 @@ class Ledger:
             self._db.execute("PRAGMA foreign_keys=ON")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, *READABLE_VERSIONS):
-                raise LedgerError(f"{path}: state schema {version} is newer than this batch-cancel")
+                raise LedgerOpenError(
+                    f"{path}: state schema {version} is newer than this batch-cancel"
+                )
             if version in (1, 2, 3):
                 _upgrade(self._db, version)  # sets the version itself, in its transaction
             elif version == 0:
@@ -374,7 +384,7 @@ class Ledger:
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._version = SCHEMA_VERSION
         except (sqlite3.Error, OSError) as exc:
-            raise LedgerError(f"cannot open the state database {path}: {exc}") from exc
+            raise LedgerOpenError(f"cannot open the state database {path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -444,19 +454,62 @@ class Ledger:
     def start_run(
         self, *, input_path: Path, options: Mapping[str, Any], account: Account
     ) -> RunRecord:
-        cursor = self._db.execute(
-            "INSERT INTO runs (started_at, input_path, input_sha256, options_json, pid,"
-            " account_id) VALUES (?, ?, '', ?, ?, ?)",
-            (
-                utc_now(),
-                str(input_path),
-                json.dumps(dict(options), sort_keys=True),
-                os.getpid(),
-                account.account_id,
-            ),
-        )
+        try:
+            cursor = self._db.execute(
+                "INSERT INTO runs (started_at, input_path, input_sha256, options_json, pid,"
+                " account_id) VALUES (?, ?, '', ?, ?, ?)",
+                (
+                    utc_now(),
+                    str(input_path),
+                    json.dumps(dict(options), sort_keys=True),
+                    os.getpid(),
+                    account.account_id,
+                ),
+            )
+        except sqlite3.Error as exc:  # a full disk: nothing is sent
+            raise ledger_write_failed(self.path, exc) from exc
         assert cursor.lastrowid is not None
-        return RunRecord(self._db, cursor.lastrowid, account)
+        return RunRecord(self._db, cursor.lastrowid, account, path=self.path)
+
+    # -- after a run whose ledger stopped taking writes ---------------------------
+
+    def has_unfinished_runs(self) -> bool:
+        """Whether a run never recorded its end: killed, or its ledger stopped taking writes."""
+        return self._db.execute("SELECT 1 FROM runs WHERE ended_at IS NULL").fetchone() is not None
+
+    def read_back_cancels(
+        self, cancels: Mapping[OrderKey, RowResult], source: Path, account: Account
+    ) -> int:
+        """Cancels the ledger could not take when they came (its disk was full), read back
+        from the results file they reached: an order's never-answered last attempt becomes
+        the cancel it was, so no later run sends it again. Returns the attempts settled."""
+        keys = list(cancels)
+        settled = 0
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            batch = keys[start : start + LOOKUP_BATCH]
+            unanswered = self.look_up(batch, account).unanswered
+            answers = [
+                (
+                    result.finished_at,
+                    result.http_status,
+                    result.error_code,
+                    f"answer read back from {source}",
+                    result.request_id,
+                    *key,
+                    doubt.run_id,
+                    doubt.sent_at,
+                )
+                for key in batch
+                if (doubt := unanswered.get(key)) is not None
+                and (result := cancels[key]).finished_at >= doubt.sent_at
+            ]
+            try:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    settled += self._db.executemany(_READ_BACK_CANCEL, answers).rowcount
+            except sqlite3.Error as exc:
+                raise ledger_write_failed(self.path, exc) from exc
+        return settled
 
     # -- questions a re-run asks ----------------------------------------------
 
@@ -711,6 +764,11 @@ _ANSWER_ATTEMPT = (
     "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
     " request_id = ?, cancelled = ? WHERE order_no = ? AND warehouse_id = ? AND attempt_id = ?"
 )
+_READ_BACK_CANCEL = (
+    "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
+    " request_id = ?, cancelled = 1 WHERE order_no = ? AND warehouse_id = ? AND run_id = ?"
+    " AND sent_at = ? AND answered_at IS NULL"
+)
 _INSERT_OUTCOME = (
     f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS})"  # noqa: S608
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -746,8 +804,11 @@ class RunRecord:
     answered before its row is written and ids keep increasing across runs.
     """
 
-    def __init__(self, db: sqlite3.Connection, run_id: int, account: Account) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, run_id: int, account: Account, *, path: Path | None = None
+    ) -> None:
         self._db = db
+        self._path = path  # for the message when it cannot be written
         self.run_id = run_id
         self.account = account
         self._attempt_ids = itertools.count((run_id << 32) + 1)
@@ -761,7 +822,7 @@ class RunRecord:
 
     def _check_writable(self) -> None:
         if self._failure is not None:
-            raise LedgerError(f"the state database stopped taking writes: {self._failure}")
+            raise ledger_write_failed(self._path, self._failure)
 
     def _commit_soon(self) -> None:
         if self._pending is not None:
@@ -819,7 +880,7 @@ class RunRecord:
             # Settle the waiters first, whatever happens next: a worker left waiting in
             # durable() would hang the run beyond the reach of a signal.
             self._failure = exc
-            failure = LedgerError(f"cannot write the state database: {exc}")
+            failure = ledger_write_failed(self._path, exc)
             if pending is not None and not pending.done():
                 pending.set_exception(failure)
                 pending.exception()  # retrieved here, so an unawaited failure is not logged twice
@@ -906,11 +967,7 @@ class RunRecord:
                 (utc_now(), exit_status, input_sha256, self.run_id),
             )
         except sqlite3.Error as exc:
-            raise LedgerError(f"cannot write the state database: {exc}") from exc
-
-
-# Rows looked up in the ledger per query: few enough that the first request is not delayed.
-LOOKUP_BATCH = 256
+            raise ledger_write_failed(self._path, exc) from exc
 
 
 def skip_already_cancelled(

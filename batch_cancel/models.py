@@ -31,6 +31,7 @@ class ExitStatus(IntEnum):
     API_REFUSED_OR_DOWN = 3  # the API refused the key, or looked down; the rest not sent
     LOCKED = 4  # another run holds the state lock or the results file; nothing done
     NOT_FOUND = 5  # history: the ledger has no record of that order (or there is no ledger)
+    RECORDING_FAILED = 6  # the ledger or a results file could not be written: the run stopped
     INTERNAL_ERROR = 70  # an error nobody foresaw (a bug, memory exhausted): did not finish
     OUTPUT_LOST = 120  # stdout/stderr could not be flushed at exit (as CPython exits then)
     HANGUP = 129  # SIGHUP (the terminal closed)
@@ -94,6 +95,8 @@ class LocalCode(StrEnum):
     TLS_ERROR = "tls_error"  # the API's certificate failed verification; the run stopped
     RUN_INTERRUPTED = "run_interrupted"  # not_sent: Ctrl-C / SIGTERM
     INTERNAL_ERROR = "internal_error"  # failed: a bug in batch-cancel; please report it
+    # failed: sent, no answer, and the ledger could not be written: check before re-sending
+    IN_DOUBT = "in_doubt"
     DRY_RUN = "dry_run"  # not_sent: --dry-run
     # invalid rows from hostile or damaged input (README, "Input files"):
     WRONG_FIELD_COUNT = "wrong_field_count"  # more or fewer fields than the header

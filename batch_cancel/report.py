@@ -259,7 +259,12 @@ class ResultsWriter:
 
     @property
     def incomplete_path(self) -> Path:
-        return self.path.with_name(f"{self.path.stem}.incomplete{self.path.suffix}")
+        return incomplete_path(self.path)
+
+
+def incomplete_path(results: Path) -> Path:
+    """Where a run that broke off leaves the results it had written."""
+    return results.with_name(f"{results.stem}.incomplete{results.suffix}")
 
 
 def _result_text(value: str, column: str) -> str:

@@ -3,8 +3,9 @@
 The runner never prints. Results leave through `on_result(row, result)` in the
 order they complete (the report puts them back in input order). The run stops
 taking new rows when the API refuses the key, when the input breaks mid-file,
-or when `request_stop()` is called (signals); whatever was not sent then is
-reported `not_sent`, so every row still gets exactly one result.
+when an attempt, answer or result cannot be recorded (a full disk), or when
+`request_stop()` is called (signals); whatever was not sent then is reported
+`not_sent`, so every row still gets exactly one result.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class RunEnd:
     rate_reached: float | None = None
     final_rate: float | None = None
     first_throttled_s: float | None = None
+    # RECORDING_FAILED: what could not be written (the ledger's error, or the results file's)
+    recording_error: Exception | None = None
 
 
 def _is_transient(status: int) -> bool:
@@ -178,10 +181,6 @@ class Runner:
             # or a worker must not keep the event loop from closing.
             for worker in workers:
                 worker.cancel()
-        if self._record_error is not None:
-            raise RecordingError(f"cannot record results: {self._record_error}") from (
-                self._record_error
-            )
         probing = self._throttle if isinstance(self._throttle, ProbingThrottle) else None
         return RunEnd(
             stop_reason=self._stop_reason,
@@ -191,6 +190,7 @@ class Runner:
             rate_reached=probing.rate_reached if probing else None,
             final_rate=probing.current_rate if probing else None,
             first_throttled_s=probing.first_throttled_s if probing else None,
+            recording_error=self._record_error,
         )
 
     @property
@@ -281,11 +281,15 @@ class Runner:
                 return self._not_sent(row)
             attempts += 1
             sent_at = time.monotonic()
-            answer = await self._send_recorded(request, attempt_id)
+            answer, on_record = await self._send_recorded(request, attempt_id)
             self._observe(answer, time.monotonic() - sent_at)
             settled = self._settle(row, answer, attempts)
             if settled is not None:
+                if not on_record:
+                    settled.error_message = _join(NOT_ON_RECORD, settled.error_message)
                 return settled
+            if not on_record and answer.error_code in MAY_HAVE_ARRIVED:
+                return _in_doubt(row, answer, attempts)
             if attempts >= self._policy.max_attempts or self._stop.is_set():
                 return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
             delay = self._policy.delay(attempts, answer.retry_after_s)
@@ -312,8 +316,8 @@ class Runner:
         try:
             attempt_id = await self._record_attempt(request, attempt)
         except _AttemptNotRecorded as exc:
-            log.error("row %d: not sent: %s", row.source_row, exc)
-            self._recording_failed(exc)
+            log.debug("row %d: not sent: %s", row.source_row, exc.__cause__)
+            self._recording_failed(exc.__cause__ if isinstance(exc.__cause__, Exception) else exc)
             return None
         if self._limiter is not None:
             if self._limiter.has_capacity():
@@ -321,7 +325,7 @@ class Runner:
             else:
                 await self._unless_stopped(self._limiter.acquire())
         if self._stop.is_set():
-            self._attempt_log.attempt_answered(attempt_id, NEVER_SENT, cancelled=False)
+            self._answer_on_record(attempt_id, NEVER_SENT, cancelled=False)
             return None
         return attempt_id
 
@@ -384,8 +388,13 @@ class Runner:
             raise _AttemptNotRecorded(str(exc)) from exc
         return attempt_id
 
-    async def _send_recorded(self, request: CancelRequest, attempt_id: int) -> ApiAnswer:
-        """Send an attempt that is on record; record its answer as soon as it arrives."""
+    async def _send_recorded(
+        self, request: CancelRequest, attempt_id: int
+    ) -> tuple[ApiAnswer, bool]:
+        """Send an attempt that is on record; record its answer as soon as it arrives.
+
+        Returns the answer, and whether the ledger took it (a full disk stops the run,
+        and the answer still becomes the row's result)."""
         try:
             answer = await self._send(request)
         except Exception as exc:
@@ -394,12 +403,20 @@ class Runner:
                 # Not sent, or not in a way we understand: close the attempt, so a later
                 # run does not report it as "killed mid-request"; the worker fails the row.
                 failure = _transport_failure(LocalCode.INTERNAL_ERROR, type(exc).__name__)
-                self._attempt_log.attempt_answered(attempt_id, failure, cancelled=False)
+                self._answer_on_record(attempt_id, failure, cancelled=False)
                 raise
             answer = no_answer
         cancelled = 200 <= answer.http_status < 300 or self._confirms_cancel(answer)
-        self._attempt_log.attempt_answered(attempt_id, answer, cancelled=cancelled)
-        return answer
+        return answer, self._answer_on_record(attempt_id, answer, cancelled=cancelled)
+
+    def _answer_on_record(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> bool:
+        """Record an attempt's end; False (and the run stops) if the ledger cannot take it."""
+        try:
+            self._attempt_log.attempt_answered(attempt_id, answer, cancelled=cancelled)
+        except Exception as exc:
+            self._recording_failed(exc)
+            return False
+        return True
 
     def _confirms_cancel(self, answer: ApiAnswer) -> bool:
         """An error answer that means the order is cancelled already (--already-cancelled-code)."""
@@ -424,6 +441,12 @@ class Runner:
 NEVER_SENT = ApiAnswer(
     http_status=0, error_code=LocalCode.RUN_INTERRUPTED, error_message="not sent: the run stopped"
 )
+
+
+# An answer the ledger could not take is the row's result all the same; its message says so.
+NOT_ON_RECORD = "answer not in the ledger, which could not be written; the re-run reads it here"
+# Failures after which the request may have reached Shipper (DNS and TLS failures never left).
+MAY_HAVE_ARRIVED = frozenset({LocalCode.TIMEOUT, LocalCode.CONNECTION_ERROR})
 
 
 class _AttemptNotRecorded(Exception):
@@ -451,6 +474,19 @@ def _no_answer(exc: Exception) -> ApiAnswer | None:
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return _transport_failure(LocalCode.CONNECTION_ERROR, detail)
     return None
+
+
+def _in_doubt(row: LoadedRow, answer: ApiAnswer, attempts: int) -> RowResult:
+    """A request in flight when the ledger failed that got no answer: nothing says what it did."""
+    result = _result(row, Outcome.FAILED, answer, attempts)
+    result.error_code = LocalCode.IN_DOUBT
+    result.error_message = _join(
+        f"in doubt: sent, but no answer before the run stopped ({answer.error_code}: "
+        f"{answer.error_message}) and the ledger could not record it; Shipper may have "
+        "cancelled it: check the order before sending it again",
+        row.request.note if row.request else "",
+    )
+    return result
 
 
 def _transport_failure(code: LocalCode, message: str) -> ApiAnswer:

@@ -262,7 +262,7 @@ def test_a_full_disk_under_the_results_stops_sending_at_once(
         csv.writer(handle).writerows([["order_no", "warehouse_id", "cancel_reason"], *rows])
     out = tiny_disk / "out.csv"
     status = run(source, "-o", out, "--base-url", sandbox.url, "--rate", "0", "--concurrency", "4")
-    assert status == ExitStatus.USAGE_OR_INPUT
+    assert status == ExitStatus.RECORDING_FAILED
     err = capsys.readouterr().err
     assert (
         f"batch-cancel: error: cannot record results: cannot write {out}: No space left on device\n"
@@ -293,7 +293,7 @@ def test_a_full_disk_before_the_first_request_sends_nothing(
     (tiny_disk / "filler").write_bytes(b"x" * 64 * 1024)
     out = tiny_disk / "out.csv"
     source = orders_csv(tmp_path / "in.csv", 5)
-    assert run(source, "-o", out, "--base-url", sandbox.url) == ExitStatus.USAGE_OR_INPUT
+    assert run(source, "-o", out, "--base-url", sandbox.url) == ExitStatus.RECORDING_FAILED
     # The first thing written is the results file's lock, which names its holder.
     lock = tiny_disk / ".out.csv.lock"
     assert capsys.readouterr().err.endswith(

@@ -139,7 +139,7 @@ def test_a_summary_that_cannot_be_written_leaves_the_old_one_whole(
     summary.write_text('{"rows": 1}\n')
     (tiny_disk / "filler").write_bytes(b"x" * (60 * 1024))  # the rest of the 64 KiB
     status = cli.main(["run", str(night), "--dry-run", "--summary-json", str(summary)])
-    assert status == ExitStatus.USAGE_OR_INPUT
+    assert status == ExitStatus.RECORDING_FAILED
     assert error_line(capsys) == (
         f"batch-cancel: error: cannot write {summary}: No space left on device"
     )

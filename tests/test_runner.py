@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 import aiohttp
 import pytest
 
-from batch_cancel.errors import InputFileError, RecordingError
+from batch_cancel.errors import InputFileError, LedgerError
 from batch_cancel.models import ApiAnswer, CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
 from batch_cancel.pacing import rate_limiter
-from batch_cancel.runner import AttemptLog, RetryPolicy, RunEnd, Runner, StopReason
+from batch_cancel.runner import AttemptLog, RetryPolicy, RunEnd, Runner, Sender, StopReason
 
 FAST_RATE = 1000.0  # starts 1 ms apart: the limiter stays in the path without slowing tests
 OK = ApiAnswer(http_status=200, request_id="req-ok")
@@ -84,12 +84,13 @@ class Harness:
         max_attempts: int = 3,
         rate: float = FAST_RATE,
         attempt_log: AttemptLog | None = None,
+        send: Sender | None = None,  # instead of the FakeApi
     ) -> None:
         self.api = FakeApi(script)
         self.concurrency = concurrency
         self.results: dict[int, RowResult] = {}
         self.runner = Runner(
-            send=self.api,
+            send=send or self.api,
             rate=rate,
             concurrency=concurrency,
             policy=RetryPolicy(max_attempts=max_attempts, backoff_base_s=0.001),
@@ -320,7 +321,7 @@ async def test_input_error_mid_file_reports_rows_read_so_far() -> None:
     assert harness.statuses() == {n: Outcome.CANCELLED for n in range(1, 6)}
 
 
-async def test_a_failing_result_sink_stops_the_run_and_raises() -> None:
+async def test_a_failing_result_sink_stops_the_run_and_says_why() -> None:
     calls: list[int] = []
 
     def sink(loaded: LoadedRow, result: RowResult) -> None:
@@ -339,8 +340,12 @@ async def test_a_failing_result_sink_stops_the_run_and_raises() -> None:
     # A liveness guard, not a timing assertion: the run needs milliseconds if it ends at all.
     await asyncio.wait({task}, timeout=5)
     assert task.done(), "run() never returned after the result sink failed"
-    with pytest.raises(RecordingError, match="cannot record results: No space left on device"):
-        task.result()
+    end = task.result()
+    assert (end.stop_reason, end.stop_message) == (
+        StopReason.RECORDING_FAILED,
+        "cannot record results: No space left on device",
+    )
+    assert isinstance(end.recording_error, OSError)
     # Sending stopped at once: only the row in hand was sent.
     assert len(api.calls) == 1
     assert len(calls) == 10  # every row was still offered to the sink
@@ -371,8 +376,9 @@ async def test_an_attempt_that_cannot_be_recorded_is_not_sent() -> None:
         on_result=lambda loaded, result: results.setdefault(loaded.source_row, result),
         attempt_log=UnwritableLedger(),
     )
-    with pytest.raises(RecordingError, match="No space left on device"):
-        await runner.run(rows(6))
+    end = await runner.run(rows(6))
+    assert end.stop_reason is StopReason.RECORDING_FAILED
+    assert str(end.recording_error) == "No space left on device"
     assert api.calls == []
     assert sorted(results) == [1, 2, 3, 4, 5, 6]
     assert {result.status for result in results.values()} == {Outcome.NOT_SENT}
@@ -454,3 +460,71 @@ async def test_rate_limiter_cap_holds_when_workers_wake_late(rate: int) -> None:
     busiest = max(bisect.bisect_left(starts, t + 1.0) - i for i, t in enumerate(starts))
     assert len(starts) > rate  # the run spanned more than one full window
     assert busiest <= rate
+
+
+class LedgerThatFillsUp:
+    """Takes the first attempt, then fills up: the second attempt's commit fails, and
+    nothing is taken after that (an answer included), as RunRecord behaves."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.full = asyncio.Event()
+
+    def _check(self) -> None:
+        if self.full.is_set():
+            raise LedgerError("the ledger /x/state.db could not be written (disk full)")
+
+    def attempt_started(self, request: CancelRequest, attempt: int) -> int:
+        self._check()
+        self.started += 1
+        return self.started
+
+    def attempt_answered(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> None:
+        self._check()
+
+    async def durable(self) -> None:
+        if self.started >= 2:
+            self.full.set()
+        self._check()
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "code"),
+    [
+        (OK, Outcome.CANCELLED, ""),
+        (TimeoutError(), Outcome.FAILED, LocalCode.IN_DOUBT),
+    ],
+    ids=["answered-200", "no-answer"],
+)
+async def test_a_ledger_that_fills_up_stops_sending_and_keeps_the_answers_in_flight(
+    reply: Reply, status: Outcome, code: str
+) -> None:
+    ledger = LedgerThatFillsUp()
+    sent: list[int] = []
+
+    async def send(request: CancelRequest) -> ApiAnswer:
+        sent.append(request.source_row)
+        await ledger.full.wait()  # row 1 is in flight when the ledger fills up
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    harness = Harness(always(OK), attempt_log=ledger, send=send)
+    end = await asyncio.wait_for(harness.run(rows(6)), timeout=5)  # a liveness guard
+    results = harness.results
+    assert end.stop_reason is StopReason.RECORDING_FAILED
+    assert isinstance(end.recording_error, LedgerError)
+    assert sent == [1]
+    first = results[1]
+    assert (first.status, first.error_code, first.attempts) == (status, code, 1)
+    if status is Outcome.CANCELLED:
+        assert (first.http_status, first.request_id) == (200, "req-ok")
+    else:
+        assert first.error_message == (
+            "in doubt: sent, but no answer before the run stopped (timeout: no answer within "
+            "the timeout) and the ledger could not record it; Shipper may have cancelled it: "
+            "check the order before sending it again"
+        )
+    assert {n: results[n].status for n in range(2, 7)} == dict.fromkeys(
+        range(2, 7), Outcome.NOT_SENT
+    )
