@@ -13,7 +13,7 @@ person sees in Excel (README, "Spreadsheets"):
   digits (12345, not 12345.0) and a number past 2^53, whose digits the workbook
   has already lost, as Excel does (1.23457E+15), which the loader makes
   `invalid`. A date or time is never an order number (`date_cells`);
-- a merged range shows its value in every cell of the range;
+- a merged range shows its value in every row of the range;
 - bounded: the parts read, the text shown and the sheet's area have limits
   checked before or while reading, never after the memory is spent.
 """
@@ -41,7 +41,7 @@ EXACT_INTEGER_LIMIT = 2**53
 
 # The limits that bound a workbook's memory (README, "Spreadsheets"): the XML of the
 # parts read, uncompressed, as the zip declares it (zipfile never inflates past that);
-MAX_XML_BYTES = 160 * 2**20
+MAX_XML_BYTES = 128 * 2**20
 # what deflate can give at most (about 1032:1): a larger claim is a damaged or hostile zip;
 MAX_RATIO = 1100
 # Excel's own limit on one cell;
@@ -136,6 +136,7 @@ _TEXT_FORMAT_ID = 49  # "@"
 _FORMAT_TOKENS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.|.', re.DOTALL)
 _DATE_LETTERS = frozenset("ymdhsYMDHS")
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
@@ -203,7 +204,7 @@ class _Workbook:
         raise InputFileError(
             f"{self.path}: the workbook has {len(visible)} visible sheets ("
             + ", ".join(repr(name) for name, _part in visible)
-            + "); name the one to read with --sheet or the source's `sheet`"
+            + "); name the one to read with --sheet NAME or the source's sheet key"
         )
 
     def _check_sizes(self, names: list[str]) -> None:
@@ -544,27 +545,26 @@ class _SheetReader:
         return moment.isoformat(sep=" ")
 
     def _merge(self, refs: list[str]) -> None:
-        """A merged range shows its top-left cell's value: every cell of it holds that value."""
+        """A merged range shows its top-left cell's value: every row of it holds that value,
+        in the range's first column (a header merged across columns stays one column)."""
         rows, dates = self.sheet.rows, self.sheet.date_cells
         for ref in refs:
             first, _, last = ref.partition(":")
-            top, left = int(first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), self._column(first)
-            bottom = int(last.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) if last else top
-            right = self._column(last) if last else left
+            top, column = int(first.lstrip(_LETTERS)), self._column(first)
+            bottom = int(last.lstrip(_LETTERS)) if last else top
             origin = rows.get(top, [])
-            value = origin[left] if left < len(origin) else ""
-            if not value or bottom < top or right < left:
+            value = origin[column] if column < len(origin) else ""
+            if not value or bottom <= top:
                 continue
-            self._check_area(bottom, right + 1)
-            dated = left in dates.get(top, ())
-            for number in range(top, bottom + 1):
+            self._check_area(bottom, self.sheet.width)
+            dated = column in dates.get(top, ())
+            for number in range(top + 1, bottom + 1):
                 cells = rows.setdefault(number, [])
-                if len(cells) <= right:
-                    cells.extend([""] * (right + 1 - len(cells)))
-                cells[left : right + 1] = [value] * (right + 1 - left)
+                if len(cells) <= column:
+                    cells.extend([""] * (column + 1 - len(cells)))
+                cells[column] = value
                 if dated:
-                    dates.setdefault(number, set()).update(range(left, right + 1))
-            self.sheet.width = max(self.sheet.width, right + 1)
+                    dates.setdefault(number, set()).add(column)
 
     def _check_area(self, rows: int, columns: int) -> None:
         if rows * columns > MAX_CELLS:
