@@ -7,6 +7,7 @@ limits that refuse a hostile workbook before it can exhaust the machine.
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -246,4 +247,20 @@ def test_xml_entities_are_refused(tmp_path: Path) -> None:
     assert refusal(path) == (
         f"{path}: refused: the workbook's XML declares a DOCTYPE or entities (a damaged or "
         "hostile file)"
+    )
+
+
+def test_a_part_claiming_more_than_deflate_can_give_is_refused(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "liar.xlsx", [Sheet("Orders", [HEADER, ["SO-1"]])])
+    with zipfile.ZipFile(path) as archive:
+        compressed = archive.getinfo("xl/sharedStrings.xml").compress_size
+    data = bytearray(path.read_bytes())
+    # The central directory's entry (what zipfile trusts): its uncompressed size is at +24.
+    entry = data.index(b"xl/sharedStrings.xml", data.index(b"PK\x01\x02")) - 46
+    assert data[entry : entry + 4] == b"PK\x01\x02"
+    struct.pack_into("<I", data, entry + 24, compressed * 2000)
+    path.write_bytes(bytes(data))
+    assert refusal(path) == (
+        f"{path}: refused: xl/sharedStrings.xml claims {compressed * 2000:,} bytes from "
+        f"{compressed:,} compressed, more than a zip can hold (a damaged or hostile file)"
     )
