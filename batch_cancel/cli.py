@@ -106,6 +106,10 @@ def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False
         help="file encoding, e.g. cp1252 (default: UTF-8 with or without BOM, UTF-16 by its BOM; "
         "a file that is not UTF-8 is read as cp1252 with a warning)",
     )
+    parser.add_argument(
+        "--sheet",
+        help="the .xlsx sheet to read (default: the only visible one; hidden sheets only by name)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -508,6 +512,7 @@ def _input_options(args: argparse.Namespace, path: Path | None = None) -> InputO
         cancel_reason=args.cancel_reason,
         delimiter=args.delimiter,
         encoding=args.encoding,
+        sheet=args.sheet,
     )
 
 

@@ -64,7 +64,7 @@ class InputOptions:
     # for the lines that are not UTF-8, with a note (inputfile.py). A name given here
     # is used as it is, strictly.
     encoding: str | None = None
-    sheet: str | None = None  # spreadsheets only; None: the first sheet
+    sheet: str | None = None  # spreadsheets only; None: the only visible sheet
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +121,7 @@ def input_options(
     cancel_reason: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    sheet: str | None = None,
 ) -> InputOptions:
     """InputOptions from the flags; `--delimiter '\\t'` is a tab."""
     if delimiter is not None:
@@ -137,6 +138,7 @@ def input_options(
         default_cancel_reason=cancel_reason,
         delimiter=delimiter,
         encoding=encoding,
+        sheet=sheet,
     )
 
 

@@ -220,6 +220,15 @@ def _invalid(source_row: int, code: LocalCode, message: str) -> RowResult:
     )
 
 
+def _date_as_order_no(source_row: int, shown: str) -> RowResult:
+    return _invalid(
+        source_row,
+        LocalCode.DATE_AS_ORDER_NO,
+        f"order_no is a date or time in the workbook ({shown}), not an order number: format "
+        "the column as Text or Number and export again",
+    )
+
+
 class SeenOrders:
     """The first row of every valid order seen tonight, across the night's files.
 
@@ -439,7 +448,11 @@ class OrdersFile:
         next(records)  # the header, checked in __init__
         last_line = records.line_num  # type: ignore[attr-defined]
         row: LoadedRow | None = None
+        # A workbook's cells that hold a date or time, by sheet row: never an order number.
+        dated = self._source.date_cells if isinstance(self._source, SheetSource) else {}
+        sheet_row = 1  # a sheet gives one record per row, its header first
         for record in records:
+            sheet_row += 1
             if end.reached:
                 return (yield from self._unclosed_rows(last_line + 1, source_row))
             last_line = self.line = records.line_num  # type: ignore[attr-defined]
@@ -468,6 +481,13 @@ class OrdersFile:
                     if not record[sent_at].strip():
                         record[sent_at] = record[own_at]
             cells = tuple(record)
+            if dated and order_index in dated.get(sheet_row, ()):
+                source_row += 1
+                row = LoadedRow(
+                    source_row, cells, None, _date_as_order_no(source_row, cells[order_index]), file
+                )
+                yield row
+                continue
             order_no = cells[order_index]
             warehouse_id = "" if warehouse_index is None else cells[warehouse_index]
             reason = "" if reason_index is None else cells[reason_index]

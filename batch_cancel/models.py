@@ -105,6 +105,7 @@ class LocalCode(StrEnum):
     CONTROL_CHARACTERS = "control_characters"  # e.g. NUL, ESC, bidi overrides in a value
     SCIENTIFIC_NOTATION = "scientific_notation"  # order_no like 1.23457E+14: digits lost
     GARBLED_TEXT = "garbled_text"  # an identifier holds U+FFFD from a bad conversion
+    DATE_AS_ORDER_NO = "date_as_order_no"  # a workbook's order_no cell holds a date or time
 
 
 @dataclass(frozen=True, slots=True)
