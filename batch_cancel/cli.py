@@ -98,7 +98,8 @@ EXIT_STATUSES = """\
 exit status:
   0    every row cancelled, skipped (cancelled before) or a duplicate
   1    finished, but some rows need attention (invalid, rejected, failed, not_sent)
-  2    usage, configuration or unreadable input; nothing sent (or the disk filled)
+  2    usage, configuration or unreadable input; nothing sent (or the disk filled;
+       in a config night, the files that could be read were sent)
   3    the API refused the key, looked down, or failed TLS; the rest not sent
   4    another run holds the ledger or the same results file; nothing done
   5    history: no record of that order

@@ -313,7 +313,8 @@ class _ResultsFiles:
     def __init__(self, files: Sequence[NightFile], headers: Sequence[Sequence[str]]) -> None:
         self._files = files
         self._headers = headers
-        self.writers: list[ResultsWriter | None] = [None] * len(files)
+        self._writers: list[ResultsWriter | None] = [None] * len(files)  # while open
+        self.counts: list[Counter[Outcome] | None] = [None] * len(files)  # once started
         self.unread: list[UnreadFile] = []
         self.failure: RecordingError | None = None  # a results file could not be started
         self._open: dict[int, ExitStack] = {}
@@ -357,11 +358,12 @@ class _ResultsFiles:
         with ExitStack() as stack:
             stack.enter_context(results_lock(night_file.output))
             header = self._headers[index]
-            self.writers[index] = stack.enter_context(ResultsWriter(night_file.output, header))
+            writer = stack.enter_context(ResultsWriter(night_file.output, header))
+            self._writers[index], self.counts[index] = writer, writer.counts
             self._open[index] = stack.pop_all()
 
     def add(self, row: LoadedRow, result: RowResult) -> None:
-        writer = self.writers[row.file]
+        writer = self._writers[row.file]
         assert writer is not None
         writer.add(row, result)
         self._recorded[row.file] += 1
@@ -373,10 +375,11 @@ class _ResultsFiles:
             self._finish(index)
 
     def _finish(self, index: int) -> None:
-        writer = self.writers[index]
+        writer = self._writers[index]
         assert writer is not None
         writer.close()
         self._open.pop(index).close()
+        self._writers[index] = None  # a closed writer still holds its buffers
 
     def _lost(self, night_file: NightFile, reason: str) -> None:
         log.error("%s", reason)
@@ -471,8 +474,8 @@ def run_job(
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
         results.close()
-        written = [writer for writer in results.writers if writer is not None]
-        counts: Counter[Outcome] = sum((writer.counts for writer in written), Counter())
+        written = [counts for counts in results.counts if counts is not None]
+        counts: Counter[Outcome] = sum(written, Counter())
         unread = (*unread, *results.unread)
         status, headline = _verdict(counts, end, dry_run=options.send is None, unread=len(unread))
         if run is not None and ledger is not None:
@@ -490,16 +493,18 @@ def run_job(
             input_path=night_file.input.path,
             results_path=night_file.output,
             source=night_file.source,
-            counts=writer.counts,
+            counts=file_counts,
             notes=tuple(opened.notes),
             archived_to=(
-                _archive(night_file, writer.counts, end)
+                _archive(night_file, file_counts, end)
                 if options.send and night_file.input.path not in broken
                 else None
             ),
         )
-        for night_file, opened, writer in zip(options.files, orders, results.writers, strict=True)
-        if writer is not None
+        for night_file, opened, file_counts in zip(
+            options.files, orders, results.counts, strict=True
+        )
+        if file_counts is not None
     )
     return JobReport(
         counts=counts,
