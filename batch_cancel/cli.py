@@ -119,7 +119,8 @@ exit status:
   0    every row cancelled, skipped (cancelled before) or a duplicate
   1    finished, but some rows need attention (invalid, rejected, failed, not_sent),
        or a config source matched no file
-  2    usage, configuration or unreadable input; nothing sent
+  2    usage, configuration or unreadable input; nothing sent (in a config night,
+       the files that could be read were sent)
   3    the API refused the key, looked down, or failed TLS; the rest not sent
   4    another run holds the ledger or the same results file; nothing done
   5    history: no record of that order
@@ -590,8 +591,8 @@ class _Progress:
 
     POSTFIX_EVERY_ROWS = 25  # a new postfix string per row would cost more than the bar
 
-    def __init__(self, scans: Sequence[InputScan], *, quiet: bool, every_s: float) -> None:
-        self._scans = scans  # the total is known a moment after the start, once they are read
+    def __init__(self, scan: InputScan, *, quiet: bool, every_s: float) -> None:
+        self._scan = scan  # the total is known a moment after the start, once it is read
         self._counts: Counter[Outcome] = Counter()
         self._started = time.monotonic()
         self._last_line = self._started
@@ -652,8 +653,7 @@ class _Progress:
         return f"{done}{of} rows, {rate:.1f} rows/s{eta}{paced} ({self.counts()})"
 
     def _total(self) -> int | None:
-        estimates = [scan.rows_estimate for scan in self._scans]
-        return None if None in estimates else sum(e for e in estimates if e is not None)
+        return self._scan.rows_estimate
 
     def close(self) -> None:
         """The bar ends on the true counts: every row has an outcome, not_sent ones too."""
@@ -672,7 +672,7 @@ if TYPE_CHECKING:
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
-    from .job import dry_run_result, refuse_to_replace_live_results
+    from .job import dry_run_result, refuse_our_output, refuse_to_replace_live_results
     from .loader import OrdersFile
     from .report import ResultsWriter
 
@@ -693,6 +693,7 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
         )
         refuse_to_replace_live_results(output, night_file.input.path)
     orders = OrdersFile(night_file.input)
+    refuse_our_output(orders)
     counts: Counter[Outcome] = Counter()
     shown = 0
     with contextlib.ExitStack() as stack:
@@ -805,20 +806,22 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         keep_days=_keep_days(args.keep_days, config),
         empty_sources=night.empty_sources,
     )
-    orders = open_orders(options)
-    scans = [InputScan(night_file.input.path) for night_file in files]
-    progress = _Progress(scans, quiet=args.quiet, every_s=args.progress_every)
+    opened = open_orders(options)
+    options = replace(options, files=opened.files)
+    scan = InputScan([night_file.input.path for night_file in opened.files])
+    progress = _Progress(scan, quiet=args.quiet, every_s=args.progress_every)
     try:
         report = run_job(
             options,
-            orders,
-            input_scans=scans,
+            opened.orders,
+            input_scan=scan,
             on_result=progress.advance,
             on_pace=progress.watch_pace,
+            unread=opened.unread,
         )
     finally:
         progress.close()
-    notes = [note for opened in orders for note in opened.notes]
+    notes = [*opened.notes, *(note for orders in opened.orders for note in orders.notes)]
     # -q and a clean night: nothing at all, so cron mails only when someone must look.
     if not (args.quiet and report.exit_status == ExitStatus.SUCCESS and not notes):
         print(format_summary(report), file=sys.stderr)

@@ -9,6 +9,7 @@ no message from here ever contains it, or any part of a key file.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import os
 import stat
@@ -75,6 +76,9 @@ class NightFile:
     output: Path
     source: str = ""  # the config file's source name, if it came from one
     archive: Path | None = None  # moved there with its results once nothing is left to do
+    # Found by a source's glob, not named by the operator: a file that cannot be read is
+    # then one bad file of the night (skipped or reported), not the end of the command.
+    from_glob: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,9 +203,31 @@ def night_files(
                 output=output or default_results_path(path, dry_run=dry_run),
                 source=source.name if source else "",
                 archive=source.archive if source else None,
+                from_glob=not inputs,
             )
         )
-    return Night(files=files, empty_sources=empty)
+    outputs = distinct_outputs(files, dry_run=dry_run) if output is None else files
+    return Night(files=outputs, empty_sources=empty)
+
+
+def distinct_outputs(files: Sequence[NightFile], *, dry_run: bool) -> list[NightFile]:
+    """Every file its own results name: `orders.csv` keeps `orders.results.csv`, and
+    `orders.xlsx` beside it (first come, first served) gets `orders.xlsx.results.csv`."""
+    taken: set[Path] = set()
+    distinct = []
+    for night_file in files:
+        output = night_file.output
+        if output.resolve() in taken:
+            path = night_file.input.path
+            kind = "dry-run" if dry_run else "results"
+            output = path.with_name(f"{path.name}.{kind}.csv")
+            for number in itertools.count(2):
+                if output.resolve() not in taken:
+                    break
+                output = path.with_name(f"{path.name}.{number}.{kind}.csv")
+        taken.add(output.resolve())
+        distinct.append(replace(night_file, output=output))
+    return distinct
 
 
 def _with_source(flags: InputOptions, source: ConfigSource | None, path: Path) -> InputOptions:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import logging
 import os
 import signal
@@ -37,6 +36,7 @@ from .errors import (
     ConfigError,
     InputFileError,
     LedgerError,
+    LockHeldError,
     RecordingError,
     write_failed,
 )
@@ -59,6 +59,7 @@ from .pacing import AUTO_START_RATE
 from .report import ResultsWriter, incomplete_path
 from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
+from .schema import is_results_header
 from .wording import attention_sentence, reason_of
 
 if TYPE_CHECKING:
@@ -96,6 +97,15 @@ class FileReport:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UnreadFile:
+    """A file of the night that could not be read (whole, or to its end); `reason` names it."""
+
+    input_path: Path
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobReport:
     counts: Counter[Outcome]  # every file's together
     exit_status: ExitStatus
@@ -111,10 +121,11 @@ class JobReport:
     # by that account's host (never its key or fingerprint).
     cancelled_elsewhere: Counter[str] = field(default_factory=Counter)
     empty_sources: tuple[ConfigSource, ...] = ()
+    unread: tuple[UnreadFile, ...] = ()
 
     @property
-    def results_path(self) -> Path:
-        return self.files[0].results_path
+    def results_path(self) -> Path | None:
+        return self.files[0].results_path if self.files else None
 
     @property
     def finished(self) -> bool:
@@ -130,7 +141,7 @@ class JobReport:
             "finished": self.finished,
             "headline": self.headline,
             "error": "",
-            "results_path": str(self.results_path) if self.files else None,
+            "results_path": str(self.results_path) if self.results_path else None,
             "files": [
                 {
                     "input": str(item.input_path),
@@ -145,6 +156,10 @@ class JobReport:
                     ),
                 }
                 for item in self.files
+            ],
+            "unread_files": [
+                {"input": str(item.input_path), "source": item.source, "reason": item.reason}
+                for item in self.unread
             ],
             "elapsed_s": round(self.elapsed_s, 3),
             "rows": self.counts.total(),
@@ -225,57 +240,132 @@ def empty_night(empty_sources: Sequence[ConfigSource], *, dry_run: bool = False)
 
 
 class InputScan:
-    """The input's line count (the progress total) and sha256 (its identity in the ledger).
+    """The inputs' line count (the progress total) and sha256s (their identity in the ledger).
 
-    Read in a thread beside the run: hashing a 1 GB export takes seconds, and the
-    first request must not wait for it. File reads and hashlib release the GIL,
-    so the event loop hardly notices.
+    Read in one thread beside the run, one file after another: hashing a 1 GB export
+    takes seconds, and the first request must not wait for it; a night of many files
+    must not hold many open. File reads and hashlib release the GIL, so the event
+    loop hardly notices.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self._paths = tuple(paths)
         self._rows: int | None = None
-        self._sha256 = ""
+        self._sha256s: list[str] = []
         self._thread = threading.Thread(target=self._scan, name="input-scan", daemon=True)
         self._thread.start()
 
     def _scan(self) -> None:
-        lines, digest = 0, hashlib.sha256()
-        try:
-            with self._path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    lines += block.count(b"\n")
-                    digest.update(block)
-        except OSError as exc:  # the loader reports an unreadable file; this is only a hint
-            log.debug("cannot scan %s: %s", self._path, exc)
-            return
-        self._sha256 = digest.hexdigest()
-        self._rows = max(lines - 1, 0)
+        rows = 0
+        for path in self._paths:
+            lines, digest = 0, hashlib.sha256()
+            try:
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        lines += block.count(b"\n")
+                        digest.update(block)
+            except OSError as exc:  # the loader reports an unreadable file; this is only a hint
+                log.debug("cannot scan %s: %s", path, exc)
+                self._sha256s.append("")
+                continue
+            self._sha256s.append(digest.hexdigest())
+            rows += max(lines - 1, 0)
+        self._rows = rows
 
     @property
     def rows_estimate(self) -> int | None:
         """Data rows, roughly (a quoted value may span lines); None until the scan is done."""
         return self._rows
 
-    def sha256(self) -> str:
-        """The file's sha256, once the scan is done ("" if it could not be read)."""
+    def sha256s(self) -> list[str]:
+        """Each file's sha256, once the scan is done ("" for one that could not be read)."""
         self._thread.join()
-        return self._sha256
+        return self._sha256s
 
 
-def open_orders(options: JobOptions) -> list[OrdersFile]:
-    """Open and check every input's header; raises before anything is sent.
+@dataclass(kw_only=True)
+class OpenedNight:
+    """The night's files with their headers checked, and what was left out and why."""
 
-    The files share one record of the orders seen, so an order in two files of
-    the same night is sent once and its second row is a `duplicate` naming the first.
+    files: tuple[NightFile, ...]  # the files to read, in order; `orders` matches it
+    orders: list[OrdersFile]
+    unread: list[UnreadFile]  # could not be read: named in the summary, status 2
+    notes: list[str]  # skipped (not an export) or given another results name
+
+
+def open_orders(options: JobOptions) -> OpenedNight:
+    """Open and check every input's header, before anything is sent.
+
+    A file named on the command line that cannot be read stops the command. A file a
+    source's glob found is one file of the night: if it cannot be read it is reported
+    by name and the others are still sent; an Excel owner file, an empty file or one
+    batch-cancel wrote is skipped with a note. The files share one record of the orders
+    seen, so an order in two files of the same night is sent once and its second row
+    is a `duplicate` naming the first.
     """
     seen = SeenOrders()
-    opened = []
-    for index, night_file in enumerate(options.files):
+    night = OpenedNight(files=(), orders=[], unread=[], notes=[])
+    for night_file in options.files:
         if options.send is None:
             refuse_to_replace_live_results(night_file.output, night_file.input.path)
-        opened.append(OrdersFile(night_file.input, file=index, seen=seen))
-    return opened
+        path = night_file.input.path
+        skip = _not_an_export(path) if night_file.from_glob else None
+        opened = None
+        if skip is None:
+            try:
+                opened = OrdersFile(night_file.input, file=len(night.orders), seen=seen)
+            except InputFileError as exc:
+                if not night_file.from_glob:
+                    raise
+                log.error("%s", exc)
+                night.unread.append(
+                    UnreadFile(input_path=path, source=night_file.source, reason=str(exc))
+                )
+                continue
+            if options.resend_only:
+                pass  # --only takes a results file, deliberately
+            elif night_file.from_glob and is_results_header(opened.header):
+                skip = WRITTEN_BY_US
+            else:
+                refuse_our_output(opened)
+        if skip is not None or opened is None:
+            night.notes.append(f"{path}: skipped: {skip}")
+            log.warning("%s", night.notes[-1])
+            continue
+        usual = default_results_path(path, dry_run=options.send is None)
+        if len(options.files) > 1 and night_file.output.name != usual.name:
+            night.notes.append(
+                f"{path}: results in {night_file.output.name}, as another input of the "
+                f"night writes {usual.name}"
+            )
+            log.warning("%s", night.notes[-1])
+        night.files += (night_file,)
+        night.orders.append(opened)
+    return night
+
+
+WRITTEN_BY_US = (
+    "written by batch-cancel (its header has the results columns: a results, dry-run or "
+    "needs-attention CSV), never read as an export"
+)
+RESEND_WITH_ONLY = "to send some of its rows again, add --only STATUS (e.g. --only failed,not_sent)"
+
+
+def refuse_our_output(opened: OrdersFile) -> None:
+    """A file batch-cancel wrote, named as an export, is refused: its rows were sent once."""
+    if is_results_header(opened.header):
+        raise InputFileError(f"{opened.path}: {WRITTEN_BY_US}; {RESEND_WITH_ONLY}")
+
+
+def _not_an_export(path: Path) -> str | None:
+    """Why a file a glob found is not an export at all (skipped with a note), or None."""
+    if path.name.startswith("~$"):
+        return "an Excel owner file (Excel keeps it while the workbook is open), not an export"
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        return None  # the loader says what is wrong with it
+    return "the file is empty (0 bytes)" if empty else None
 
 
 def refuse_to_replace_live_results(output: Path, input_path: Path) -> None:
@@ -297,27 +387,139 @@ def results_lock(path: Path) -> RunLock:
     return RunLock(results_lock_path(path), what="the results file's lock")
 
 
+class _ResultsFiles:
+    """Each input's results lock and writer, open only while its rows are in flight.
+
+    A file's lock and writer are taken as the run reaches the file (before its first
+    row can be sent) and closed once its last row is recorded, so a night of any
+    number of files holds only the few whose rows are queued or in flight.
+    """
+
+    def __init__(
+        self, files: Sequence[NightFile], headers: Sequence[Sequence[str]], *, live: bool
+    ) -> None:
+        self._files = files
+        self._headers = headers
+        self._live = live  # a live run's results never replace an earlier run's
+        self._writers: list[ResultsWriter | None] = [None] * len(files)  # while open
+        self.counts: list[Counter[Outcome] | None] = [None] * len(files)  # once started
+        self.previous: list[Path | None] = [None] * len(files)  # where an earlier run's went
+        self.unread: list[UnreadFile] = []
+        self.failure: RecordingError | None = None  # a results file could not be started
+        self._open: dict[int, ExitStack] = {}
+        self._read = [0] * len(files)
+        self._recorded = [0] * len(files)
+        self._reading: set[int] = set()
+
+    def rows(self, per_file: Sequence[Iterable[LoadedRow]]) -> Iterator[LoadedRow]:
+        for index, rows in enumerate(per_file):
+            if self.failure is not None:
+                return
+            yield from self._rows_of(index, rows)
+
+    def _rows_of(self, index: int, rows: Iterable[LoadedRow]) -> Iterator[LoadedRow]:
+        night_file = self._files[index]
+        try:
+            self._start(index)
+        except LockHeldError as exc:  # taken since the check at the start: one file lost
+            self._lost(night_file, str(exc))
+            return
+        except RecordingError as exc:
+            self.failure = exc
+            return
+        self._reading.add(index)
+        try:
+            for row in rows:
+                self._read[index] += 1
+                yield row
+        except (InputFileError, OSError) as exc:  # changed or vanished since it was opened
+            if not night_file.from_glob:
+                raise
+            reason = (
+                str(exc) if isinstance(exc, InputFileError) else f"{exc.filename}: {exc.strerror}"
+            )
+            self._lost(night_file, reason)  # its rows read so far go on as usual
+        self._reading.discard(index)
+        self._finish_if_done(index)
+
+    def _start(self, index: int) -> None:
+        night_file = self._files[index]
+        with ExitStack() as stack:
+            stack.enter_context(results_lock(night_file.output))
+            header = self._headers[index]
+            writer = stack.enter_context(ResultsWriter(night_file.output, header))
+            self._writers[index], self.counts[index] = writer, writer.counts
+            self._open[index] = stack.pop_all()
+
+    def add(self, row: LoadedRow, result: RowResult) -> None:
+        writer = self._writers[row.file]
+        assert writer is not None
+        writer.add(row, result)
+        self._recorded[row.file] += 1
+        self._finish_if_done(row.file)
+
+    def _finish_if_done(self, index: int) -> None:
+        reading = index in self._reading
+        if index in self._open and not reading and self._recorded[index] == self._read[index]:
+            self._finish(index)
+
+    def _finish(self, index: int) -> None:
+        writer = self._writers[index]
+        assert writer is not None
+        if self._live:
+            self.previous[index] = _keep_previous(writer.path)
+        writer.close()
+        self._open.pop(index).close()
+        self._writers[index] = None  # a closed writer still holds its buffers
+
+    def _lost(self, night_file: NightFile, reason: str) -> None:
+        log.error("%s", reason)
+        self.unread.append(
+            UnreadFile(input_path=night_file.input.path, source=night_file.source, reason=reason)
+        )
+
+    def close(self) -> None:
+        """Every file started is complete (a stop still records every row it read)."""
+        for index in sorted(self._open):
+            self._finish(index)
+
+    def __enter__(self) -> _ResultsFiles:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        # An error on its way: what each open file has is kept as its .incomplete.csv.
+        for index in sorted(self._open):
+            self._open.pop(index).__exit__(*exc_info)
+
+
 def run_job(
     options: JobOptions,
     orders: Sequence[OrdersFile],
     *,
-    input_scans: Sequence[InputScan],
+    input_scan: InputScan,
     on_result: ResultListener,
     on_pace: Callable[[Callable[[], float | None]], None] | None = None,
+    unread: Sequence[UnreadFile] = (),
 ) -> JobReport:
     started = time.monotonic()
     run: RunRecord | None = None
     end = RunEnd(stop_reason=None)
     cancelled_elsewhere: Counter[str] = Counter()
     # A list, not a generator: resend_only checks its whole file here, before any lock.
-    per_file = [
+    per_file: list[Iterable[LoadedRow]] = [
         resend_only(opened, options.resend_only) if options.resend_only else opened.rows()
         for opened in orders
     ]
+    # Another run's results file stops the night before anything is done; the locks are
+    # taken for real, one file at a time, as the run reaches each file.
+    for night_file in options.files:
+        with results_lock(night_file.output):
+            pass
+    results = _ResultsFiles(
+        options.files, [opened.header for opened in orders], live=options.send is not None
+    )
     with ExitStack() as stack:
-        for night_file in options.files:
-            stack.enter_context(results_lock(night_file.output))
-        rows: Iterable[LoadedRow] = itertools.chain.from_iterable(per_file)
+        ledger: Ledger | None = None
         if options.send is not None and options.state_path is not None:
             # Resolved, so a ledger reached through a symlink still shares one lock.
             state_path = options.state_path.resolve()
@@ -331,17 +533,19 @@ def run_job(
                 options=_loggable_options(options),
                 account=account,
             )
-            rows = skip_already_cancelled(
-                rows,
-                ledger,
-                run.account,
-                force_resend=options.force_resend,
-                cancelled_elsewhere=cancelled_elsewhere,
-            )
-        writers = [
-            stack.enter_context(ResultsWriter(night_file.output, opened.header))
-            for night_file, opened in zip(options.files, orders, strict=True)
-        ]
+            # Looked up file by file, so a batch never holds rows of two files.
+            per_file = [
+                skip_already_cancelled(
+                    rows,
+                    ledger,
+                    run.account,
+                    force_resend=options.force_resend,
+                    cancelled_elsewhere=cancelled_elsewhere,
+                )
+                for rows in per_file
+            ]
+        stack.enter_context(results)
+        rows = results.rows(per_file)
 
         reasons: Counter[tuple[Outcome, str]] = Counter()
         results_failed: list[RecordingError] = []
@@ -367,7 +571,7 @@ def run_job(
                 except Exception as exc:  # raised below, once the row is in the results
                     ledger_failed = exc
             try:
-                writers[row.file].add(row, result)
+                results.add(row, result)
             except RecordingError as exc:
                 results_failed.append(exc)
                 raise
@@ -379,27 +583,30 @@ def run_job(
             for row in rows:
                 record(row, row.verdict or dry_run_result(row))
         else:
-            start_rate = _start_pace(options, (ledger, run.account) if run is not None else None)
+            start_rate = _start_pace(
+                options, (ledger, run.account) if ledger is not None and run is not None else None
+            )
             end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
-            _raise_unless_results_complete(end, results_failed)
+        if results.failure is not None:
+            raise results.failure
+        _raise_unless_results_complete(end, results_failed)
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
-        previous: dict[Path, Path | None] = {}
-        for writer in reversed(writers):
-            if options.send is not None:
-                previous[writer.path] = _keep_previous(writer.path)
-            writer.close()
-        counts: Counter[Outcome] = sum((writer.counts for writer in writers), Counter())
+        results.close()
+        written = [counts for counts in results.counts if counts is not None]
+        counts: Counter[Outcome] = sum(written, Counter())
+        unread = (*unread, *results.unread)
         status, headline = _verdict(
             counts,
             end,
             dry_run=options.send is None,
             empty_sources=options.empty_sources,
             in_doubt=in_doubt[0],
+            unread=len(unread),
         )
         # A ledger that stopped taking writes takes nothing more: the results hold the night.
-        if run is not None and end.recording_error is None:
-            run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
+        if run is not None and ledger is not None and end.recording_error is None:
+            run.end(status, input_sha256=",".join(input_scan.sha256s()))
             if end.final_rate is not None and options.send is not None:
                 ledger.remember_pace(run.account, end.final_rate)
             if options.keep_days > 0:
@@ -407,18 +614,27 @@ def run_job(
                     ledger.prune(options.keep_days, current_run=run.run_id)
                 except (ClockLooksWrong, LedgerError) as exc:  # the record is complete: say so
                     log.warning("%s", exc)
+    broken = {item.input_path for item in unread}  # read in part: never archived
     files = []
-    for night_file, opened, writer in zip(options.files, orders, writers, strict=True):
-        archived = _archive(night_file, writer.counts, end) if options.send else None
+    for night_file, opened, file_counts, previous in zip(
+        options.files, orders, results.counts, results.previous, strict=True
+    ):
+        if file_counts is None:
+            continue
+        archived = (
+            _archive(night_file, file_counts, end)
+            if options.send and night_file.input.path not in broken
+            else None
+        )
         files.append(
             FileReport(
                 input_path=night_file.input.path,
                 results_path=archived or night_file.output,
                 source=night_file.source,
-                counts=writer.counts,
+                counts=file_counts,
                 notes=tuple(opened.notes),
                 archived_to=night_file.archive if archived else None,
-                previous_results=previous.get(writer.path),
+                previous_results=previous,
             )
         )
     return JobReport(
@@ -433,6 +649,7 @@ def run_job(
         reasons=reasons,
         cancelled_elsewhere=cancelled_elsewhere,
         empty_sources=options.empty_sources,
+        unread=unread,
     )
 
 
@@ -544,8 +761,9 @@ def _verdict(
     dry_run: bool,
     empty_sources: Sequence[ConfigSource] = (),
     in_doubt: int = 0,
+    unread: int = 0,
 ) -> tuple[ExitStatus, str]:
-    status, headline = _rows_verdict(counts, end, dry_run=dry_run, in_doubt=in_doubt)
+    status, headline = _rows_verdict(counts, end, dry_run=dry_run, in_doubt=in_doubt, unread=unread)
     if not empty_sources:
         return status, headline
     # An export that never came is news, however well the rest went.
@@ -559,7 +777,7 @@ def _no_file_from(sources: Sequence[ConfigSource]) -> str:
 
 
 def _rows_verdict(
-    counts: Counter[Outcome], end: RunEnd, *, dry_run: bool, in_doubt: int
+    counts: Counter[Outcome], end: RunEnd, *, dry_run: bool, in_doubt: int, unread: int
 ) -> tuple[ExitStatus, str]:
     if end.recording_error is not None:  # the ledger's (the results' raises instead)
         return ExitStatus.RECORDING_FAILED, (
@@ -586,6 +804,13 @@ def _rows_verdict(
         return (
             ExitStatus.USAGE_OR_INPUT,
             f"batch-cancel: input broke off, rows after the break were not read: {end.input_error}",
+        )
+    if unread:
+        what = "dry run; nothing sent" if dry_run else "finished"
+        return (
+            ExitStatus.USAGE_OR_INPUT,
+            f"batch-cancel: {what}; {unread} file(s) could not be read, "
+            "the others were read and their results written",
         )
     attention = needs_attention(counts, dry_run=dry_run)
     if dry_run:
@@ -756,7 +981,7 @@ def format_summary(report: JobReport) -> str:
             f"  sent although cancelled at another account: "
             f"{report.cancelled_elsewhere.total()} order(s) ({hosts})"
         )
-    if len(report.files) == 1:
+    if len(report.files) == 1 and not report.unread:
         lines.append(f"  results: {report.files[0].results_path}")
         if (previous := report.files[0].previous_results) is not None:
             lines.append(f"  earlier results kept as {previous}")
@@ -770,4 +995,9 @@ def format_summary(report: JobReport) -> str:
             lines.append(f"      earlier results kept as {item.previous_results}")
         if item.archived_to is not None:
             lines.append(f"      archived to {item.archived_to}")
+    if report.unread:
+        lines.append(f"  could not be read: {len(report.unread)} file(s)")
+    for unread in report.unread:
+        source = f"[{unread.source}] " if unread.source else ""
+        lines.append(f"    {source}{unread.reason}")
     return "\n".join(lines)

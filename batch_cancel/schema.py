@@ -15,6 +15,7 @@ fail on that alone.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -63,6 +64,15 @@ RESULT_COLUMNS = tuple(RESULT_FIELDS)
 # Blank on a row that was not valid (nothing could be sent).
 SENT_COLUMNS = {f"result_{name}": name for name in ("order_no", "warehouse_id", "cancel_reason")}
 WRITTEN_COLUMNS = (*RESULT_COLUMNS, *SENT_COLUMNS)  # every column the writer adds
+
+
+def is_results_header(header: Sequence[str]) -> bool:
+    """Whether batch-cancel wrote the file: a results CSV (live, dry run, `-o`, incomplete)
+    or a needs-attention CSV (the union of results headers) has every result column."""
+    keys = {header_key(name) for name in header}
+    return all(header_key(column) in keys for column in RESULT_COLUMNS)
+
+
 # Whole numbers; blank where the field has none (no HTTP answer). The rest are text.
 NUMBER_COLUMNS = frozenset({SOURCE_ROW_COLUMN, "result_http_status", "result_attempts"})
 # utf-8-sig: Excel, where these files are reviewed, needs the BOM to read UTF-8.

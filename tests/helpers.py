@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,9 @@ def run_cli(
     *args: str | Path,
     env: dict[str, str] | None = None,
     timeout: float = 120,
+    preexec_fn: Callable[[], object] | None = None,
 ) -> CliRun:
-    """Run the real CLI in a subprocess, as cron would."""
+    """Run the real CLI in a subprocess, as cron would (`preexec_fn`: e.g. a resource limit)."""
     done = subprocess.run(
         [sys.executable, "-m", "batch_cancel", *map(str, args)],
         capture_output=True,
@@ -67,6 +68,7 @@ def run_cli(
         cwd=ROOT,
         timeout=timeout,
         check=False,
+        preexec_fn=preexec_fn,
     )
     return CliRun(done.returncode, done.stdout, done.stderr)
 
