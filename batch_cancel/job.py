@@ -213,6 +213,7 @@ def unfinished_json(status: ExitStatus, error: str) -> dict[str, Any]:
         "input_error": "",
         "empty_sources": [],
         "cancelled_elsewhere": None,
+        "unread_files": [],
         "rate_auto": None,
         "notes": [],
     }
