@@ -666,8 +666,10 @@ class _Progress:
 
 
 if TYPE_CHECKING:
+    from .config import NightFile
     from .configfile import ConfigFile
-    from .job import InputScan, JobReport
+    from .configfile import Source as ConfigSource
+    from .job import InputScan, JobReport, UnreadFile
     from .review import Review
 
 
@@ -736,7 +738,7 @@ def _cmd_validate(args: argparse.Namespace) -> ExitStatus:
 
 
 def _cmd_run(args: argparse.Namespace) -> ExitStatus:
-    from .job import InputScan, JobOptions, empty_night, format_summary, open_orders, run_job
+    from .job import InputScan, JobOptions, format_summary, open_orders, run_job
 
     config = _config_file(args)
     # Configuration is checked before the input is read, so a missing key costs nothing.
@@ -788,12 +790,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     if args.summary_json is not None:
         args.summary_json = targets[-1]
     if not files:
-        empty = empty_night(night.empty_sources, dry_run=args.dry_run)
-        if not (args.quiet and empty.exit_status == ExitStatus.SUCCESS):
-            print(empty.headline, file=sys.stderr)
-        if args.summary_json:
-            _write_summary_json(args.summary_json, empty)
-        return empty.exit_status
+        return _empty_night(args, night.empty_sources)
     state = api_settings(state=args.state, config=config)["state"].value
     options = JobOptions(
         files=tuple(files),
@@ -807,7 +804,19 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
         empty_sources=night.empty_sources,
     )
     opened = open_orders(options)
-    options = replace(options, files=opened.files)
+    no_export = _sources_without_an_export(config, files, opened.files, opened.unread)
+    for source in no_export:  # owner files, empty files, our own outputs: still no export
+        print(
+            f"batch-cancel: source {source.name}: no export among the files matched"
+            f" ({', '.join(source.globs)}): each was skipped",
+            file=sys.stderr,
+        )
+    empty_sources = (*night.empty_sources, *no_export)
+    if not opened.files and not opened.unread:
+        for note in opened.notes:
+            print(f"  note: {note}", file=sys.stderr)
+        return _empty_night(args, empty_sources)
+    options = replace(options, files=opened.files, empty_sources=empty_sources)
     scan = InputScan([night_file.input.path for night_file in opened.files])
     progress = _Progress(scan, quiet=args.quiet, every_s=args.progress_every)
     try:
@@ -832,6 +841,35 @@ def _cmd_run(args: argparse.Namespace) -> ExitStatus:
     if args.summary_json:
         _write_summary_json(args.summary_json, report, notes=notes)
     return report.exit_status
+
+
+def _empty_night(args: argparse.Namespace, empty_sources: Sequence[ConfigSource]) -> ExitStatus:
+    from .job import empty_night
+
+    empty = empty_night(empty_sources, dry_run=args.dry_run)
+    if not (args.quiet and empty.exit_status == ExitStatus.SUCCESS):
+        print(empty.headline, file=sys.stderr)
+    if args.summary_json:
+        _write_summary_json(args.summary_json, empty)
+    return empty.exit_status
+
+
+def _sources_without_an_export(
+    config: ConfigFile | None,
+    matched: Sequence[NightFile],
+    opened: Sequence[NightFile],
+    unread: Sequence[UnreadFile],
+) -> list[ConfigSource]:
+    """Sources whose every matched file was skipped (not an export): as news as no file."""
+    if config is None:
+        return []
+    found = {night_file.source for night_file in opened} | {item.source for item in unread}
+    names = dict.fromkeys(night_file.source for night_file in matched if night_file.from_glob)
+    return [
+        config.sources[name]
+        for name in names
+        if name and name not in found and not config.sources[name].optional
+    ]
 
 
 def _cmd_config(args: argparse.Namespace) -> ExitStatus:

@@ -163,6 +163,31 @@ def test_owner_files_and_empty_files_are_skipped_with_a_note(
     assert sorted(path.name for path in inbox.glob("*.results.csv")) == ["orders.results.csv"]
 
 
+@pytest.mark.integration
+def test_a_source_whose_every_file_was_skipped_is_an_empty_source(
+    inbox: Path, start_sandbox: Callable[..., Sandbox], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only an owner file and a file still being written: tonight's export did not arrive."""
+    (inbox / "~$orders.csv").write_bytes(b"\x06Sam    ")
+    (inbox / "late.csv").write_bytes(b"")
+    sandbox = start_sandbox()
+    summary = inbox.parent / "summary.json"
+    done = run_night(inbox, sandbox, capsys, "-q", "--summary-json", str(summary))
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION
+    assert sandbox.stats()["arrivals"] == []
+    err = [line for line in done.stderr.splitlines() if " WARNING " not in line]
+    assert err == [
+        f"batch-cancel: source shop: no export among the files matched ({inbox / '*.csv'}): "
+        "each was skipped",
+        f"  note: {inbox / 'late.csv'}: skipped: the file is empty (0 bytes)",
+        f"  note: {inbox / '~$orders.csv'}: skipped: an Excel owner file (Excel keeps it "
+        "while the workbook is open), not an export",
+        "batch-cancel: no file to read: no file from source(s) shop; nothing sent",
+    ]
+    written = json.loads(summary.read_text())
+    assert (written["exit_status"], written["empty_sources"][0]["source"]) == (1, "shop")
+
+
 WRITTEN_BY_US = (
     "written by batch-cancel (its header has the results columns: a results, dry-run or "
     "needs-attention CSV), never read as an export"
