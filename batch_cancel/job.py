@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import signal
@@ -40,7 +41,7 @@ from .errors import (
     RecordingError,
     write_failed,
 )
-from .ledger import Account, Ledger, OrderKey, RunRecord, skip_already_cancelled
+from .ledger import Account, Ledger, OrderKey, RunFile, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
 from .models import (
@@ -54,7 +55,7 @@ from .models import (
     needs_attention,
     status_lines,
 )
-from .outputs import free_names, keep_beside, move_into, results_lock_path
+from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
 from .report import ResultsWriter, incomplete_path
 from .results_file import ResultsFile, resend_only
@@ -397,9 +398,15 @@ class _ResultsFiles:
     """
 
     def __init__(
-        self, files: Sequence[NightFile], headers: Sequence[Sequence[str]], *, live: bool
+        self,
+        files: Sequence[NightFile],
+        headers: Sequence[Sequence[str]],
+        *,
+        live: bool,
+        run: RunRecord | None = None,
     ) -> None:
         self._files = files
+        self._run = run  # told of each file begun (RunRecord.file_started)
         self._headers = headers
         self._live = live  # a live run's results never replace an earlier run's
         self._writers: list[ResultsWriter | None] = [None] * len(files)  # while open
@@ -449,6 +456,15 @@ class _ResultsFiles:
             stack.enter_context(results_lock(night_file.output))
             header = self._headers[index]
             writer = stack.enter_context(ResultsWriter(night_file.output, header))
+            if self._run is not None:
+                try:
+                    self._run.file_started(
+                        index, night_file.output, writer.partial_path, night_file.archive
+                    )
+                except LedgerError:
+                    pass  # no row is sent from now on; this file still records every row
+                except OSError as exc:
+                    raise write_failed(writer.partial_path, exc) from exc
             self._writers[index], self.counts[index] = writer, writer.counts
             self._open[index] = stack.pop_all()
 
@@ -516,9 +532,6 @@ def run_job(
     for night_file in options.files:
         with results_lock(night_file.output):
             pass
-    results = _ResultsFiles(
-        options.files, [opened.header for opened in orders], live=options.send is not None
-    )
     with ExitStack() as stack:
         ledger: Ledger | None = None
         if options.send is not None and options.state_path is not None:
@@ -528,7 +541,7 @@ def run_job(
             ledger = Ledger(state_path)
             stack.callback(ledger.close)
             account = ledger.account(options.send.base_url, options.send.api_key)
-            read_back_cancels(ledger, options.files, account)
+            read_back_cancels(ledger)
             run = ledger.start_run(
                 input_path=Path(" + ".join(str(f.input.path.resolve()) for f in options.files)),
                 options=_loggable_options(options),
@@ -545,6 +558,12 @@ def run_job(
                 )
                 for rows in per_file
             ]
+        results = _ResultsFiles(
+            options.files,
+            [opened.header for opened in orders],
+            live=options.send is not None,
+            run=run,
+        )
         stack.enter_context(results)
         rows = results.rows(per_file)
 
@@ -691,33 +710,62 @@ def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Pa
     return names[1]
 
 
-def read_back_cancels(ledger: Ledger, files: Sequence[NightFile], account: Account) -> None:
-    """Before anything is sent: cancels a run could not put in the ledger (its disk was
-    full) are read back from the results files they reached, so they are never sent again.
-
-    Only after a run that never recorded its end: every other night reads nothing here.
+def read_back_cancels(ledger: Ledger) -> None:
+    """Before anything is sent: cancels a run could not put in the ledger (killed, or its
+    disk was full) are read back from the results files that run wrote, so they are never
+    sent again. Only those bytes count: found by the identity the run recorded, wherever
+    they are now; any other file (another run's, another account's) is not that run's.
     """
-    if not ledger.has_unfinished_runs():
-        return
-    for night_file in files:
-        for path in (night_file.output, incomplete_path(night_file.output)):
-            cancels: dict[OrderKey, RowResult] = {}
-            try:
-                if not path.is_file():
-                    continue
-                for row in ResultsFile(path).rows():
-                    if row.result.status is Outcome.CANCELLED and row.order_no:
-                        cancels[row.order_no, row.warehouse_id] = row.result
-            except (InputFileError, OSError) as exc:  # not ours, or damaged: the ledger decides
-                log.warning("%s: not read back: %s", path, exc)
+    files = ledger.unfinished_files()
+    for run_id, group in itertools.groupby(files, key=lambda recorded: recorded.run_id):
+        for recorded in group:
+            path = _own_file(recorded)
+            if path is None:
+                log.warning(
+                    "run %d's results for %s were not found as that run wrote them (moved to "
+                    "another filesystem, or removed): the answers the ledger could not record "
+                    "are not read back; orders they cancelled may be sent again",
+                    run_id,
+                    recorded.output,
+                )
                 continue
-            settled = ledger.read_back_cancels(cancels, path, account)
+            settled = ledger.read_back_cancels(run_id, _cancels_in(path), path)
             if settled:
                 log.info(
                     "%d cancel(s) the ledger could not record were read back from %s",
                     settled,
                     path,
                 )
+        ledger.forget_files(run_id)
+
+
+def _own_file(recorded: RunFile) -> Path | None:
+    """The file the run recorded, by its (st_dev, st_ino): where the run left it (in place,
+    .incomplete.csv, or still partial), kept beside under a stamped name, or archived."""
+    output = recorded.output
+    places = [output, incomplete_path(output), recorded.partial, *kept_names(output)]
+    if recorded.archive is not None:
+        places += [recorded.archive / output.name, *kept_names(recorded.archive / output.name)]
+    for path in places:
+        try:
+            found = os.stat(path)
+        except OSError:
+            continue
+        if (found.st_dev, found.st_ino) == (recorded.dev, recorded.ino):
+            return path
+    return None
+
+
+def _cancels_in(path: Path) -> dict[OrderKey, RowResult]:
+    """The `cancelled` rows of a results file; those read before damage (a cut last line)."""
+    cancels: dict[OrderKey, RowResult] = {}
+    try:
+        for row in ResultsFile(path).rows():
+            if row.result.status is Outcome.CANCELLED and row.order_no:
+                cancels[row.order_no, row.warehouse_id] = row.result
+    except (InputFileError, OSError) as exc:
+        log.warning("%s: read back only up to where it broke off: %s", path, exc)
+    return cancels
 
 
 def _raise_unless_results_complete(end: RunEnd, results_failed: Sequence[RecordingError]) -> None:

@@ -71,7 +71,9 @@ NEVER_LEFT = frozenset({LocalCode.RUN_INTERRUPTED, LocalCode.TLS_ERROR})
 # Schema 4 adds accounts: a run names its account (one column on `runs`, so attempts,
 # outcomes and skips reach theirs through their run, at no cost per row), and outcomes
 # and skips name the night's file (a row number alone is shared by every file of a
-# multi-file night). `_upgrade` moves a schema 1, 2 or 3 ledger over.
+# multi-file night). `_upgrade` moves a schema 1, 2 or 3 ledger over. It adds
+# `run_files`, the identity of the results files a run has not finished (read back after
+# a kill or a full ledger disk).
 _SCHEMA = (
     # Who a run talked to: the base URL as normalize_base_url gives it, and a keyed
     # hash of the key (HMAC-SHA256 with the ledger's `account_secret`, truncated).
@@ -138,6 +140,19 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS ledger_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
+)""",
+    # The results files a run has started and not yet finished in order (RunRecord.end
+    # deletes them): after a kill or a full ledger disk, the next run reads its cancels
+    # back from the file with this identity (st_dev, st_ino), wherever it now is.
+    """CREATE TABLE IF NOT EXISTS run_files (
+    run_id        INTEGER NOT NULL,
+    file          INTEGER NOT NULL, -- as in outcomes
+    output_path   TEXT NOT NULL,
+    partial_path  TEXT NOT NULL,
+    archive_path  TEXT,            -- the source's archive folder, if it has one
+    dev           INTEGER NOT NULL,
+    ino           INTEGER NOT NULL,
+    PRIMARY KEY (run_id, file)
 )""",
     # --rate auto: the pace that held at the end of the last night, per account.
     """CREATE TABLE IF NOT EXISTS paces (
@@ -322,6 +337,19 @@ class PriorCancel:
 
 
 @dataclass(frozen=True, slots=True)
+class RunFile:
+    """A results file an unfinished run began: where it was, and which file it is."""
+
+    run_id: int
+    file: int
+    output: Path
+    partial: Path
+    archive: Path | None
+    dev: int
+    ino: int
+
+
+@dataclass(frozen=True, slots=True)
 class UnansweredAttempt:
     run_id: int
     sent_at: str
@@ -382,6 +410,8 @@ class Ledger:
             elif version == 0:
                 _create_tables(self._db)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            else:  # a schema 4 ledger written before run_files joined it
+                _create_tables(self._db)
             self._version = SCHEMA_VERSION
         except (sqlite3.Error, OSError) as exc:
             raise LedgerOpenError(f"cannot open the state database {path}: {exc}") from exc
@@ -473,43 +503,60 @@ class Ledger:
 
     # -- after a run whose ledger stopped taking writes ---------------------------
 
-    def has_unfinished_runs(self) -> bool:
-        """Whether a run never recorded its end: killed, or its ledger stopped taking writes."""
-        return self._db.execute("SELECT 1 FROM runs WHERE ended_at IS NULL").fetchone() is not None
+    def unfinished_files(self) -> list[RunFile]:
+        """The results files of runs that never finished in order (killed, or their ledger
+        stopped taking writes), oldest run first. Empty on a usual night: one small query."""
+        return [
+            RunFile(
+                run_id,
+                file,
+                Path(output),
+                Path(partial),
+                Path(archive) if archive else None,
+                dev,
+                ino,
+            )
+            for run_id, file, output, partial, archive, dev, ino in self._db.execute(
+                "SELECT run_id, file, output_path, partial_path, archive_path, dev, ino"
+                " FROM run_files ORDER BY run_id, file"
+            )
+        ]
 
     def read_back_cancels(
-        self, cancels: Mapping[OrderKey, RowResult], source: Path, account: Account
+        self, run_id: int, cancels: Mapping[OrderKey, RowResult], source: Path
     ) -> int:
-        """Cancels the ledger could not take when they came (its disk was full), read back
-        from the results file they reached: an order's never-answered last attempt becomes
-        the cancel it was, so no later run sends it again. Returns the attempts settled."""
-        keys = list(cancels)
-        settled = 0
-        for start in range(0, len(keys), LOOKUP_BATCH):
-            batch = keys[start : start + LOOKUP_BATCH]
-            unanswered = self.look_up(batch, account).unanswered
-            answers = [
-                (
-                    result.finished_at,
-                    result.http_status,
-                    result.error_code,
-                    f"answer read back from {source}",
-                    result.request_id,
-                    *key,
-                    doubt.run_id,
-                    doubt.sent_at,
-                )
-                for key in batch
-                if (doubt := unanswered.get(key)) is not None
-                and (result := cancels[key]).finished_at >= doubt.sent_at
-            ]
-            try:
-                with self._db:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    settled += self._db.executemany(_READ_BACK_CANCEL, answers).rowcount
-            except sqlite3.Error as exc:
-                raise ledger_write_failed(self.path, exc) from exc
-        return settled
+        """Cancels run `run_id` could not put in the ledger, read back from the results file
+        that run wrote: the run's own last never-answered attempt of each order, sent before
+        the answer came, becomes the cancel it was. Returns the attempts settled."""
+        answers = [
+            (
+                result.finished_at,
+                result.http_status,
+                result.error_code,
+                f"answer read back from {source}",
+                result.request_id,
+                order_no,
+                warehouse_id,
+                order_no,
+                warehouse_id,
+                run_id,
+                result.finished_at,
+            )
+            for (order_no, warehouse_id), result in cancels.items()
+        ]
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                return self._db.executemany(_READ_BACK_CANCEL, answers).rowcount
+        except sqlite3.Error as exc:
+            raise ledger_write_failed(self.path, exc) from exc
+
+    def forget_files(self, run_id: int) -> None:
+        """Run `run_id`'s results files are read back: later nights need not look again."""
+        try:
+            self._db.execute("DELETE FROM run_files WHERE run_id = ?", (run_id,))
+        except sqlite3.Error as exc:
+            raise ledger_write_failed(self.path, exc) from exc
 
     # -- questions a re-run asks ----------------------------------------------
 
@@ -764,10 +811,16 @@ _ANSWER_ATTEMPT = (
     "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
     " request_id = ?, cancelled = ? WHERE order_no = ? AND warehouse_id = ? AND attempt_id = ?"
 )
+# Only the run's own attempt: another run's (a re-send, another account's) is not its answer.
 _READ_BACK_CANCEL = (
     "UPDATE attempts SET answered_at = ?, http_status = ?, error_code = ?, error_message = ?,"
-    " request_id = ?, cancelled = 1 WHERE order_no = ? AND warehouse_id = ? AND run_id = ?"
-    " AND sent_at = ? AND answered_at IS NULL"
+    " request_id = ?, cancelled = 1 WHERE order_no = ? AND warehouse_id = ? AND attempt_id ="
+    " (SELECT MAX(attempt_id) FROM attempts WHERE order_no = ? AND warehouse_id = ?"
+    " AND run_id = ? AND answered_at IS NULL AND sent_at <= ?)"
+)
+_INSERT_RUN_FILE = (
+    "INSERT OR REPLACE INTO run_files (run_id, file, output_path, partial_path, archive_path,"
+    " dev, ino) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_OUTCOME = (
     f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS})"  # noqa: S608
@@ -958,14 +1011,31 @@ class RunRecord:
         if self._unwritten_outcomes() >= OUTCOMES_PER_COMMIT or not _in_event_loop():
             self._commit_soon()
 
+    def file_started(self, file: int, output: Path, partial: Path, archive: Path | None) -> None:
+        """A results file is begun at `partial`: its identity is committed before any of its
+        rows is sent, so the next run finds these bytes if this one never ends in order."""
+        self._check_writable()
+        stat = os.stat(partial)
+        row = (self.run_id, file, str(output), str(partial), archive and str(archive))
+        try:
+            self._db.execute(_INSERT_RUN_FILE, (*row, stat.st_dev, stat.st_ino))
+        except sqlite3.Error as exc:
+            self._failure = exc  # as a failed commit: nothing more is sent
+            raise ledger_write_failed(self._path, exc) from exc
+
     def end(self, exit_status: int, *, input_sha256: str = "") -> None:
         self._check_writable()
         self.commit()
         try:
-            self._db.execute(
-                "UPDATE runs SET ended_at = ?, exit_status = ?, input_sha256 = ? WHERE run_id = ?",
-                (utc_now(), exit_status, input_sha256, self.run_id),
-            )
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.execute(
+                    "UPDATE runs SET ended_at = ?, exit_status = ?, input_sha256 = ?"
+                    " WHERE run_id = ?",
+                    (utc_now(), exit_status, input_sha256, self.run_id),
+                )
+                # Ended in order: every results file is complete and in place.
+                self._db.execute("DELETE FROM run_files WHERE run_id = ?", (self.run_id,))
         except sqlite3.Error as exc:
             raise ledger_write_failed(self._path, exc) from exc
 

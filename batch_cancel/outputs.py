@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import errno
+import glob
 import os
 import secrets
 import shutil
@@ -189,9 +190,22 @@ def stamped(path: Path, moment: datetime, number: int = 1) -> Path:
     """export.results.csv -> export.20261207T023000Z.results.csv (-2, -3, ... after the
     stamp when that name is taken)."""
     stamp = moment.astimezone(UTC).strftime(_STAMP) + (f"-{number}" if number > 1 else "")
+    kind = _kind_of(path)
+    return path.with_name(f"{path.name.removesuffix(kind)}.{stamp}{kind}")
+
+
+def _kind_of(path: Path) -> str:
     name = path.name
-    kind = next((k for k in _KINDS_OF_NAME if name.endswith(k) and name != k), path.suffix)
-    return path.with_name(f"{name.removesuffix(kind)}.{stamp}{kind}")
+    return next((k for k in _KINDS_OF_NAME if name.endswith(k) and name != k), path.suffix)
+
+
+def kept_names(path: Path) -> list[Path]:
+    """The stamped names beside `path` (see stamped) that exist now."""
+    kind = _kind_of(path)
+    try:
+        return sorted(path.parent.glob(f"{glob.escape(path.name.removesuffix(kind))}.*{kind}"))
+    except OSError:
+        return []
 
 
 def keep_beside(path: Path) -> Path | None:

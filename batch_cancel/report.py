@@ -201,6 +201,11 @@ class ResultsWriter:
             self._writer.writerow(written)
 
     @property
+    def partial_path(self) -> Path:
+        """Where the rows go until the file is complete (renamed into place, same inode)."""
+        return self._partial
+
+    @property
     def rows_written(self) -> int:
         return self._next_row - 1
 

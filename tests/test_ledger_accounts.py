@@ -229,3 +229,34 @@ def test_sandbox_then_production_with_the_real_cli(
         "cancelled",
         "cancelled",
     ]
+
+
+def test_a_killed_runs_cancel_is_never_read_back_from_another_accounts_results(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    start_sandbox: Callable[..., Sandbox],
+) -> None:
+    sandbox, production = start_sandbox(), start_sandbox()
+    state = tmp_path / "ledger.sqlite3"
+    use_cli_env(monkeypatch, state=state)
+    orders = write_csv(tmp_path / "g.csv", HEADER, [["C-1", "WH-1", "r"]])
+    # A production night killed (kill -9) mid-request: C-1 sent, never answered, no end.
+    ledger = Ledger(state)
+    killed = ledger.start_run(
+        input_path=orders, options={}, account=ledger.account(production.url, API_KEY)
+    )
+    killed.attempt_started(CancelRequest(1, "C-1", "WH-1", "r"), 1)
+    ledger.close()
+    # The same export tried at the sandbox writes tonight's results file.
+    tried = run(capsys, orders, "--base-url", sandbox.url)
+    assert tried.returncode == ExitStatus.SUCCESS, tried.stderr
+    assert read_results(tmp_path / "g.results.csv")[0]["result_status"] == "cancelled"
+
+    night = run(capsys, orders, "--base-url", production.url)
+    assert night.returncode == ExitStatus.SUCCESS, night.stderr
+    assert "read back" not in night.stderr
+    assert production.stats()["cancel_calls"] == {"C-1|WH-1": 1}
+    [row] = read_results(tmp_path / "g.results.csv")
+    assert row["result_status"] == "cancelled"
+    assert "an earlier attempt (run 1, " in row["result_error_message"]

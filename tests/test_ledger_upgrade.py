@@ -90,13 +90,14 @@ def test_the_upgrade_keeps_every_attempt_outcome_run_and_pace(tmp_path: Path) ->
     db.close()
     assert tables == {
         *("runs", "attempts", "outcomes", "skips", "ledger_meta", "paces"),
-        *("accounts", "paces_v3"),
+        *("accounts", "paces_v3", "run_files"),
     }
     # Only the automatic indexes of the small tables' keys: nothing per attempt or outcome.
     assert sorted(name for (name,) in indexes) == [
         "sqlite_autoindex_accounts_1",
         "sqlite_autoindex_ledger_meta_1",
         "sqlite_autoindex_paces_v3_1",  # the old paces, renamed
+        "sqlite_autoindex_run_files_1",
     ]
     assert runs == [(1, "/exports/shopee-night1.csv", 0), (2, "/exports/tokopedia-night1.csv", 1)]
     assert rows_of(path, "attempts") == attempts

@@ -130,3 +130,62 @@ def test_a_full_results_disk_keeps_the_record_in_the_ledger_and_the_rerun_finish
     assert set(sandbox.stats()["cancel_calls"].values()) == {1}
     statuses = Counter(row["result_status"] for row in read_results(out))
     assert statuses == Counter({"skipped": len(ok), "cancelled": ROWS - len(ok)})
+
+
+def stopped_by_a_full_ledger(
+    sandbox: Sandbox, tmp_path: Path, tiny_disk: Path
+) -> tuple[Path, Path]:
+    """Night n1.csv, its ledger on a disk that fills mid-run (exit 6): (ledger, results)."""
+    resize(tiny_disk, "256k")
+    state, out = tiny_disk / "state.db", tmp_path / "n1.results.csv"
+    first = same_command(sandbox, orders_csv(tmp_path / "n1.csv", ROWS), out, state)()
+    assert first.returncode == ExitStatus.RECORDING_FAILED, first.stderr
+    assert 0 < len(answered(sandbox, 200)) < ROWS
+    return state, out
+
+
+def test_after_a_full_ledger_disk_another_export_name_sends_no_200_twice(
+    tmp_path: Path, tiny_disk: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox()
+    state, first_out = stopped_by_a_full_ledger(sandbox, tmp_path, tiny_disk)
+    ok = answered(sandbox, 200)
+    # The operator keeps the results under a name of their own (a hard link: the same
+    # bytes), and the results file at the old name is gone.
+    kept = tmp_path / "n1.20261207T023000Z.results.csv"
+    kept.hardlink_to(first_out)
+    first_out.unlink()
+
+    # Space freed; the next night's export has another name and the same orders.
+    resize(tiny_disk, "16m")
+    out = tmp_path / "n2.results.csv"
+    second = same_command(sandbox, orders_csv(tmp_path / "n2.csv", ROWS), out, state)()
+    assert second.returncode == ExitStatus.SUCCESS, second.stderr
+    assert f"could not record were read back from {kept}\n" in second.stderr
+    calls = sandbox.stats()["cancel_calls"]
+    assert {order: calls[order] for order in ok} == dict.fromkeys(ok, 1)
+    statuses = Counter(row["result_status"] for row in read_results(out))
+    assert statuses["skipped"] == len(ok)
+
+
+def test_a_results_file_copied_to_another_inode_is_not_read_back_and_says_so(
+    tmp_path: Path, tiny_disk: Path, start_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = start_sandbox()
+    state, out = stopped_by_a_full_ledger(sandbox, tmp_path, tiny_disk)
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(out.read_bytes())
+    out.unlink()
+    copy.rename(out)  # the same bytes, another file: not what the run wrote
+
+    resize(tiny_disk, "16m")
+    second = same_command(sandbox, tmp_path / "n1.csv", out, state)()
+    # Its cancels go again: Shipper answers that they are, which the night shows.
+    assert second.returncode == ExitStatus.ROWS_NEED_ATTENTION, second.stderr
+    assert " rejected because the order was already cancelled.\n" in second.stderr
+    assert (
+        f" WARNING run 1's results for {out} were not found as that run wrote "
+        "them (moved to another filesystem, or removed): the answers the ledger could not "
+        "record are not read back; orders they cancelled may be sent again\n" in second.stderr
+    )
+    assert "read back from" not in second.stderr
