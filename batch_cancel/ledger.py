@@ -188,8 +188,8 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
 
     Each old run gets the account of the base URL its options recorded, key unknown
     (fingerprint ''): see Account for what such evidence counts for. Old outcomes and
-    skips get file -1 (not recorded). Old paces, keyed by a hash of the base URL and
-    the key, wait in `paces_v3` until a run with that URL and key adopts them.
+    skips get file -1 (not recorded). Old paces are dropped: they were keyed by an
+    unkeyed hash of the base URL and the key, and a pace is learned again in one night.
     """
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -197,8 +197,7 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
         moved = ["outcomes", *(["attempts"] if version == 1 else []), *(old & {"skips"})]
         for table in moved:
             db.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
-        if "paces" in old:
-            db.execute("ALTER TABLE paces RENAME TO paces_v3")
+        db.execute("DROP TABLE IF EXISTS paces")
         db.execute("DROP INDEX IF EXISTS attempts_by_order")
         db.execute("DROP INDEX IF EXISTS outcomes_by_order")
         db.execute("ALTER TABLE runs ADD COLUMN account_id INTEGER REFERENCES accounts(account_id)")
@@ -295,11 +294,6 @@ class Account:
 
 def _fingerprint(secret: str, api_key: str) -> str:
     return hmac.new(secret.encode(), api_key.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _legacy_pace_endpoint(base_url: str, api_key: str) -> str:
-    """How schema 3 keyed a remembered pace (job.pace_endpoint then)."""
-    return hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:32]
 
 
 OrderKey = tuple[str, str]  # (order_no, warehouse_id)
@@ -410,8 +404,9 @@ class Ledger:
             elif version == 0:
                 _create_tables(self._db)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            else:  # a schema 4 ledger written before run_files joined it
+            else:  # a schema 4 ledger written before run_files joined it, paces_v3 left
                 _create_tables(self._db)
+                self._db.execute("DROP TABLE IF EXISTS paces_v3")
             self._version = SCHEMA_VERSION
         except (sqlite3.Error, OSError) as exc:
             raise LedgerOpenError(f"cannot open the state database {path}: {exc}") from exc
@@ -433,7 +428,6 @@ class Ledger:
                     account,
                     account_id=_account_id(self._db, account.base_url, account.key_fingerprint),
                 )
-                self._adopt_legacy_pace(account, _legacy_pace_endpoint(base_url, api_key))
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot write the state database: {exc}") from exc
         return account
@@ -461,17 +455,6 @@ class Ledger:
             else None
         )
         return Account(known[0] if known else 0, normalized, fingerprint)
-
-    def _adopt_legacy_pace(self, account: Account, endpoint: str) -> None:
-        if not self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'paces_v3'"
-        ).fetchone():
-            return
-        self._db.execute(
-            "INSERT OR IGNORE INTO paces (account_id, rate, updated_at)"
-            " SELECT ?, rate, updated_at FROM paces_v3 WHERE endpoint = ?",
-            (account.account_id, endpoint),
-        )
 
     def _accounts(self) -> dict[int, Account]:
         return {

@@ -16,14 +16,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from batch_cancel.ledger import (
-    SCHEMA_VERSION,
-    Ledger,
-    _legacy_pace_endpoint,
-    skip_already_cancelled,
-)
+from batch_cancel.ledger import SCHEMA_VERSION, Ledger, skip_already_cancelled
 from batch_cancel.models import ApiAnswer, CancelRequest, LoadedRow
 
 DUMP = Path(__file__).parent / "data" / "ledger-v1.sql"
@@ -90,23 +83,20 @@ def test_the_upgrade_keeps_every_attempt_outcome_run_and_pace(tmp_path: Path) ->
     db.close()
     assert tables == {
         *("runs", "attempts", "outcomes", "skips", "ledger_meta", "paces"),
-        *("accounts", "paces_v3", "run_files"),
+        *("accounts", "run_files"),
     }
     # Only the automatic indexes of the small tables' keys: nothing per attempt or outcome.
     assert sorted(name for (name,) in indexes) == [
         "sqlite_autoindex_accounts_1",
         "sqlite_autoindex_ledger_meta_1",
-        "sqlite_autoindex_paces_v3_1",  # the old paces, renamed
         "sqlite_autoindex_run_files_1",
     ]
     assert runs == [(1, "/exports/shopee-night1.csv", 0), (2, "/exports/tokopedia-night1.csv", 1)]
     assert rows_of(path, "attempts") == attempts
     assert rows_of(path, "outcomes") == outcomes
     assert histories(path) == before
-    db = sqlite3.connect(path)
-    # The old pace waits, keyed as schema 3 keyed it, for its base URL and key to adopt it.
-    assert db.execute("SELECT endpoint, rate FROM paces_v3").fetchall() == [("abc123", 37.5)]
-    db.close()
+    # The old paces, keyed by an unkeyed hash of the base URL and the key, are gone:
+    # a remembered pace is learned again in one night.
 
 
 def test_a_schema_1_ledger_recorded_no_base_url_so_its_cancels_count_nowhere(
@@ -238,10 +228,12 @@ def test_a_schema_3_ledger_trusts_its_runs_at_the_host_they_recorded_and_at_no_o
             ("HOST2-0001", "WH-TGR04"): 7
         }
         assert at_2.cancelled_elsewhere == {key: ("127.0.0.1:39299", 3) for key in MARKETPLACE}
-        # Run 7's --rate auto pace is adopted by its base URL and key, and only by them.
-        assert ledger.remembered_pace(ledger.account(HOST_2, DEMO_KEY)) == pytest.approx(5.5649075)
-        assert ledger.remembered_pace(ledger.account(HOST_2, "another-key")) is None
-        assert ledger.remembered_pace(ledger.account(HOST_1, DEMO_KEY)) is None
-        assert _legacy_pace_endpoint(HOST_2, DEMO_KEY) == "aafbddfa2946d394d0eeadd4f1e8e208"
+        # Run 7's --rate auto pace was keyed by an unkeyed hash of its key: dropped.
+        assert ledger.remembered_pace(ledger.account(HOST_2, DEMO_KEY)) is None
+        db = sqlite3.connect(path)
+        assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'paces%'").fetchall() == [
+            ("paces",)
+        ]
+        db.close()
     finally:
         ledger.close()
