@@ -609,10 +609,14 @@ class Ledger:
         is written by) is before the newest run other than `current_run`, or more than
         CLOCK_JUMP past it. Only runs before the oldest run the cut keeps are forgotten:
         a run a clock behind stamped months old is kept as long as the runs before it.
+        A clock wrong two nights in a row passes that check on its own stamps, so the cut
+        moves at most CLOCK_JUMP + PRUNE_EVERY past the last one (a long pause catches up
+        over a few nights), unless `keep_days` changed since the last cut.
         """
         now = _parse_stamp(utc_now())
         self._check_clock(now, current_run)
-        stamp = _stamp(now - timedelta(days=min(keep_days, LONGEST_KEEP_DAYS)))
+        keep_days = min(keep_days, LONGEST_KEEP_DAYS)
+        stamp = _stamp(self._furthest_cut(now - timedelta(days=keep_days), keep_days))
         if not self._cut_moves(stamp):
             # Pruned less than PRUNE_EVERY ago, or keep_days grew (what the last cut
             # forgot stays forgotten). A prune scans whole tables: a night's re-runs skip it.
@@ -644,10 +648,10 @@ class Ledger:
                     " AND run_id NOT IN (SELECT run_id FROM skips)",
                     before,
                 )
-                self._db.execute(
-                    "INSERT INTO ledger_meta (key, value) VALUES ('kept_since', ?)"
+                self._db.executemany(
+                    "INSERT INTO ledger_meta (key, value) VALUES (?, ?)"
                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (stamp,),
+                    [("kept_since", stamp), ("kept_days", repr(float(keep_days)))],
                 )
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot prune the state database: {exc}") from exc
@@ -676,6 +680,19 @@ class Ledger:
             f"the clock looks wrong: it says {_stamp(now)}, {where} the newest run in the"
             f" ledger (run {run_id}, {at}); nothing is forgotten tonight"
         )
+
+    def _furthest_cut(self, cut: datetime, keep_days: float) -> datetime:
+        """`cut`, held to one step past the last cut made with the same keep_days."""
+        row = self._db.execute("SELECT value FROM ledger_meta WHERE key = 'kept_days'").fetchone()
+        kept_since = self.kept_since()
+        if row is None or kept_since is None:
+            return cut
+        try:
+            if float(row[0]) != keep_days:
+                return cut
+            return min(cut, _parse_stamp(kept_since) + CLOCK_JUMP + PRUNE_EVERY)
+        except ValueError:  # not what this program wrote (edited by hand): cut afresh
+            return cut
 
     def _cut_moves(self, stamp: str) -> bool:
         kept_since = self.kept_since()

@@ -236,3 +236,42 @@ def test_how_far_the_clock_may_be_from_the_newest_run(
     else:
         assert ledger.prune(3, current_run=tonight.run_id) == 1  # the old run's attempt
     ledger.close()
+
+
+def test_a_clock_wrong_two_nights_in_a_row_ages_the_ledger_by_days_not_months(
+    tmp_path: Path, clock: StoppedClock, night: Callable[..., CliRun]
+) -> None:
+    assert night("night-1", "A-1").returncode == ExitStatus.SUCCESS
+    clock.at(200)
+    assert warnings(night("night-2", "B-1"))  # refused, with the warning
+    # Still wrong: night 2, stamped by the same clock, makes it look right.
+    clock.at(201)
+    believed = night("night-3", "C-1")
+    assert (believed.returncode, believed.stderr) == (ExitStatus.SUCCESS, "")
+    clock.at(2)  # fixed: night 1's cancel still holds the skip
+    fixed = night("night-4", "A-1")
+    assert fixed.returncode == ExitStatus.SUCCESS, fixed.stderr
+    assert statuses(tmp_path, "night-4") == {"A-1": "skipped"}
+
+
+def test_the_cut_catches_up_a_long_pause_by_steps_and_a_new_keep_days_at_once(
+    tmp_path: Path, clock: StoppedClock
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    try:
+        ledger.prune(3)
+        assert ledger.kept_since() == stamp(-3)
+        step = 10.5  # CLOCK_JUMP + PRUNE_EVERY
+        clock.at(100)
+        ledger.prune(3)
+        assert ledger.kept_since() == stamp(-3 + step)
+        clock.at(100.5)
+        ledger.prune(3)
+        assert ledger.kept_since() == stamp(-3 + 2 * step)
+        ledger.prune(5)  # keep_days changed: the cut moves where it says, at once
+        assert ledger.kept_since() == stamp(95.5)
+        clock.at(101)
+        ledger.prune(5)
+        assert ledger.kept_since() == stamp(96)
+    finally:
+        ledger.close()
