@@ -528,7 +528,9 @@ class _SheetReader:
     def _number(self, row: int, column: int, value: str, style: str | None) -> str:
         number: float | int = int(value) if value.isdigit() else float(value)
         shown = self.formats.get(int(style)) if style else None
-        if shown is None:
+        # Past 2^53 a double's digits are lost: drawn as General (invalid as an order number),
+        # never through a format that would show made-up digits.
+        if shown is None or abs(number) >= EXACT_INTEGER_LIMIT:
             return general(number)
         if shown.is_date:
             self.sheet.date_cells.setdefault(row, set()).add(column)
@@ -546,8 +548,10 @@ class _SheetReader:
 
     def _merge(self, refs: list[str]) -> None:
         """A merged range shows its top-left cell's value: every row of it holds that value,
-        in the range's first column (a header merged across columns stays one column)."""
+        in the range's first column (a header merged across columns stays one column). A row
+        whose only text would come from a merge stays blank (a merge past the data adds none)."""
         rows, dates = self.sheet.rows, self.sheet.date_cells
+        with_text = {number for number, cells in rows.items() if any(cells)}
         for ref in refs:
             first, _, last = ref.partition(":")
             top, column = int(first.lstrip(_LETTERS)), self._column(first)
@@ -558,8 +562,8 @@ class _SheetReader:
                 continue
             self._check_area(bottom, self.sheet.width)
             dated = column in dates.get(top, ())
-            for number in range(top + 1, bottom + 1):
-                cells = rows.setdefault(number, [])
+            for number in with_text.intersection(range(top + 1, bottom + 1)):
+                cells = rows[number]
                 if len(cells) <= column:
                     cells.extend([""] * (column + 1 - len(cells)))
                 cells[column] = value

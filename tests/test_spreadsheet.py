@@ -104,6 +104,8 @@ def test_a_sheet_that_does_not_exist_is_named_with_the_sheets_there(tmp_path: Pa
         (2412010000001, "2412010000001"),  # integral numbers keep their digits
         (12.5, "12.5"),
         (2**53 + 2, "9.00720E+15"),  # digits already lost: the loader's scientific rule
+        (Formatted(2**53 + 2, "0"), "9.00720E+15"),  # whatever the format: no made-up digits
+        (Formatted(12345678901234567890, "0"), "1.23457E+19"),
         ("00123", "00123"),
         (True, "TRUE"),
         (Raw(' t="inlineStr"><is><t>inline</t></is>'), "inline"),
@@ -164,6 +166,23 @@ def test_a_merged_warehouse_belongs_to_every_row_of_the_merge(tmp_path: Path) ->
         (2, SEND, "SO-2", "WH-MERGED", "buyer"),
         (3, SEND, "SO-3", "WH-MERGED", "buyer"),
         (4, SEND, "SO-4", "WH-DEFAULT", "buyer"),
+    ]
+
+
+def test_a_number_past_the_exact_integer_limit_is_invalid_under_a_number_format(
+    tmp_path: Path,
+) -> None:
+    sheet = Sheet("Orders", [HEADER, [Formatted(12345678901234567890, "0"), "WH1", "buyer"]])
+    [(row, status, code, *_)] = orders(tmp_path, sheet)
+    assert (row, status, code) == (1, "invalid", "scientific_notation")
+
+
+def test_a_merge_past_the_data_rows_adds_no_rows(tmp_path: Path) -> None:
+    rows: list[list[Cell]] = [HEADER, ["SO-1", "WH-MERGED", "buyer"], ["SO-2", None, "buyer"]]
+    sheet = Sheet("Orders", rows, merges=["B2:B6", "C2:C6"])
+    assert orders(tmp_path, sheet) == [
+        (1, SEND, "SO-1", "WH-MERGED", "buyer"),
+        (2, SEND, "SO-2", "WH-MERGED", "buyer"),
     ]
 
 
