@@ -255,6 +255,15 @@ def health_policy(*, max_consecutive_failures: int, down_after_s: float) -> Heal
     )
 
 
+def keep_days(flag: float | None, config: ConfigFile | None) -> float:
+    """--keep-days, else the config file's, else the default."""
+    days = flag if flag is not None else config.keep_days if config else None
+    days = DEFAULT_KEEP_DAYS if days is None else days
+    if not (days >= 0 and math.isfinite(days)):
+        raise ConfigError("--keep-days must be a number of days, 0 (keep everything) or more")
+    return days
+
+
 def check_progress_every(seconds: float) -> float:
     if not (seconds > 0 and math.isfinite(seconds)):
         raise ConfigError("--progress-every must be a positive number of seconds")

@@ -33,7 +33,6 @@ from .config import (
 )
 from .errors import (
     ClockLooksWrong,
-    ConfigError,
     InputFileError,
     LedgerError,
     LockHeldError,
@@ -60,6 +59,12 @@ from .report import ResultsWriter, incomplete_path
 from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .schema import is_results_header
+from .validation import (
+    WRITTEN_BY_US,
+    dry_run_result,
+    refuse_our_output,
+    refuse_to_replace_live_results,
+)
 from .wording import attention_sentence, reason_of
 
 if TYPE_CHECKING:
@@ -345,19 +350,6 @@ def open_orders(options: JobOptions) -> OpenedNight:
     return night
 
 
-WRITTEN_BY_US = (
-    "written by batch-cancel (its header has the results columns: a results, dry-run or "
-    "needs-attention CSV), never read as an export"
-)
-RESEND_WITH_ONLY = "to send some of its rows again, add --only STATUS (e.g. --only failed,not_sent)"
-
-
-def refuse_our_output(opened: OrdersFile) -> None:
-    """A file batch-cancel wrote, named as an export, is refused: its rows were sent once."""
-    if is_results_header(opened.header):
-        raise InputFileError(f"{opened.path}: {WRITTEN_BY_US}; {RESEND_WITH_ONLY}")
-
-
 def _not_an_export(path: Path) -> str | None:
     """Why a file a glob found is not an export at all (skipped with a note), or None."""
     if path.name.startswith("~$"):
@@ -367,20 +359,6 @@ def _not_an_export(path: Path) -> str | None:
     except OSError:
         return None  # the loader says what is wrong with it
     return "the file is empty (0 bytes)" if empty else None
-
-
-def refuse_to_replace_live_results(output: Path, input_path: Path) -> None:
-    """A run that sends nothing never replaces a results file a live run may have written."""
-    if output.exists() and not _is_dry_run_file(output):
-        raise ConfigError(
-            f"a dry run does not replace {output}, which may hold a live run's "
-            f"results; leave out -o (it writes "
-            f"{default_results_path(input_path, dry_run=True).name}) or name a new file"
-        )
-
-
-def _is_dry_run_file(path: Path) -> bool:
-    return path.name.endswith(".dry-run.csv")
 
 
 def results_lock(path: Path) -> RunLock:
@@ -822,16 +800,6 @@ def _rows_verdict(
         done = counts[Outcome.CANCELLED] + counts[Outcome.SKIPPED]
         headline = f"batch-cancel: finished; all {done} order(s) cancelled"
     return (ExitStatus.ROWS_NEED_ATTENTION if attention else ExitStatus.SUCCESS), headline
-
-
-def dry_run_result(row: LoadedRow) -> RowResult:
-    note = row.request.note if row.request else ""
-    return RowResult(
-        source_row=row.source_row,
-        status=Outcome.NOT_SENT,
-        error_code=LocalCode.DRY_RUN,
-        error_message="; ".join(filter(None, ["dry run: valid and would be sent", note])),
-    )
 
 
 def _start_pace(options: JobOptions, ledger: tuple[Ledger, Account] | None) -> float | None:

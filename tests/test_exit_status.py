@@ -67,7 +67,7 @@ COMMANDS = {
     "validate": (["validate", "{tmp}/orders.csv"], "batch_cancel.loader.OrdersFile.rows"),
     "run": (["run", "{tmp}/orders.csv"], "batch_cancel.job.run_job"),
     "run-dry": (["run", "{tmp}/orders.csv", "--dry-run"], "batch_cancel.job.run_job"),
-    "config": (["config"], "batch_cancel.cli.api_settings"),
+    "config": (["config"], "batch_cancel.cli.show_config.api_settings"),
     "history": (["history", "ORD-00001"], "batch_cancel.ledger.Ledger.history"),
     "summarize": (
         ["summarize", str(DATA / "results-every-status.csv")],
