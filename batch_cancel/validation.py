@@ -14,9 +14,9 @@ from pathlib import Path
 
 from .config import NightFile, default_results_path
 from .errors import ConfigError, InputFileError
+from .formats.results_csv import ResultsWriter
 from .loader import OrdersFile
 from .models import LoadedRow, LocalCode, Outcome, RowResult
-from .report import ResultsWriter
 from .schema import is_results_header
 
 WRITTEN_BY_US = (

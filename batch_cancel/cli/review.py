@@ -43,7 +43,9 @@ def _review_status(review: Review) -> ExitStatus:
 
 
 def summarize_command(args: argparse.Namespace) -> ExitStatus:
-    from ..review import format_text, write_needs_attention
+    from ..formats.needs_attention_csv import write_needs_attention
+    from ..formats.review_json import review_json
+    from ..formats.review_text import format_text
 
     needs_attention, review = _read_review(
         args, args.needs_attention, flag="--needs-attention", role=Role.NEEDS_ATTENTION
@@ -54,12 +56,12 @@ def summarize_command(args: argparse.Namespace) -> ExitStatus:
             f"batch-cancel: {written} row(s) needing attention written to {args.needs_attention}",
             file=sys.stderr,
         )
-    print_to_pipe(json.dumps(review.to_json(), indent=2) if args.json else format_text(review))
+    print_to_pipe(json.dumps(review_json(review), indent=2) if args.json else format_text(review))
     return _review_status(review)
 
 
 def report_command(args: argparse.Namespace) -> ExitStatus:
-    from ..html_report import render_report
+    from ..formats.html_report import render_report
     from ..review import default_report_path
     from ..text import printable
 

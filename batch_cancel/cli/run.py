@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ..config import NightFile
     from ..configfile import ConfigFile
     from ..configfile import Source as ConfigSource
-    from ..job import JobOptions, JobReport, OpenedNight, UnreadFile
+    from ..job import JobOptions, OpenedNight
+    from ..outcome import RunOutcome, UnreadFile
 
 
 def run_command(args: argparse.Namespace) -> ExitStatus:
@@ -121,7 +122,8 @@ def _job_options(
 def _run_night(
     args: argparse.Namespace, config: ConfigFile | None, options: JobOptions
 ) -> ExitStatus:
-    from ..job import InputScan, format_summary, open_orders, run_job
+    from ..formats.summary_text import format_summary
+    from ..job import InputScan, open_orders, run_job
 
     opened = open_orders(options)
     no_export = _sources_without_an_export(config, options.files, opened)
@@ -163,8 +165,10 @@ def _run_night(
     return report.exit_status
 
 
-def _write_summary_json(path: Path, report: JobReport, *, notes: Sequence[str] = ()) -> None:
-    write_json(path, report.to_json(notes=notes))
+def _write_summary_json(path: Path, report: RunOutcome, *, notes: Sequence[str] = ()) -> None:
+    from ..formats.summary_json import summary_json
+
+    write_json(path, summary_json(report, notes=notes))
 
 
 def _empty_night(args: argparse.Namespace, empty_sources: Sequence[ConfigSource]) -> ExitStatus:

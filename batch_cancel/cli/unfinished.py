@@ -23,7 +23,7 @@ def write_unfinished_summary(args: argparse.Namespace, status: ExitStatus, error
     The night's inputs may not be known yet (the config did not load), so beyond
     the identity checks only a new file or an earlier summary JSON is replaced.
     """
-    from ..job import unfinished_json
+    from ..formats.summary_json import unfinished_json
 
     if args.summary_json is None:
         return
