@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import InputOptions, api_settings, input_options
+from ..config import ApiFlags, InputOptions, api_settings, input_options
 from ..outputs import Named, Role, ledger_files, write_atomically
 
 if TYPE_CHECKING:
@@ -35,11 +35,7 @@ def kept_files(
 ) -> list[Named]:
     """What the command reads or keeps, which no output may land on: the inputs, the
     ledger and the files beside it, the config file and the key file."""
-    settings = api_settings(
-        state=getattr(args, "state", None),
-        api_key_file=getattr(args, "api_key_file", None),
-        config=config,
-    )
+    settings = api_settings(api_flags(args), config=config)
     kept = [Named(path, Role.INPUT) for path in inputs]
     kept += ledger_files(settings["state"].value)
     if config is not None:
@@ -69,3 +65,18 @@ def print_to_pipe(text: str) -> None:
         # The reader has what it wanted. Point stdout at /dev/null so the flush at exit
         # does not fail again (Python's signal docs, "Note on SIGPIPE").
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def api_flags(args: argparse.Namespace) -> ApiFlags:
+    """The API flags this command has (`history` some, `summarize` none), as given."""
+    return ApiFlags(
+        base_url=getattr(args, "base_url", None),
+        rate=getattr(args, "rate", None),
+        concurrency=getattr(args, "concurrency", None),
+        timeout_s=getattr(args, "timeout", None),
+        max_attempts=getattr(args, "max_attempts", None),
+        max_rate=getattr(args, "max_rate", None),
+        api_key_file=getattr(args, "api_key_file", None),
+        state=getattr(args, "state", None),
+        allow_insecure_http=getattr(args, "allow_insecure_http", False),
+    )

@@ -10,19 +10,14 @@ from pathlib import Path
 
 from ..config import API_KEY_ENV, api_settings, read_api_key_file
 from ..models import ExitStatus, utc_now
-from .common import config_file
+from .common import api_flags, config_file
 
 
 def history_command(args: argparse.Namespace) -> ExitStatus:
     from ..formats.history_text import history_line
     from ..ledger import read_history
 
-    settings = api_settings(
-        base_url_flag=args.base_url,
-        api_key_file=args.api_key_file,
-        state=args.state,
-        config=config_file(args),
-    )
+    settings = api_settings(api_flags(args), config=config_file(args))
     state_path = settings["state"].value
     if not state_path.exists():
         print(f"batch-cancel: no ledger at {state_path} yet", file=sys.stderr)

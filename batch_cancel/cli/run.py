@@ -22,7 +22,7 @@ from ..config import (
 from ..errors import ConfigError
 from ..models import ExitStatus
 from ..outputs import Named, Role, check_outputs, results_files
-from .common import config_file, input_options_of, kept_files, write_json
+from .common import api_flags, config_file, input_options_of, kept_files, write_json
 from .logs import setup_logging
 from .progress import Progress
 
@@ -39,17 +39,7 @@ def run_command(args: argparse.Namespace) -> ExitStatus:
     # Configuration is checked before the input is read, so a missing key costs nothing.
     send_options = None
     if not args.dry_run:
-        send_options = send_options_from_env(
-            base_url_flag=args.base_url,
-            rate=args.rate,
-            concurrency=args.concurrency,
-            timeout_s=args.timeout,
-            max_attempts=args.max_attempts,
-            max_rate=args.max_rate,
-            allow_insecure_http=args.allow_insecure_http,
-            api_key_file=args.api_key_file,
-            config=config,
-        )
+        send_options = send_options_from_env(api_flags(args), config=config)
     health = health_policy(
         max_consecutive_failures=args.max_consecutive_failures, down_after_s=args.down_after
     )
@@ -105,7 +95,7 @@ def _job_options(
 ) -> JobOptions:
     from ..job import JobOptions
 
-    state = api_settings(state=args.state, config=config)["state"].value
+    state = api_settings(api_flags(args), config=config)["state"].value
     return JobOptions(
         files=tuple(files),
         send=settings[0],
