@@ -336,7 +336,7 @@ class _ResultsFiles:
             self._open.pop(index).__exit__(*exc_info)
 
 
-def run_job(
+def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to be split)
     options: JobOptions,
     orders: Sequence[OrdersFile],
     *,
