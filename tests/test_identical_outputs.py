@@ -25,13 +25,14 @@ from pathlib import Path
 
 import pytest
 
-from batch_cancel import models
+from batch_cancel import __version__, models
 
 from .conftest import Sandbox
 from .helpers import API_KEY, DATA, SAMPLES, main_in_process, use_cli_env, write_csv
 from .test_retention_clock import StoppedClock
 
 GOLDEN = DATA / "outputs-golden.json"
+GOLDEN_VERSION = "0.1.0"  # the version the hashes were captured on
 WRITE = bool(os.environ.get("BATCH_CANCEL_WRITE_GOLDEN"))
 BIG_ROWS = int(os.environ.get("BATCH_CANCEL_GOLDEN_ROWS", "100000"))
 FAST = ["--rate", "0", "--concurrency", "1", "--progress-every", "3600"]
@@ -54,6 +55,8 @@ class Outputs:
         text = text.replace(str(self.root), "<TMP>").replace(self.url, "<SANDBOX>")
         text = text.replace(self.url.split("//", 1)[1], "<HOST>")
         text = LOG_TIME.sub("<TIME> ", text)
+        # The one intended difference: the HTML report's footer names the version.
+        text = text.replace(f"batch-cancel {__version__};", f"batch-cancel {GOLDEN_VERSION};")
         text = ELAPSED_JSON.sub(r"\g<1>0", ELAPSED.sub(r"\g<1>0.0s", text))
         return REQUEST_ID.sub(self._request_id, text)
 
