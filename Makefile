@@ -25,6 +25,7 @@ lint: $(MARKER)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy batch_cancel
+	$(BIN)/lint-imports
 
 format: $(MARKER)
 	$(BIN)/ruff format .

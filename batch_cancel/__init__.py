@@ -1,3 +1,3 @@
 """Cancel Shipper B2C sales orders in bulk."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

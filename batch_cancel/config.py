@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import FIELDS
+from .settings import RULES, problem
 
 if TYPE_CHECKING:
     from .configfile import ConfigFile
@@ -255,6 +256,15 @@ def health_policy(*, max_consecutive_failures: int, down_after_s: float) -> Heal
     )
 
 
+def keep_days(flag: float | None, config: ConfigFile | None) -> float:
+    """--keep-days, else the config file's, else the default."""
+    days = flag if flag is not None else config.keep_days if config else None
+    days = DEFAULT_KEEP_DAYS if days is None else days
+    if flag is not None and (wrong := problem("keep_days", days)):
+        raise ConfigError(f"--keep-days {wrong}")
+    return days
+
+
 def check_progress_every(seconds: float) -> float:
     if not (seconds > 0 and math.isfinite(seconds)):
         raise ConfigError("--progress-every must be a positive number of seconds")
@@ -373,16 +383,24 @@ class Setting:
     origin: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ApiFlags:
+    """The API settings' flags as given (None: not given), for `api_settings`."""
+
+    base_url: str | None = None
+    rate: float | str | None = None
+    concurrency: int | None = None
+    timeout_s: float | None = None
+    max_attempts: int | None = None
+    max_rate: float | None = None
+    api_key_file: Path | None = None
+    state: Path | None = None
+    allow_insecure_http: bool = False
+
+
 def api_settings(
+    flags: ApiFlags = ApiFlags(),
     *,
-    base_url_flag: str | None = None,
-    rate: float | str | None = None,
-    concurrency: int | None = None,
-    timeout_s: float | None = None,
-    max_attempts: int | None = None,
-    api_key_file: Path | None = None,
-    state: Path | None = None,
-    max_rate: float | None = None,
     config: ConfigFile | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> dict[str, Setting]:
@@ -402,8 +420,8 @@ def api_settings(
             return Setting(api[key], f"{in_file} [api] {key}")
         return Setting(default, "default")
 
-    if api_key_file is not None:
-        key = Setting(api_key_file, "flag --api-key-file")
+    if flags.api_key_file is not None:
+        key = Setting(flags.api_key_file, "flag --api-key-file")
     elif environ.get(API_KEY_ENV, "").strip():
         key = Setting(None, f"env {API_KEY_ENV}")
     elif "api_key_file" in api:
@@ -412,18 +430,20 @@ def api_settings(
         key = Setting(None, "not set")
     state_file = config.state if config else None
     return {
-        "base_url": pick(base_url_flag, "--base-url", BASE_URL_ENV, "base_url", None),
+        "base_url": pick(flags.base_url, "--base-url", BASE_URL_ENV, "base_url", None),
         "api_key": key,
-        "rate": pick(rate, "--rate", None, "rate", DEFAULT_RATE),
-        "max_rate": pick(max_rate, "--max-rate", None, "max_rate", DEFAULT_MAX_RATE),
-        "concurrency": pick(concurrency, "--concurrency", None, "concurrency", DEFAULT_CONCURRENCY),
-        "timeout": pick(timeout_s, "--timeout", None, "timeout", DEFAULT_TIMEOUT_S),
+        "rate": pick(flags.rate, "--rate", None, "rate", DEFAULT_RATE),
+        "max_rate": pick(flags.max_rate, "--max-rate", None, "max_rate", DEFAULT_MAX_RATE),
+        "concurrency": pick(
+            flags.concurrency, "--concurrency", None, "concurrency", DEFAULT_CONCURRENCY
+        ),
+        "timeout": pick(flags.timeout_s, "--timeout", None, "timeout", DEFAULT_TIMEOUT_S),
         "max_attempts": pick(
-            max_attempts, "--max-attempts", None, "max_attempts", DEFAULT_MAX_ATTEMPTS
+            flags.max_attempts, "--max-attempts", None, "max_attempts", DEFAULT_MAX_ATTEMPTS
         ),
         "state": (
-            Setting(state, "flag --state")
-            if state is not None
+            Setting(flags.state, "flag --state")
+            if flags.state is not None
             else Setting(Path(environ[STATE_ENV]).expanduser(), f"env {STATE_ENV}")
             if environ.get(STATE_ENV)
             else Setting(state_file, f"{in_file} state")
@@ -434,15 +454,8 @@ def api_settings(
 
 
 def send_options_from_env(
+    flags: ApiFlags = ApiFlags(),
     *,
-    base_url_flag: str | None = None,
-    rate: float | str | None = None,
-    concurrency: int | None = None,
-    timeout_s: float | None = None,
-    max_attempts: int | None = None,
-    max_rate: float | None = None,
-    allow_insecure_http: bool = False,
-    api_key_file: Path | None = None,
     config: ConfigFile | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> SendOptions:
@@ -451,17 +464,7 @@ def send_options_from_env(
     The key comes from a key file or the environment, never from a flag's value:
     command lines are visible to every user in `ps`.
     """
-    settings = api_settings(
-        base_url_flag=base_url_flag,
-        rate=rate,
-        concurrency=concurrency,
-        timeout_s=timeout_s,
-        max_attempts=max_attempts,
-        api_key_file=api_key_file,
-        max_rate=max_rate,
-        config=config,
-        environ=environ,
-    )
+    settings = api_settings(flags, config=config, environ=environ)
     key = settings["api_key"]
     if isinstance(key.value, Path):
         named_by = key.origin.removeprefix("flag ").removeprefix("file ")
@@ -480,29 +483,19 @@ def send_options_from_env(
             f"no API base URL: pass --base-url or set {BASE_URL_ENV} "
             "(Shipper does not publish one default host)"
         )
-    rate, concurrency = settings["rate"].value, settings["concurrency"].value
-    timeout_s, max_attempts = settings["timeout"].value, settings["max_attempts"].value
-    max_rate = settings["max_rate"].value
-    if not (max_rate > 0 and math.isfinite(max_rate)):
-        raise ConfigError("--max-rate must be a number of requests per second above 0")
+    for name, setting in settings.items():  # a config file's values were checked as read
+        flag = setting.origin.removeprefix("flag ")
+        if name in RULES and flag != setting.origin and (wrong := problem(name, setting.value)):
+            raise ConfigError(f"{flag} {wrong}")
+    rate, max_rate = settings["rate"].value, settings["max_rate"].value
     auto_rate = rate == "auto"
-    if auto_rate:
-        rate = max_rate
-    elif not (isinstance(rate, int | float) and rate >= 0 and math.isfinite(rate)):
-        raise ConfigError("--rate must be 0 (no limit), a number, or auto")
-    if concurrency < 1:
-        raise ConfigError("--concurrency must be at least 1")
-    if not (timeout_s > 0 and math.isfinite(timeout_s)):
-        raise ConfigError("--timeout must be greater than 0")
-    if max_attempts < 1:
-        raise ConfigError("--max-attempts must be at least 1")
     return SendOptions(
-        base_url=check_base_url(base_url, allow_insecure_http=allow_insecure_http),
+        base_url=check_base_url(base_url, allow_insecure_http=flags.allow_insecure_http),
         api_key=api_key,
-        rate=rate,
-        concurrency=concurrency,
-        timeout_s=timeout_s,
-        max_attempts=max_attempts,
+        rate=max_rate if auto_rate else rate,
+        concurrency=settings["concurrency"].value,
+        timeout_s=settings["timeout"].value,
+        max_attempts=settings["max_attempts"].value,
         auto_rate=auto_rate,
         max_rate=max_rate,
     )

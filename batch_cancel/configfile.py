@@ -11,7 +11,6 @@ goes here (only `api_key_file`, a path).
 from __future__ import annotations
 
 import codecs
-import math
 import os
 import re
 import tomllib
@@ -22,6 +21,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .models import FIELDS
+from .settings import RULES, problem
 
 CONFIG_ENV = "BATCH_CANCEL_CONFIG"
 
@@ -130,15 +130,9 @@ def load_config(path: Path) -> ConfigFile:
     checker.keys(data, TOP_KEYS, ())
     api = data.get("api", {})
     checker.keys(api, API_KEYS, ("api",))
-    if isinstance(api.get("rate"), str) and api["rate"] != "auto":
-        checker.fail(("api", "rate"), 'must be a number, 0 or more, or "auto"')
-    for name in ("rate", "timeout", "max_rate"):
-        value = api.get(name)
-        if isinstance(value, int | float) and not (value >= 0 and math.isfinite(value)):
-            checker.fail(("api", name), "must be a number, 0 or more")
-    for name in ("concurrency", "max_attempts"):
-        if name in api and api[name] < 1:
-            checker.fail(("api", name), "must be at least 1")
+    for name in RULES.keys() & api.keys():  # the rules a flag's value is checked by
+        if wrong := problem(name, api[name]):
+            checker.fail(("api", name), wrong)
     base = path.parent
     sources = {
         name: _source(checker, name, table, base) for name, table in data.get("sources", {}).items()
@@ -147,8 +141,8 @@ def load_config(path: Path) -> ConfigFile:
     if "api_key_file" in api:  # relative to the config file, as every path in it
         api = {**api, "api_key_file": str(base / Path(api["api_key_file"]).expanduser())}
     keep_days = data.get("keep_days")
-    if keep_days is not None and not (keep_days >= 0 and math.isfinite(keep_days)):
-        checker.fail(("keep_days",), "must be a number of days, 0 (keep everything) or more")
+    if keep_days is not None and (wrong := problem("keep_days", keep_days)):
+        checker.fail(("keep_days",), wrong)
     return ConfigFile(
         path=path,
         api=api,

@@ -34,13 +34,13 @@ from .config import (
 )
 from .errors import (
     ClockLooksWrong,
-    ConfigError,
     InputFileError,
     LedgerError,
     LockHeldError,
     RecordingError,
     write_failed,
 )
+from .formats.results_csv import ResultsWriter, incomplete_path
 from .ledger import Account, Ledger, OrderKey, RunFile, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
@@ -51,17 +51,21 @@ from .models import (
     LocalCode,
     Outcome,
     RowResult,
-    breakdown,
     needs_attention,
-    status_lines,
 )
+from .outcome import FileReport, RunOutcome, UnreadFile
 from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
-from .report import ResultsWriter, incomplete_path
 from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .schema import is_results_header
-from .wording import attention_sentence, reason_of
+from .validation import (
+    WRITTEN_BY_US,
+    dry_run_result,
+    refuse_our_output,
+    refuse_to_replace_live_results,
+)
+from .wording import reason_of
 
 if TYPE_CHECKING:
     from .configfile import Source as ConfigSource
@@ -86,141 +90,7 @@ class JobOptions:
     empty_sources: tuple[ConfigSource, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class FileReport:
-    input_path: Path
-    results_path: Path
-    source: str
-    counts: Counter[Outcome]
-    notes: tuple[str, ...]
-    archived_to: Path | None = None  # the archive folder; results_path is then in it
-    previous_results: Path | None = None  # an earlier run's results, kept under this name
-
-
-@dataclass(frozen=True, kw_only=True)
-class UnreadFile:
-    """A file of the night that could not be read (whole, or to its end); `reason` names it."""
-
-    input_path: Path
-    source: str
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class JobReport:
-    counts: Counter[Outcome]  # every file's together
-    exit_status: ExitStatus
-    headline: str
-    files: tuple[FileReport, ...]
-    run_id: int | None
-    elapsed_s: float
-    end: RunEnd
-    dry_run: bool = False
-    # (status, reason) of every row that needs attention, for the sentence (wording.py)
-    reasons: Counter[tuple[Outcome, str]] = field(default_factory=Counter)
-    # Rows sent although the ledger holds a cancel of their order at another account,
-    # by that account's host (never its key or fingerprint).
-    cancelled_elsewhere: Counter[str] = field(default_factory=Counter)
-    empty_sources: tuple[ConfigSource, ...] = ()
-    unread: tuple[UnreadFile, ...] = ()
-
-    @property
-    def results_path(self) -> Path | None:
-        return self.files[0].results_path if self.files else None
-
-    @property
-    def finished(self) -> bool:
-        """Every file was read to its end and every row given its chance (no stop)."""
-        end = self.end
-        return not (end.stop_reason or end.signal or end.input_error or end.internal_error)
-
-    def to_json(self, *, notes: Sequence[str] = ()) -> dict[str, Any]:
-        """What `--summary-json` writes (README, "Running from cron")."""
-        return {
-            "run_id": self.run_id,
-            "exit_status": int(self.exit_status),
-            "finished": self.finished,
-            "headline": self.headline,
-            "error": "",
-            "results_path": str(self.results_path) if self.results_path else None,
-            "files": [
-                {
-                    "input": str(item.input_path),
-                    "source": item.source,
-                    "results_path": str(item.results_path),
-                    "rows": item.counts.total(),
-                    "counts": {outcome.value: item.counts[outcome] for outcome in Outcome},
-                    "notes": list(item.notes),
-                    "archived_to": str(item.archived_to) if item.archived_to else None,
-                    "previous_results": (
-                        str(item.previous_results) if item.previous_results else None
-                    ),
-                }
-                for item in self.files
-            ],
-            "unread_files": [
-                {"input": str(item.input_path), "source": item.source, "reason": item.reason}
-                for item in self.unread
-            ],
-            "elapsed_s": round(self.elapsed_s, 3),
-            "rows": self.counts.total(),
-            "counts": {outcome.value: self.counts[outcome] for outcome in Outcome},
-            "stop_reason": self.end.stop_reason.value if self.end.stop_reason else None,
-            "stop_message": self.end.stop_message,
-            "input_error": self.end.input_error,
-            "empty_sources": _empty_sources_json(self.empty_sources),
-            "rate_auto": (
-                {
-                    "reached": round(self.end.rate_reached, 3),
-                    "final": round(self.end.final_rate or 0, 3),
-                    "first_429_s": (
-                        round(self.end.first_throttled_s, 3)
-                        if self.end.first_throttled_s is not None
-                        else None
-                    ),
-                }
-                if self.end.rate_reached is not None
-                else None
-            ),
-            "cancelled_elsewhere": {
-                "orders": self.cancelled_elsewhere.total(),
-                "hosts": dict(sorted(self.cancelled_elsewhere.items())),
-            },
-            "notes": list(notes),
-        }
-
-
-def _empty_sources_json(sources: Sequence[ConfigSource]) -> list[dict[str, Any]]:
-    return [{"source": source.name, "files": list(source.globs)} for source in sources]
-
-
-def unfinished_json(status: ExitStatus, error: str) -> dict[str, Any]:
-    """The summary JSON of a run that stopped before it could report on its rows (a refused
-    start, an error nobody foresaw): JobReport.to_json's keys, null where nothing is known,
-    so a monitor never takes an older night for tonight's."""
-    return {
-        "run_id": None,
-        "exit_status": int(status),
-        "finished": False,
-        "headline": "batch-cancel: the night did not finish",
-        "error": error,
-        "results_path": None,
-        "files": [],
-        "elapsed_s": None,
-        "rows": None,
-        "counts": None,
-        "stop_reason": None,
-        "stop_message": "",
-        "input_error": "",
-        "empty_sources": [],
-        "cancelled_elsewhere": None,
-        "unread_files": [],
-        "rate_auto": None,
-        "notes": [],
-    }
-
-
-def empty_night(empty_sources: Sequence[ConfigSource], *, dry_run: bool = False) -> JobReport:
+def empty_night(empty_sources: Sequence[ConfigSource], *, dry_run: bool = False) -> RunOutcome:
     """A night whose sources matched no file: news unless every one of them is optional."""
     if empty_sources:
         status = ExitStatus.ROWS_NEED_ATTENTION
@@ -228,7 +98,7 @@ def empty_night(empty_sources: Sequence[ConfigSource], *, dry_run: bool = False)
     else:
         status = ExitStatus.SUCCESS
         headline = "batch-cancel: nothing to do: no file matched the sources' globs"
-    return JobReport(
+    return RunOutcome(
         counts=Counter(),
         exit_status=status,
         headline=headline,
@@ -346,19 +216,6 @@ def open_orders(options: JobOptions) -> OpenedNight:
     return night
 
 
-WRITTEN_BY_US = (
-    "written by batch-cancel (its header has the results columns: a results, dry-run or "
-    "needs-attention CSV), never read as an export"
-)
-RESEND_WITH_ONLY = "to send some of its rows again, add --only STATUS (e.g. --only failed,not_sent)"
-
-
-def refuse_our_output(opened: OrdersFile) -> None:
-    """A file batch-cancel wrote, named as an export, is refused: its rows were sent once."""
-    if is_results_header(opened.header):
-        raise InputFileError(f"{opened.path}: {WRITTEN_BY_US}; {RESEND_WITH_ONLY}")
-
-
 def _not_an_export(path: Path) -> str | None:
     """Why a file a glob found is not an export at all (skipped with a note), or None."""
     if path.name.startswith("~$"):
@@ -368,20 +225,6 @@ def _not_an_export(path: Path) -> str | None:
     except OSError:
         return None  # the loader says what is wrong with it
     return "the file is empty (0 bytes)" if empty else None
-
-
-def refuse_to_replace_live_results(output: Path, input_path: Path) -> None:
-    """A run that sends nothing never replaces a results file a live run may have written."""
-    if output.exists() and not _is_dry_run_file(output):
-        raise ConfigError(
-            f"a dry run does not replace {output}, which may hold a live run's "
-            f"results; leave out -o (it writes "
-            f"{default_results_path(input_path, dry_run=True).name}) or name a new file"
-        )
-
-
-def _is_dry_run_file(path: Path) -> bool:
-    return path.name.endswith(".dry-run.csv")
 
 
 def results_lock(path: Path) -> RunLock:
@@ -509,7 +352,7 @@ class _ResultsFiles:
             self._open.pop(index).__exit__(*exc_info)
 
 
-def run_job(
+def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to be split)
     options: JobOptions,
     orders: Sequence[OrdersFile],
     *,
@@ -517,7 +360,7 @@ def run_job(
     on_result: ResultListener,
     on_pace: Callable[[Callable[[], float | None]], None] | None = None,
     unread: Sequence[UnreadFile] = (),
-) -> JobReport:
+) -> RunOutcome:
     started = time.monotonic()
     run: RunRecord | None = None
     end = RunEnd(stop_reason=None)
@@ -657,7 +500,7 @@ def run_job(
                 previous_results=previous,
             )
         )
-    return JobReport(
+    return RunOutcome(
         counts=counts,
         exit_status=status,
         headline=headline,
@@ -872,16 +715,6 @@ def _rows_verdict(
     return (ExitStatus.ROWS_NEED_ATTENTION if attention else ExitStatus.SUCCESS), headline
 
 
-def dry_run_result(row: LoadedRow) -> RowResult:
-    note = row.request.note if row.request else ""
-    return RowResult(
-        source_row=row.source_row,
-        status=Outcome.NOT_SENT,
-        error_code=LocalCode.DRY_RUN,
-        error_message="; ".join(filter(None, ["dry run: valid and would be sent", note])),
-    )
-
-
 def _start_pace(options: JobOptions, ledger: tuple[Ledger, Account] | None) -> float | None:
     """--rate auto starts where this account's last night ended (capped by --max-rate)."""
     send = options.send
@@ -1004,49 +837,3 @@ def _exit_now(signum: int, run: RunRecord | None) -> None:
     )
     logging.shutdown()
     os._exit(128 + signum)
-
-
-def format_summary(report: JobReport) -> str:
-    """A few lines for stderr: the verdict, why rows need attention, counts, where to look."""
-    lines = [report.headline]
-    if needs_attention(report.counts, dry_run=report.dry_run):
-        lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
-    lines.append(f"  rows: {report.counts.total()} in {report.elapsed_s:.1f}s")
-    end = report.end
-    if end.rate_reached is not None and end.final_rate is not None:
-        first = (
-            f"first 429 after {end.first_throttled_s:.1f}s"
-            if end.first_throttled_s is not None
-            else "no 429"
-        )
-        lines.append(
-            f"  rate auto: reached {end.rate_reached:.1f}/s, {end.final_rate:.1f}/s at the end; "
-            f"{first}"
-        )
-    lines += status_lines(report.counts)
-    if report.cancelled_elsewhere:
-        hosts = ", ".join(f"{host}: {n}" for host, n in sorted(report.cancelled_elsewhere.items()))
-        lines.append(
-            f"  sent although cancelled at another account: "
-            f"{report.cancelled_elsewhere.total()} order(s) ({hosts})"
-        )
-    if len(report.files) == 1 and not report.unread:
-        lines.append(f"  results: {report.files[0].results_path}")
-        if (previous := report.files[0].previous_results) is not None:
-            lines.append(f"  earlier results kept as {previous}")
-        return "\n".join(lines)
-    lines.append(f"  files: {len(report.files)}")
-    for item in report.files:
-        source = f"[{item.source}] " if item.source else ""
-        lines.append(f"    {source}{item.input_path}: {breakdown(item.counts) or 'no rows'}")
-        lines.append(f"      results: {item.results_path}")
-        if item.previous_results is not None:
-            lines.append(f"      earlier results kept as {item.previous_results}")
-        if item.archived_to is not None:
-            lines.append(f"      archived to {item.archived_to}")
-    if report.unread:
-        lines.append(f"  could not be read: {len(report.unread)} file(s)")
-    for unread in report.unread:
-        source = f"[{unread.source}] " if unread.source else ""
-        lines.append(f"    {source}{unread.reason}")
-    return "\n".join(lines)

@@ -780,6 +780,31 @@ class Ledger:
             yield entry
 
 
+@dataclass(frozen=True)
+class HistoryRead:
+    """What `history` shows: the entries, the account they were read for, the last cut."""
+
+    entries: list[dict[str, Any]]
+    account: Account | None
+    kept_since: str | None
+
+
+def read_history(
+    path: Path, order_no: str, warehouse_id: str | None, base_url: str | None, api_key: str | None
+) -> HistoryRead:
+    """An order's entries, read-only, for the account `base_url` and `api_key` name (every
+    account's when either is missing; an account this ledger never saw trusts old runs)."""
+    ledger = Ledger(path, read_only=True)
+    try:
+        account = ledger.find_account(base_url, api_key) if base_url and api_key else None
+        if base_url and api_key and account is None:  # no account of this schema yet
+            account = Account(0, normalize_base_url(base_url), "")
+        entries = list(ledger.history(order_no, warehouse_id, account))
+        return HistoryRead(entries, account, ledger.kept_since())
+    finally:
+        ledger.close()
+
+
 def _input_of(run_input: str, file: int, options_json: str) -> str:
     """The entry's input file: the run's (every file, joined) when the file is not recorded."""
     if file < 0:

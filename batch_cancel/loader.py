@@ -428,7 +428,7 @@ class OrdersFile:
         log.warning("%s", message)
         self._row_notes.append(message)
 
-    def _parsed_rows(self) -> Generator[LoadedRow, None, int]:
+    def _parsed_rows(self) -> Generator[LoadedRow, None, int]:  # noqa: C901 (the per-row hot loop, kept whole (BENCHMARKS.md))
         """The rows csv reads; returns the last source_row."""
         width = len(self.header)
         min_fields = self._min_fields

@@ -1,37 +1,28 @@
 """The morning review: count what results CSVs say happened, say what needs a human.
 
 Reading the files is results_file.py's job; this module tallies their rows
-(`review_files`), phrases the plain sentence, formats the text summary and
-writes the review's files. Everything here returns data or strings, or writes
-the one file it is asked to; cli.py decides what is printed and where files go.
+(`review_files`) and phrases the plain sentence. Its text, JSON, needs-attention CSV
+and HTML page are formats/ modules; the cli decides what is printed and where files go.
 """
 
 from __future__ import annotations
 
-import csv
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, TextIO
 
 from .models import (
     NEEDS_ATTENTION,
     Outcome,
     RowResult,
-    breakdown,
     needs_attention,
-    status_lines,
 )
-from .outputs import write_atomically
 from .results_file import Kind, ResultRow, ResultsFile, RowBlock
-from .schema import RESULTS_ENCODING, safe_cell
-from .text import clip, printable
+from .schema import RESULTS_ENCODING
 from .wording import attention_sentence, ranked, reason_of
 
-# Added to the needs-attention CSV so rows from a week of files can be told apart.
-FILE_COLUMN = "results_file"
 TOP_MESSAGES = 5
 # Rows needing attention kept for the HTML page; the needs-attention CSV has them all.
 SAMPLE_ROWS = 500
@@ -42,8 +33,6 @@ MAX_MESSAGES = 200
 MAX_GROUPS = 1000
 OTHER_CODES = "(other codes)"
 OTHER_WAREHOUSES = "(other warehouses)"
-# The text summary is read in a terminal; one hostile megabyte-long message must not flood it.
-MAX_TEXT_CELL = 160
 
 # --- aggregating ------------------------------------------------------------------------
 
@@ -88,43 +77,6 @@ class Summary:
     first_finished_at: str  # as recorded; "" when no row has one
     last_finished_at: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "rows": self.rows,
-            "needs_attention": self.needs_attention,
-            "sentence": self.sentence,
-            "by_status": _status_json(self.by_status),
-            "error_codes": [
-                {
-                    "code": item.code,
-                    "rows": item.rows,
-                    "message": item.message,
-                    "other_messages": item.other_messages,
-                    "by_status": _status_json(item.by_status),
-                }
-                for item in self.error_codes
-            ],
-            "warehouses": [
-                {
-                    "warehouse_id": item.warehouse_id,
-                    "rows": item.rows,
-                    "needs_attention": item.needs_attention,
-                    "by_status": _status_json(item.by_status),
-                }
-                for item in self.warehouses
-            ],
-            "top_failure_messages": [
-                {"message": item.message, "rows": item.rows} for item in self.top_messages
-            ],
-            "first_finished_at": self.first_finished_at,
-            "last_finished_at": self.last_finished_at,
-        }
-
-
-def _status_json(counts: Mapping[Outcome, int]) -> dict[str, int]:
-    return {outcome.value: count for outcome, count in counts.items()}
-
 
 @dataclass(frozen=True)
 class Review:
@@ -153,13 +105,6 @@ class Review:
                     continue
                 if row.result.status in NEEDS_ATTENTION:
                     yield row
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "total": self.total.to_json(),
-            "superseded_rows": self.superseded,
-            "files": [summary.to_json() for summary in self.files],
-        }
 
 
 class _Tally:
@@ -313,124 +258,6 @@ def _last_files(files: Sequence[ResultsFile]) -> dict[tuple[str, str], int]:
             if row.order_no:
                 last[row.order_no, row.warehouse_id] = number
     return last
-
-
-# --- text output ------------------------------------------------------------------------
-
-
-def _clip(text: str) -> str:
-    return clip(printable(text), MAX_TEXT_CELL)
-
-
-def format_text(review: Review) -> str:
-    """The summary a person reads in a terminal; cell values made printable and clipped."""
-    total = review.total
-    width = max(6, len(str(total.rows)))  # no count is larger than the total
-    lines = [
-        f"{_clip(total.label)}: {total.rows} row(s), {total.needs_attention} need attention",
-        # Our own words around values from the file: made printable, never clipped.
-        printable(total.sentence),
-        *(
-            [
-                f"Each order counted once, with its last outcome: {review.superseded} earlier "
-                "row(s) of re-sent orders are left out of the total."
-            ]
-            if review.superseded
-            else []
-        ),
-        "",
-        f"  {'status':<10} {'rows':>7}",
-        *status_lines(total.by_status),
-    ]
-    if total.error_codes:
-        lines += ["", f"  {'error code':<24}{'rows':>{width}}  {'status':<9} message"]
-        for item in total.error_codes:
-            statuses = ",".join(outcome.value for outcome in item.by_status)
-            others = f" (+{item.other_messages} other message(s))" if item.other_messages else ""
-            lines.append(
-                f"  {_clip(item.code):<24}{item.rows:>{width}}  {statuses:<9} "
-                f"{_clip(item.message)}{others}"
-            )
-    if total.warehouses:
-        lines += ["", f"  {'warehouse':<24}{'rows':>{width}}{'attention':>{width + 5}}  by status"]
-        for warehouse in total.warehouses:
-            lines.append(
-                f"  {_clip(warehouse.warehouse_id) or '(blank)':<24}{warehouse.rows:>{width}}"
-                f"{warehouse.needs_attention:>{width + 5}}  {breakdown(warehouse.by_status)}"
-            )
-    if total.top_messages:
-        lines += ["", "  most common failure messages:"]
-        lines += [f"  {item.rows:>{width}}  {_clip(item.message)}" for item in total.top_messages]
-    if total.first_finished_at:
-        lines += [
-            "",
-            f"  results finished {_clip(total.first_finished_at)} .. "
-            f"{_clip(total.last_finished_at)}",
-        ]
-    if len(review.files) > 1:
-        lines += ["", "  per file:"]
-        for summary in review.files:
-            lines.append(
-                f"  {_clip(summary.label)}: {summary.rows} row(s); {printable(summary.sentence)}"
-            )
-    return "\n".join(lines)
-
-
-# --- files written by the review --------------------------------------------------------
-
-
-def needs_attention_table(review: Review) -> tuple[list[str], Iterator[list[str]]]:
-    """(header, rows) of the needs-attention CSV: each row as its file has it, plus the file.
-
-    Files of different nights may have different columns; the header is their union
-    in first-seen order (a name repeated inside one file stays repeated).
-    """
-    keys: dict[tuple[str, int], None] = {}
-    keyed_headers = {label: _keyed(header) for label, header in review.headers.items()}
-    for keyed in keyed_headers.values():
-        keys.update(dict.fromkeys(keyed))
-    # A needs-attention file fed back in already names each row's file: keep that name.
-    keys.setdefault((FILE_COLUMN, 0), None)
-
-    def rows() -> Iterator[list[str]]:
-        for row in review.attention_rows():
-            cells = dict(zip(keyed_headers[row.results_file], row.cells, strict=False))
-            cells[FILE_COLUMN, 0] = cells.get((FILE_COLUMN, 0)) or row.results_file
-            yield [cells.get(key, "") for key in keys]
-
-    return [name for name, _ in keys], rows()
-
-
-def _keyed(header: Sequence[str]) -> list[tuple[str, int]]:
-    seen: Counter[str] = Counter()
-    keyed = []
-    for name in header:
-        keyed.append((name, seen[name]))
-        seen[name] += 1
-    return keyed
-
-
-def write_needs_attention(review: Review, path: Path) -> int:
-    """Write the rows needing a human or a re-run as a CSV; returns how many.
-
-    The file is itself a results CSV (UTF-8 with BOM, like ResultsWriter's), so it can
-    be filtered in Excel, fixed by hand, and fed back to `run`. Like ResultsWriter's,
-    every cell goes through `safe_cell`: a results file re-saved from Excel has lost
-    the apostrophes that kept its formulas text.
-    """
-    header, rows = needs_attention_table(review)
-    written = 0
-
-    def write(handle: TextIO) -> None:
-        nonlocal written
-        writer = csv.writer(handle)
-        writer.writerow([safe_cell(name) for name in header])
-        for row in rows:  # streamed: a night of a million failures is never all in memory
-            writer.writerow([safe_cell(cell) for cell in row])
-            written += 1
-
-    write_atomically(path, RESULTS_ENCODING, write)
-    return written
 
 
 def default_report_path(results_path: Path) -> Path:

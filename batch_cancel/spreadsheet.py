@@ -373,7 +373,7 @@ class _Format:
         return _draw(tokens, value, sign)
 
 
-def _draw(tokens: list[str], value: float, sign: str) -> str | None:
+def _draw(tokens: list[str], value: float, sign: str) -> str | None:  # noqa: C901 (one pass over a sheet XML event stream)
     """Digits into the placeholders (0 pads with a zero, ? with a space, # with nothing),
     literal text kept where it stands; scientific and fraction formats are not drawn."""
     if any(t in ("E", "e", "/", "@") for t in tokens):

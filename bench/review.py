@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from batch_cancel.formats.results_csv import ResultsWriter
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult, utc_now
-from batch_cancel.report import ResultsWriter
 
 from .common import (
     CANCEL_REASON,

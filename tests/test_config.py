@@ -12,6 +12,7 @@ from batch_cancel.client import ShipperClient
 from batch_cancel.config import (
     API_KEY_ENV,
     BASE_URL_ENV,
+    ApiFlags,
     InputOptions,
     NightFile,
     SendOptions,
@@ -40,8 +41,8 @@ GOOD: dict[str, Any] = {"rate": 5.0, "concurrency": 4, "timeout_s": 30.0, "max_a
 
 
 def options(*, environ: dict[str, str] = ENV, **overrides: Any) -> SendOptions:
-    arguments: dict[str, Any] = {"base_url_flag": None, **GOOD, **overrides}
-    return send_options_from_env(environ=environ, **arguments)
+    arguments: dict[str, Any] = {"base_url": None, **GOOD, **overrides}
+    return send_options_from_env(ApiFlags(**arguments), environ=environ)
 
 
 def refused(message: str, *, environ: dict[str, str] = ENV, **overrides: Any) -> None:
@@ -99,13 +100,11 @@ def test_base_url_missing() -> None:
 
 
 def test_base_url_flag_beats_env() -> None:
-    assert options(base_url_flag="https://flag.shipper.test").base_url == (
-        "https://flag.shipper.test"
-    )
+    assert options(base_url="https://flag.shipper.test").base_url == ("https://flag.shipper.test")
 
 
 def test_base_url_flag_alone() -> None:
-    chosen = options(environ={API_KEY_ENV: API_KEY}, base_url_flag="https://flag.shipper.test/")
+    chosen = options(environ={API_KEY_ENV: API_KEY}, base_url="https://flag.shipper.test/")
     assert chosen.base_url == "https://flag.shipper.test"
 
 
@@ -233,12 +232,14 @@ def test_delimiter_must_be_one_ascii_character(tmp_path: Path) -> None:
 
 def options_with_key_file(path: Path, environ: dict[str, str] | None = None) -> SendOptions:
     return send_options_from_env(
-        base_url_flag="https://api.shipper.test",
-        rate=5,
-        concurrency=4,
-        timeout_s=30,
-        max_attempts=5,
-        api_key_file=path,
+        ApiFlags(
+            base_url="https://api.shipper.test",
+            rate=5,
+            concurrency=4,
+            timeout_s=30,
+            max_attempts=5,
+            api_key_file=path,
+        ),
         environ=environ or {},
     )
 
@@ -297,11 +298,13 @@ def test_key_file_missing_or_a_directory(tmp_path: Path) -> None:
 def test_environment_key_with_spaces_refused_without_quoting_it() -> None:
     with pytest.raises(ConfigError) as caught:
         send_options_from_env(
-            base_url_flag="https://api.shipper.test",
-            rate=5,
-            concurrency=4,
-            timeout_s=30,
-            max_attempts=5,
+            ApiFlags(
+                base_url="https://api.shipper.test",
+                rate=5,
+                concurrency=4,
+                timeout_s=30,
+                max_attempts=5,
+            ),
             environ={"SHIPPER_API_KEY": f"Bearer {CANARY_KEY}"},
         )
     assert "SHIPPER_API_KEY: the key must be one line" in str(caught.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from batch_cancel import cli
-from batch_cancel.config import api_settings, send_options_from_env
+from batch_cancel.config import ApiFlags, api_settings, send_options_from_env
 from batch_cancel.configfile import find_config, load_config
 from batch_cancel.errors import ConfigError
 from batch_cancel.models import ExitStatus
@@ -70,10 +70,16 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
             "line 3: api.ratee: unknown key (known here: base_url, api_key_file, rate, "
             "max_rate, concurrency, timeout, max_attempts)",
         ),
-        ('[api]\nrate = "fast"\n', 'line 2: api.rate: must be a number, 0 or more, or "auto"'),
+        ('[api]\nrate = "fast"\n', "line 2: api.rate: must be 0 (no limit), a number, or auto"),
         ("[api]\nrate = true\n", "line 2: api.rate: must be a number or text, not bool"),
         ("[api]\nconcurrency = 0\n", "line 2: api.concurrency: must be at least 1"),
-        ("[api]\nrate = -1\n", "line 2: api.rate: must be a number, 0 or more"),
+        ("[api]\nrate = -1\n", "line 2: api.rate: must be 0 (no limit), a number, or auto"),
+        # the rules a flag's value is checked by, naming the file, the line and the key
+        ("[api]\ntimeout = 0\n", "line 2: api.timeout: must be greater than 0"),
+        (
+            "\n[api]\nmax_rate = 0\n",
+            "line 3: api.max_rate: must be a number of requests per second above 0",
+        ),
         (
             "[sources.shopee]\nmap = { order_no = 'x' }\n",
             "line 1: sources.shopee: has no `files` (a glob, or a list of them, relative to "
@@ -132,7 +138,7 @@ def test_the_file_is_found_by_flag_then_env_then_xdg(tmp_path: Path) -> None:
 
 def test_flags_then_env_then_file_then_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
-    settings = api_settings(rate=3.0, config=config, environ={})
+    settings = api_settings(ApiFlags(rate=3.0), config=config, environ={})
     assert (settings["rate"].value, settings["rate"].origin) == (3.0, "flag --rate")
     assert settings["concurrency"].value == 6
     assert settings["concurrency"].origin == f"file {tmp_path / 'night.toml'} [api] concurrency"

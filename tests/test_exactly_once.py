@@ -342,7 +342,7 @@ def test_sighup_is_an_orderly_stop_with_complete_results(
 
 
 def test_the_results_temporary_file_is_unique_to_its_run(tmp_path: Path) -> None:
-    from batch_cancel.report import ResultsWriter
+    from batch_cancel.formats.results_csv import ResultsWriter
 
     out = tmp_path / "out.csv"
     with ResultsWriter(out, ["order_no"]) as first, ResultsWriter(out, ["order_no"]) as second:

@@ -20,6 +20,7 @@ from aioresponses import aioresponses
 
 from batch_cancel import inputfile, spreadsheet
 from batch_cancel.client import CANCEL_PATH
+from batch_cancel.formats.summary_json import summary_json, unfinished_json
 from batch_cancel.ledger import Ledger
 from batch_cancel.models import ExitStatus
 
@@ -67,7 +68,7 @@ COMMANDS = {
     "validate": (["validate", "{tmp}/orders.csv"], "batch_cancel.loader.OrdersFile.rows"),
     "run": (["run", "{tmp}/orders.csv"], "batch_cancel.job.run_job"),
     "run-dry": (["run", "{tmp}/orders.csv", "--dry-run"], "batch_cancel.job.run_job"),
-    "config": (["config"], "batch_cancel.cli.api_settings"),
+    "config": (["config"], "batch_cancel.cli.show_config.api_settings"),
     "history": (["history", "ORD-00001"], "batch_cancel.ledger.Ledger.history"),
     "summarize": (
         ["summarize", str(DATA / "results-every-status.csv")],
@@ -75,7 +76,7 @@ COMMANDS = {
     ),
     "report": (
         ["report", str(DATA / "results-every-status.csv"), "-o", "{tmp}/report.html"],
-        "batch_cancel.html_report.render_report",
+        "batch_cancel.formats.html_report.render_report",
     ),
     "sandbox": (["sandbox", "--port", "0"], "batch_cancel.sandbox.serve"),
     "demo": (["demo"], "batch_cancel.demo.SandboxProcess"),
@@ -302,7 +303,7 @@ def test_both_summaries_have_the_same_keys() -> None:
     from batch_cancel import job
 
     empty = job.empty_night(())
-    assert set(job.unfinished_json(INTERNAL, "x")) == set(empty.to_json())
+    assert set(unfinished_json(INTERNAL, "x")) == set(summary_json(empty))
 
 
 # --- an empty source is news ----------------------------------------------------------------

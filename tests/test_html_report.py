@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from batch_cancel.html_report import render_report
+from batch_cancel.formats.html_report import render_report
 from batch_cancel.models import NEEDS_ATTENTION
 from batch_cancel.review import review_files
 from batch_cancel.schema import RESULT_COLUMNS
@@ -289,7 +289,7 @@ def test_tables_scroll_in_their_own_box_and_only_the_script_offers_sorting() -> 
 
 def test_the_page_stays_small_whatever_the_file_holds(tmp_path: Path) -> None:
     """A damaged night: every row a different code and warehouse, cells of 3,000 characters."""
-    from batch_cancel.html_report import MAX_CELL_CHARS, MAX_MESSAGE_CHARS, MAX_TABLE_ROWS
+    from batch_cancel.formats.html_report import MAX_CELL_CHARS, MAX_MESSAGE_CHARS, MAX_TABLE_ROWS
     from batch_cancel.review import MAX_GROUPS, OTHER_CODES, OTHER_WAREHOUSES, SAMPLE_ROWS
 
     huge = "<&>" * 1000

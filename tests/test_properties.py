@@ -21,9 +21,9 @@ from batch_cancel import inputfile
 from batch_cancel.client import MAX_CODE_CHARS, MAX_MESSAGE_CHARS, parse_error, parse_retry_after
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import InputFileError
+from batch_cancel.formats.results_csv import ResultsWriter
 from batch_cancel.loader import OrdersFile, validate_row
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.report import ResultsWriter
 from batch_cancel.schema import FORMULA_TRIGGERS, safe_cell, unsafe_cell
 from batch_cancel.text import TRIM
 
@@ -307,8 +307,8 @@ def test_rows_joined_by_hand_are_byte_for_byte_what_csv_writer_writes(
         fast, reference = Path(directory) / "fast.csv", Path(directory) / "reference.csv"
         write_rows(fast, rows, message, http_status)
         with (
-            patch("batch_cancel.report._plain_line", return_value=None),
-            patch("batch_cancel.report._needs_quotes", return_value=True),
+            patch("batch_cancel.formats.results_csv._plain_line", return_value=None),
+            patch("batch_cancel.formats.results_csv._needs_quotes", return_value=True),
         ):
             write_rows(reference, rows, message, http_status)  # csv.writer for every row
         assert fast.read_bytes() == reference.read_bytes()

@@ -11,9 +11,10 @@ import pytest
 
 from batch_cancel.client import parse_error
 from batch_cancel.config import default_results_path
-from batch_cancel.job import FileReport, JobReport, format_summary
+from batch_cancel.formats.results_csv import ResultsWriter
+from batch_cancel.formats.summary_text import format_summary
 from batch_cancel.models import ExitStatus, LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.report import ResultsWriter
+from batch_cancel.outcome import FileReport, RunOutcome
 from batch_cancel.runner import RunEnd
 from batch_cancel.schema import WRITTEN_COLUMNS, safe_cell
 
@@ -150,7 +151,7 @@ def test_default_results_path(input_path: str, expected: str) -> None:
     assert default_results_path(Path(input_path)) == Path(expected)
 
 
-def job_report(*files: tuple[str, Counter[Outcome]], **reasons: int) -> JobReport:
+def job_report(*files: tuple[str, Counter[Outcome]], **reasons: int) -> RunOutcome:
     reports = tuple(
         FileReport(
             input_path=Path(name),
@@ -161,7 +162,7 @@ def job_report(*files: tuple[str, Counter[Outcome]], **reasons: int) -> JobRepor
         )
         for name, counts in files
     )
-    return JobReport(
+    return RunOutcome(
         counts=sum((counts for _, counts in files), Counter()),
         exit_status=ExitStatus.ROWS_NEED_ATTENTION,
         headline="batch-cancel: done",

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, sync_playwright
 
-from batch_cancel.html_report import render_report
+from batch_cancel.formats.html_report import render_report
 from batch_cancel.review import review_files
 from batch_cancel.schema import RESULT_COLUMNS
 

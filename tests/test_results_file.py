@@ -11,9 +11,9 @@ import pytest
 
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import ConfigError, InputFileError
+from batch_cancel.formats.results_csv import ResultsWriter
 from batch_cancel.loader import OrdersFile
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.report import ResultsWriter
 from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
 from batch_cancel.schema import WRITTEN_COLUMNS
 

@@ -13,21 +13,24 @@ import pytest
 
 from batch_cancel.config import InputOptions
 from batch_cancel.errors import ConfigError, InputFileError
-from batch_cancel.html_report import render_report
+from batch_cancel.formats.html_report import render_report
+from batch_cancel.formats.needs_attention_csv import (
+    FILE_COLUMN,
+    needs_attention_table,
+    write_needs_attention,
+)
+from batch_cancel.formats.results_csv import ResultsWriter
+from batch_cancel.formats.review_json import review_json
+from batch_cancel.formats.review_text import format_text
 from batch_cancel.loader import OrdersFile
 from batch_cancel.models import LoadedRow, Outcome, RowResult
-from batch_cancel.report import ResultsWriter
 from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
 from batch_cancel.review import (
-    FILE_COLUMN,
     MAX_MESSAGES,
     SAMPLE_ROWS,
     MessageCount,
     WarehouseCount,
-    format_text,
-    needs_attention_table,
     review_files,
-    write_needs_attention,
 )
 from batch_cancel.schema import RESULT_COLUMNS, safe_cell
 from batch_cancel.text import printable
@@ -355,7 +358,7 @@ def test_columns_stay_aligned_past_a_million_rows(tmp_path: Path) -> None:
 
 
 def test_json_is_plain_data() -> None:
-    document = json.loads(json.dumps(review_files([EVERY_STATUS]).to_json()))
+    document = json.loads(json.dumps(review_json(review_files([EVERY_STATUS]))))
     assert document["total"]["by_status"]["rejected"] == 5
     assert document["total"]["sentence"] == EVERY_STATUS_SENTENCE
     assert document["files"][0]["label"] == str(EVERY_STATUS)

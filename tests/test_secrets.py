@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from batch_cancel import cli
+from batch_cancel.cli.logs import setup_logging
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
@@ -41,7 +42,7 @@ def test_log_redaction_covers_tracebacks(
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     try:
-        cli._setup_logging(args, secret=CANARY_KEY)
+        setup_logging(args, secret=CANARY_KEY)
         try:
             raise ValueError(f"header x-api-key: {CANARY_KEY} rejected")
         except ValueError:

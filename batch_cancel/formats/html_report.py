@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from . import __version__
-from .models import NEEDS_ATTENTION
-from .results_file import ResultRow
-from .review import Review, Summary
-from .schema import NUMBER_COLUMNS, RESULT_COLUMNS, SOURCE_ROW_COLUMN, result_cells
-from .text import clip, printable
+from .. import __version__
+from ..models import NEEDS_ATTENTION
+from ..results_file import ResultRow
+from ..review import Review, Summary
+from ..schema import NUMBER_COLUMNS, RESULT_COLUMNS, SOURCE_ROW_COLUMN, result_cells
+from ..text import clip, printable
 
 BAR_MAX_WIDTH = 420
 BAR_HEIGHT = 22

@@ -1,4 +1,4 @@
-"""Write the results CSV in input order, and the one-screen summary.
+"""The results CSV: written in input order, one row per input row.
 
 Results arrive in completion order; a reorder buffer holds the rows that
 finished ahead of an earlier one still in flight. Usually that is a handful, but
@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from .errors import write_failed
-from .models import CancelRequest, LoadedRow, Outcome, RowResult
-from .outputs import own_partial
-from .schema import (
+from ..errors import write_failed
+from ..models import CancelRequest, LoadedRow, Outcome, RowResult
+from ..outputs import own_partial
+from ..schema import (
     MAX_RESULT_TEXT,
     NUMBER_COLUMNS,
     RESULT_COLUMNS,
@@ -42,7 +42,7 @@ from .schema import (
     result_cells,
     safe_cell,
 )
-from .text import one_line
+from ..text import one_line
 
 log = logging.getLogger(__name__)
 

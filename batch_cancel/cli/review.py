@@ -1,0 +1,76 @@
+"""`summarize` and `report`: what results CSVs say, as text, JSON, a CSV or an HTML page."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import parse_column_map
+from ..models import ExitStatus
+from ..outputs import Named, Role, check_outputs, write_atomically
+from .common import kept_files, print_to_pipe
+
+if TYPE_CHECKING:
+    from ..review import Review
+
+
+def _read_review(
+    args: argparse.Namespace, output: Path | None, *, flag: str, role: Role
+) -> tuple[Path | None, Review]:
+    """The output checked (before anything is read), and the review of the results files."""
+    from ..configfile import find_config
+    from ..review import review_files
+
+    if output is not None:
+        # The review reads no config and no ledger, but keeps off the ones `run` would use.
+        kept = kept_files(args, None, args.results)
+        if (config := find_config(None)) is not None:
+            kept.append(Named(config, Role.CONFIG))
+        [output] = check_outputs([(flag, Named(output, role))], kept)
+    review = review_files(
+        args.results, encoding=args.encoding, column_map=parse_column_map(args.map)
+    )
+    return output, review
+
+
+def _review_status(review: Review) -> ExitStatus:
+    """Same meaning as for `run`: 1 when any row needs a human or a re-run."""
+    needs = review.total.needs_attention
+    return ExitStatus.ROWS_NEED_ATTENTION if needs else ExitStatus.SUCCESS
+
+
+def summarize_command(args: argparse.Namespace) -> ExitStatus:
+    from ..formats.needs_attention_csv import write_needs_attention
+    from ..formats.review_json import review_json
+    from ..formats.review_text import format_text
+
+    needs_attention, review = _read_review(
+        args, args.needs_attention, flag="--needs-attention", role=Role.NEEDS_ATTENTION
+    )
+    if needs_attention is not None:
+        written = write_needs_attention(review, needs_attention)
+        print(
+            f"batch-cancel: {written} row(s) needing attention written to {args.needs_attention}",
+            file=sys.stderr,
+        )
+    print_to_pipe(json.dumps(review_json(review), indent=2) if args.json else format_text(review))
+    return _review_status(review)
+
+
+def report_command(args: argparse.Namespace) -> ExitStatus:
+    from ..formats.html_report import render_report
+    from ..review import default_report_path
+    from ..text import printable
+
+    output, review = _read_review(
+        args, args.output or default_report_path(args.results[0]), flag="-o", role=Role.REPORT
+    )
+    assert output is not None
+    page = render_report(review)
+    write_atomically(output, "utf-8", lambda handle: handle.write(page))
+    print(f"batch-cancel: report written to {output}", file=sys.stderr)
+    print(printable(review.total.sentence), file=sys.stderr)
+    return _review_status(review)

@@ -1,0 +1,188 @@
+"""`run`: the night's settings checked, its files and outputs settled, then `job.run_job`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import (
+    HealthPolicy,
+    SendOptions,
+    api_settings,
+    check_progress_every,
+    health_policy,
+    keep_days,
+    night_files,
+    send_options_from_env,
+)
+from ..errors import ConfigError
+from ..models import ExitStatus
+from ..outputs import Named, Role, check_outputs, results_files
+from .common import api_flags, config_file, input_options_of, kept_files, write_json
+from .logs import setup_logging
+from .progress import Progress
+
+if TYPE_CHECKING:
+    from ..config import NightFile
+    from ..configfile import ConfigFile
+    from ..configfile import Source as ConfigSource
+    from ..job import JobOptions, OpenedNight
+    from ..outcome import RunOutcome, UnreadFile
+
+
+def run_command(args: argparse.Namespace) -> ExitStatus:
+    config = config_file(args)
+    # Configuration is checked before the input is read, so a missing key costs nothing.
+    send_options = None
+    if not args.dry_run:
+        send_options = send_options_from_env(api_flags(args), config=config)
+    health = health_policy(
+        max_consecutive_failures=args.max_consecutive_failures, down_after_s=args.down_after
+    )
+    check_progress_every(args.progress_every)
+    setup_logging(args, secret=send_options.api_key if send_options else None)
+    night = night_files(
+        args.input,
+        sources=args.source,
+        config=config,
+        flags=input_options_of(args, path=Path()),
+        output=args.output,
+        dry_run=args.dry_run,
+    )
+    for source in night.empty_sources:  # a missing export is news: under -q too
+        print(
+            f"batch-cancel: source {source.name}: no file matched {', '.join(source.globs)}",
+            file=sys.stderr,
+        )
+    files = _checked_outputs(args, config, night.files)
+    if not files:
+        return _empty_night(args, night.empty_sources)
+    options = _job_options(args, config, files, (send_options, health), night.empty_sources)
+    return _run_night(args, config, options)
+
+
+def _checked_outputs(
+    args: argparse.Namespace, config: ConfigFile | None, files: Sequence[NightFile]
+) -> list[NightFile]:
+    """Every output compared with every file the night reads or keeps, before it is read."""
+    if args.only and len(files) != 1:
+        raise ConfigError("--only reads one results file; name it as the only INPUT")
+    kept = kept_files(args, config, [night_file.input.path for night_file in files])
+    results_flag = "-o" if args.output else "the results file"
+    outputs = [(results_flag, Named(night_file.output, Role.RESULTS)) for night_file in files]
+    kept += [item for night_file in files for item in results_files(night_file.output)]
+    if args.summary_json is not None:
+        outputs.append(("--summary-json", Named(args.summary_json, Role.SUMMARY_JSON)))
+    targets = check_outputs(outputs, kept)
+    if args.summary_json is not None:
+        args.summary_json = targets[-1]
+    return [
+        replace(night_file, output=target)
+        for night_file, target in zip(files, targets[: len(files)], strict=True)
+    ]
+
+
+def _job_options(
+    args: argparse.Namespace,
+    config: ConfigFile | None,
+    files: Sequence[NightFile],
+    settings: tuple[SendOptions | None, HealthPolicy],
+    empty_sources: Sequence[ConfigSource],
+) -> JobOptions:
+    from ..job import JobOptions
+
+    state = api_settings(api_flags(args), config=config)["state"].value
+    return JobOptions(
+        files=tuple(files),
+        send=settings[0],
+        state_path=None if args.no_state else state,
+        force_resend=args.force_resend,
+        already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
+        resend_only=args.only or frozenset(),
+        health=settings[1],
+        keep_days=keep_days(args.keep_days, config),
+        empty_sources=tuple(empty_sources),
+    )
+
+
+def _run_night(
+    args: argparse.Namespace, config: ConfigFile | None, options: JobOptions
+) -> ExitStatus:
+    from ..formats.summary_text import format_summary
+    from ..job import InputScan, open_orders, run_job
+
+    opened = open_orders(options)
+    no_export = _sources_without_an_export(config, options.files, opened)
+    for source in no_export:  # owner files, empty files, our own outputs: still no export
+        print(
+            f"batch-cancel: source {source.name}: no export among the files matched"
+            f" ({', '.join(source.globs)}): each was skipped",
+            file=sys.stderr,
+        )
+    empty_sources = (*options.empty_sources, *no_export)
+    if not opened.files and not opened.unread:
+        for note in opened.notes:
+            print(f"  note: {note}", file=sys.stderr)
+        return _empty_night(args, empty_sources)
+    options = replace(options, files=opened.files, empty_sources=empty_sources)
+    scan = InputScan([night_file.input.path for night_file in opened.files])
+    progress = Progress(scan, quiet=args.quiet, every_s=args.progress_every)
+    try:
+        report = run_job(
+            options,
+            opened.orders,
+            input_scan=scan,
+            on_result=progress.advance,
+            on_pace=progress.watch_pace,
+            unread=opened.unread,
+        )
+    finally:
+        progress.close()
+    notes = [*opened.notes, *(note for orders in opened.orders for note in orders.notes)]
+    # -q and a clean night: nothing at all, so cron mails only when someone must look.
+    if not (args.quiet and report.exit_status == ExitStatus.SUCCESS and not notes):
+        print(format_summary(report), file=sys.stderr)
+        # What the loader had to say about a file as a whole (lines read as cp1252, no
+        # data rows, ...): in the summary, so `-q` and cron mail show it too.
+        for note in notes:
+            print(f"  note: {note}", file=sys.stderr)
+    if args.summary_json:
+        _write_summary_json(args.summary_json, report, notes=notes)
+    return report.exit_status
+
+
+def _write_summary_json(path: Path, report: RunOutcome, *, notes: Sequence[str] = ()) -> None:
+    from ..formats.summary_json import summary_json
+
+    write_json(path, summary_json(report, notes=notes))
+
+
+def _empty_night(args: argparse.Namespace, empty_sources: Sequence[ConfigSource]) -> ExitStatus:
+    from ..job import empty_night
+
+    empty = empty_night(empty_sources, dry_run=args.dry_run)
+    if not (args.quiet and empty.exit_status == ExitStatus.SUCCESS):
+        print(empty.headline, file=sys.stderr)
+    if args.summary_json:
+        _write_summary_json(args.summary_json, empty)
+    return empty.exit_status
+
+
+def _sources_without_an_export(
+    config: ConfigFile | None, matched: Sequence[NightFile], opened: OpenedNight
+) -> list[ConfigSource]:
+    """Sources whose every matched file was skipped (not an export): as news as no file."""
+    if config is None:
+        return []
+    unread: Sequence[UnreadFile] = opened.unread
+    found = {night_file.source for night_file in opened.files} | {item.source for item in unread}
+    names = dict.fromkeys(night_file.source for night_file in matched if night_file.from_glob)
+    return [
+        config.sources[name]
+        for name in names
+        if name and name not in found and not config.sources[name].optional
+    ]

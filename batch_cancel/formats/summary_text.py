@@ -1,0 +1,53 @@
+"""The run's summary on stderr: the verdict, why rows need attention, counts, where to look."""
+
+from __future__ import annotations
+
+from ..models import breakdown, needs_attention, status_lines
+from ..outcome import RunOutcome
+from ..wording import attention_sentence
+
+
+def format_summary(report: RunOutcome) -> str:
+    """A few lines for stderr: the verdict, why rows need attention, counts, where to look."""
+    lines = [report.headline]
+    if needs_attention(report.counts, dry_run=report.dry_run):
+        lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
+    lines.append(f"  rows: {report.counts.total()} in {report.elapsed_s:.1f}s")
+    end = report.end
+    if end.rate_reached is not None and end.final_rate is not None:
+        first = (
+            f"first 429 after {end.first_throttled_s:.1f}s"
+            if end.first_throttled_s is not None
+            else "no 429"
+        )
+        lines.append(
+            f"  rate auto: reached {end.rate_reached:.1f}/s, {end.final_rate:.1f}/s at the end; "
+            f"{first}"
+        )
+    lines += status_lines(report.counts)
+    if report.cancelled_elsewhere:
+        hosts = ", ".join(f"{host}: {n}" for host, n in sorted(report.cancelled_elsewhere.items()))
+        lines.append(
+            f"  sent although cancelled at another account: "
+            f"{report.cancelled_elsewhere.total()} order(s) ({hosts})"
+        )
+    if len(report.files) == 1 and not report.unread:
+        lines.append(f"  results: {report.files[0].results_path}")
+        if (previous := report.files[0].previous_results) is not None:
+            lines.append(f"  earlier results kept as {previous}")
+        return "\n".join(lines)
+    lines.append(f"  files: {len(report.files)}")
+    for item in report.files:
+        source = f"[{item.source}] " if item.source else ""
+        lines.append(f"    {source}{item.input_path}: {breakdown(item.counts) or 'no rows'}")
+        lines.append(f"      results: {item.results_path}")
+        if item.previous_results is not None:
+            lines.append(f"      earlier results kept as {item.previous_results}")
+        if item.archived_to is not None:
+            lines.append(f"      archived to {item.archived_to}")
+    if report.unread:
+        lines.append(f"  could not be read: {len(report.unread)} file(s)")
+    for unread in report.unread:
+        source = f"[{unread.source}] " if unread.source else ""
+        lines.append(f"    {source}{unread.reason}")
+    return "\n".join(lines)
