@@ -53,6 +53,7 @@ class Outputs:
 
     def normalize(self, text: str) -> str:
         text = text.replace(str(self.root), "<TMP>").replace(self.url, "<SANDBOX>")
+        text = text.replace(str(SAMPLES.parent), "<CHECKOUT>")  # CI clones elsewhere
         text = text.replace(self.url.split("//", 1)[1], "<HOST>")
         text = LOG_TIME.sub("<TIME> ", text)
         # The one intended difference: the HTML report's footer names the version.
