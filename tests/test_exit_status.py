@@ -259,6 +259,23 @@ def test_an_interrupted_start_replaces_the_summary_json(
     assert (report["exit_status"], report["finished"]) == (130, False)
 
 
+def test_a_run_refused_for_its_flags_replaces_the_summary_json(
+    tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cron line with a mistyped flag value: exit 2, and tonight's summary says so."""
+    summary = tmp / "last-night.json"
+    summary.write_text(json.dumps(OLD_SUMMARY))
+    done = cli(capsys, "run", tmp / "orders.csv", "--rate", "fast", "--summary-json", summary)
+    assert done.returncode == ExitStatus.USAGE_OR_INPUT
+    assert done.stderr.splitlines()[-1].startswith("batch-cancel run: error: argument --rate")
+    report = json.loads(summary.read_text())
+    assert (report["exit_status"], report["finished"], report["error"]) == (
+        ExitStatus.USAGE_OR_INPUT,
+        False,
+        "batch-cancel: run: usage error: its flags were refused (see the lines above)",
+    )
+
+
 def test_the_summary_of_a_failed_start_never_replaces_a_file_that_is_not_one(
     tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

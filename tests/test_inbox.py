@@ -186,6 +186,10 @@ def test_a_source_whose_every_file_was_skipped_is_an_empty_source(
     ]
     written = json.loads(summary.read_text())
     assert (written["exit_status"], written["empty_sources"][0]["source"]) == (1, "shop")
+    assert [note.split(": skipped: ")[1][:20] for note in written["notes"]] == [
+        "the file is empty (0",
+        "an Excel owner file ",
+    ]
 
 
 WRITTEN_BY_US = (

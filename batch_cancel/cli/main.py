@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ..errors import BatchCancelError
 from ..models import ExitStatus
@@ -29,7 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a usage error (argparse printed it), --help, --version
-        return exc.code if isinstance(exc.code, int) else ExitStatus.USAGE_OR_INPUT
+        status = exc.code if isinstance(exc.code, int) else ExitStatus.USAGE_OR_INPUT
+        if status != ExitStatus.SUCCESS:
+            _refused_flags_summary(parser, sys.argv[1:] if argv is None else argv)
+        return status
     try:
         return _command(args)
     except SystemExit:
@@ -42,6 +46,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("batch-cancel: the night did not finish", file=sys.stderr)
             write_unfinished_summary(args, status, line)
         return status
+
+
+def _refused_flags_summary(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """A `run` refused for its flags still replaces --summary-json with its own, so a
+    monitor never reads last night's summary as tonight's."""
+    if not argv or argv[0] != "run":
+        return
+    only_the_summary = argparse.ArgumentParser(add_help=False)
+    only_the_summary.add_argument("--summary-json", type=Path)
+    found, _ = only_the_summary.parse_known_args(list(argv[1:]))
+    if found.summary_json is None:
+        return
+    args = parser.parse_args(["run"])  # run's defaults: which ledger, config and key to spare
+    args.summary_json = found.summary_json
+    line = "batch-cancel: run: usage error: its flags were refused (see the lines above)"
+    write_unfinished_summary(args, ExitStatus.USAGE_OR_INPUT, line)
 
 
 def _command(args: argparse.Namespace) -> ExitStatus:

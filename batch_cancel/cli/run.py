@@ -127,7 +127,7 @@ def _run_night(
     if not opened.files and not opened.unread:
         for note in opened.notes:
             print(f"  note: {note}", file=sys.stderr)
-        return _empty_night(args, empty_sources)
+        return _empty_night(args, empty_sources, notes=opened.notes)
     options = replace(options, files=opened.files, empty_sources=empty_sources)
     scan = InputScan([night_file.input.path for night_file in opened.files])
     progress = Progress(scan, quiet=args.quiet, every_s=args.progress_every)
@@ -161,14 +161,19 @@ def _write_summary_json(path: Path, report: RunOutcome, *, notes: Sequence[str] 
     write_json(path, summary_json(report, notes=notes))
 
 
-def _empty_night(args: argparse.Namespace, empty_sources: Sequence[ConfigSource]) -> ExitStatus:
+def _empty_night(
+    args: argparse.Namespace,
+    empty_sources: Sequence[ConfigSource],
+    *,
+    notes: Sequence[str] = (),
+) -> ExitStatus:
     from ..job import empty_night
 
     empty = empty_night(empty_sources, dry_run=args.dry_run)
     if not (args.quiet and empty.exit_status == ExitStatus.SUCCESS):
         print(empty.headline, file=sys.stderr)
-    if args.summary_json:
-        _write_summary_json(args.summary_json, empty)
+    if args.summary_json:  # the notes say why a source's files did not count
+        _write_summary_json(args.summary_json, empty, notes=notes)
     return empty.exit_status
 
 
