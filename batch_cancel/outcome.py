@@ -56,6 +56,9 @@ class RunOutcome:
     cancelled_elsewhere: Counter[str] = field(default_factory=Counter)
     empty_sources: tuple[ConfigSource, ...] = ()
     unread: tuple[UnreadFile, ...] = ()
+    account: str = ""  # [accounts.NAME]; "" in a config of one account
+    # A night of several accounts: each one's own outcome (this one holds their total).
+    accounts: tuple[RunOutcome, ...] = ()
 
     @property
     def results_path(self) -> Path | None:

@@ -97,7 +97,8 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
         ("[sources.shopee]\nfiles = []\n",
          "line 2: sources.shopee.files: must be a glob or a list of globs"),
         ("api_key = 'sk-live'\n",
-         "line 1: api_key: unknown key (known here: api, sources, state, keep_days)"),
+         "line 1: api_key: unknown key (known here: api, sources, accounts, notify, state, "
+         "keep_days, timezone)"),
         ("[api]\nrate = \n", "line 2: not valid TOML: Invalid value"),
         ("[sources.shopee]\nfiles = 'a'\noptional = 'yes'\n",
          "line 3: sources.shopee.optional: must be true or false, not text"),
