@@ -163,18 +163,19 @@ def load_config(path: Path) -> ConfigFile:
         name: _source(checker, name, table, base) for name, table in data.get("sources", {}).items()
     }
     accounts: dict[str, Mapping[str, Any]] = {}
+    if sources and data.get("accounts"):
+        checker.fail(
+            ("sources",),
+            "with [accounts], each source goes under its account ([accounts.NAME.sources.X])",
+        )
     for account, table in data.get("accounts", {}).items():
         parent = ("accounts", account)
-        if sources:
-            checker.fail(
-                ("sources",),
-                "with [accounts], each source goes under its account ([accounts.NAME.sources.X])",
-            )
         own = _api_table(checker, table, parent, ACCOUNT_KEYS, base)
         for name, source_table in own.pop("sources", {}).items():
             if name in sources:
-                where = (*parent, "sources", name)
-                checker.fail(where, "a source of another account has this name")
+                checker.fail(
+                    (*parent, "sources", name), "a source of another account has this name"
+                )
             source = _source(checker, name, source_table, base, parent)
             sources[name] = replace(source, account=account)
         accounts[account] = {**api, **own}

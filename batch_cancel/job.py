@@ -53,7 +53,7 @@ from .models import (
     RowResult,
     needs_attention,
 )
-from .outcome import FileReport, RunOutcome, UnreadFile
+from .outcome import ATTENTION_ROWS_SHOWN, AttentionRow, FileReport, RunOutcome, UnreadFile
 from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
 from .results_file import ResultsFile, resend_only
@@ -426,6 +426,43 @@ def run_night(
     return [account.outcome() for account in accounts]
 
 
+def combine_accounts(reports: Sequence[RunOutcome]) -> RunOutcome:
+    """A night of several accounts as one outcome: their total, each one's own in `accounts`.
+
+    The exit status is the worst (the highest: every stop outranks rows needing
+    attention, which outrank success); so is the headline, unless every account
+    finished, when it is said of the total.
+    """
+    counts: Counter[Outcome] = sum((report.counts for report in reports), Counter())
+    reasons: Counter[tuple[Outcome, str]] = sum((report.reasons for report in reports), Counter())
+    worst = max(reports, key=lambda report: report.exit_status)
+    empty = tuple(source for report in reports for source in report.empty_sources)
+    if worst.exit_status <= ExitStatus.ROWS_NEED_ATTENTION:
+        status, headline = _verdict(
+            counts, RunEnd(stop_reason=None), dry_run=worst.dry_run, empty_sources=empty
+        )
+    else:
+        status = worst.exit_status
+        headline = worst.headline.replace("batch-cancel: ", f"batch-cancel: {worst.account}: ", 1)
+    return replace(
+        worst,
+        counts=counts,
+        exit_status=status,
+        headline=headline,
+        files=tuple(item for report in reports for item in report.files),
+        elapsed_s=max(report.elapsed_s for report in reports),
+        reasons=reasons,
+        cancelled_elsewhere=sum((r.cancelled_elsewhere for r in reports), Counter()),
+        empty_sources=empty,
+        unread=tuple(item for report in reports for item in report.unread),
+        account="",
+        accounts=tuple(reports),
+        attention_rows=tuple(item for report in reports for item in report.attention_rows)[
+            :ATTENTION_ROWS_SHOWN
+        ],
+    )
+
+
 def _prune(ledger: Ledger, accounts: Sequence[_AccountRun]) -> None:
     """Once a night, after every account's run is closed; never when the ledger failed."""
     runs = [account.run for account in accounts if account.run is not None]
@@ -458,6 +495,7 @@ class _AccountRun:
         self.counts: Counter[Outcome] = Counter()
         self.verdict = (ExitStatus.SUCCESS, "")
         self.pace: float | None = None  # --rate auto's first pace
+        self.attention_rows: list[AttentionRow] = []
         resend = self.options.resend_only
         # A list, not a generator: resend_only checks its whole file here, before any lock.
         self._per_file: list[Iterable[LoadedRow]] = [
@@ -497,6 +535,8 @@ class _AccountRun:
         if result.status in NEEDS_ATTENTION:
             self.reasons[result.status, reason_of(result)] += 1
             self._in_doubt += result.error_code == LocalCode.IN_DOUBT
+            if len(self.attention_rows) < ATTENTION_ROWS_SHOWN:
+                self.attention_rows.append(self._attention_row(row, result))
         # The ledger first: it is the durable record. The CSV row is added even if
         # the ledger write fails: once the ledger is full, the results file is the
         # only record of the answers still coming in.
@@ -520,6 +560,16 @@ class _AccountRun:
         self._on_result(row, result)
         if ledger_failed is not None:
             raise ledger_failed
+
+    def _attention_row(self, row: LoadedRow, result: RowResult) -> AttentionRow:
+        return AttentionRow(
+            account=self.job.name,
+            input_path=self.options.files[row.file].input.path,
+            source_row=row.source_row,
+            order_no=row.request.order_no if row.request else "",
+            status=result.status,
+            reason=reason_of(result) or result.error_message or result.status.value,
+        )
 
     def dry_run(self) -> None:
         for row in self.rows:
@@ -595,6 +645,7 @@ class _AccountRun:
             empty_sources=options.empty_sources,
             unread=self.unread,
             account=self.job.name,
+            attention_rows=tuple(self.attention_rows),
         )
 
 
