@@ -95,6 +95,7 @@ class SendOptions:
     concurrency: int = DEFAULT_CONCURRENCY  # most requests in flight
     timeout_s: float = DEFAULT_TIMEOUT_S  # per attempt, connect to last byte
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    key_from: str = API_KEY_ENV  # where the key was read: a refusal names it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -403,29 +404,37 @@ def api_settings(
     *,
     config: ConfigFile | None = None,
     environ: Mapping[str, str] = os.environ,
+    account: str = "",
 ) -> dict[str, Setting]:
     """The API settings by precedence: flags, then the environment, then the file, then defaults.
 
-    The key itself is not read here: `api_key` says where it will come from.
+    The key itself is not read here: `api_key` says where it will come from. For an
+    `account` of the config ([accounts.NAME]) the environment's base URL and key are
+    not asked: one variable cannot be every account's, and an order must reach its own.
     """
-    api: Mapping[str, Any] = config.api if config else {}
+    api: Mapping[str, Any] = (config.accounts[account] if account else config.api) if config else {}
     in_file = f"file {config.path}" if config else ""
+    shared: Mapping[str, Any] = config.api if config else {}
+
+    def origin(key: str) -> str:
+        own = account and shared.get(key) is not api[key]
+        return f"{in_file} {f'[accounts.{account}]' if own else '[api]'} {key}"
 
     def pick(flag: Any, flag_name: str, env: str | None, key: str, default: Any) -> Setting:
         if flag is not None:
             return Setting(flag, f"flag {flag_name}")
-        if env and environ.get(env, "").strip():
+        if env and not account and environ.get(env, "").strip():
             return Setting(environ[env].strip(), f"env {env}")
         if key in api:
-            return Setting(api[key], f"{in_file} [api] {key}")
+            return Setting(api[key], origin(key))
         return Setting(default, "default")
 
     if flags.api_key_file is not None:
         key = Setting(flags.api_key_file, "flag --api-key-file")
-    elif environ.get(API_KEY_ENV, "").strip():
+    elif not account and environ.get(API_KEY_ENV, "").strip():
         key = Setting(None, f"env {API_KEY_ENV}")
     elif "api_key_file" in api:
-        key = Setting(Path(api["api_key_file"]), f"{in_file} [api] api_key_file")
+        key = Setting(Path(api["api_key_file"]), origin("api_key_file"))
     else:
         key = Setting(None, "not set")
     state_file = config.state if config else None
@@ -458,17 +467,21 @@ def send_options_from_env(
     *,
     config: ConfigFile | None = None,
     environ: Mapping[str, str] = os.environ,
+    account: str = "",
 ) -> SendOptions:
     """Build SendOptions (flags, then the environment, then the config file, then defaults).
 
     The key comes from a key file or the environment, never from a flag's value:
     command lines are visible to every user in `ps`.
     """
-    settings = api_settings(flags, config=config, environ=environ)
+    settings = api_settings(flags, config=config, environ=environ, account=account)
     key = settings["api_key"]
     if isinstance(key.value, Path):
         named_by = key.origin.removeprefix("flag ").removeprefix("file ")
         api_key = read_api_key_file(key.value, named_by)
+        key_from = f"the key in {key.value}"
+    elif account:
+        raise ConfigError(f"[accounts.{account}] has no api_key_file: each account names its key")
     else:
         api_key = environ.get(API_KEY_ENV, "").strip()
         if not api_key:
@@ -477,7 +490,10 @@ def send_options_from_env(
                 "or pass --api-key-file"
             )
         _check_key(api_key, API_KEY_ENV)
+        key_from = API_KEY_ENV
     base_url = (settings["base_url"].value or "").strip()
+    if not base_url and account:
+        raise ConfigError(f"[accounts.{account}] has no base_url")
     if not base_url:
         raise ConfigError(
             f"no API base URL: pass --base-url or set {BASE_URL_ENV} "
@@ -498,4 +514,5 @@ def send_options_from_env(
         max_attempts=settings["max_attempts"].value,
         auto_rate=auto_rate,
         max_rate=max_rate,
+        key_from=key_from,
     )

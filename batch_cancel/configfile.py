@@ -1,5 +1,10 @@
 """The night's config file (TOML): the API settings and one entry per marketplace export.
 
+A config names one account (`[api]` and `[sources.X]`) or several: `[accounts.NAME]`,
+each with `[api]`'s keys (`[api]` then holds what they share) and its own
+`[accounts.NAME.sources.X]`. A source sits under its account, so it can belong to
+no other and no name has to match another's.
+
 Found at `--config PATH`, else `$BATCH_CANCEL_CONFIG`, else
 `$XDG_CONFIG_HOME/batch-cancel/config.toml` (`~/.config/...`) when it exists.
 Read with the standard library's tomllib and checked whole before anything else
@@ -15,7 +20,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +50,18 @@ SOURCE_KEYS = {
     "archive": str,
     "optional": bool,  # true: a night without its file is no news
 }
-TOP_KEYS = {"api": dict, "sources": dict, "state": str, "keep_days": (int, float)}
+ACCOUNT_KEYS = {**API_KEYS, "sources": dict}
+NOTIFY_KEYS = {"urls": list, "when": str}
+NOTIFY_WHEN = ("attention", "always")
+TOP_KEYS = {
+    "api": dict,
+    "sources": dict,
+    "accounts": dict,
+    "notify": dict,
+    "state": str,
+    "keep_days": (int, float),
+    "timezone": str,
+}
 _TOML_WHERE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
@@ -63,6 +79,7 @@ class Source:
     encoding: str | None = None
     sheet: str | None = None
     archive: Path | None = None  # where a file goes once its results are complete
+    account: str = ""  # [accounts.NAME] it sits under; "" in a config of one account
     # False: a night this source matches no file needs attention (the export never came).
     optional: bool = False
 
@@ -89,7 +106,19 @@ class ConfigFile:
     api: Mapping[str, Any] = field(default_factory=dict)  # the [api] table, checked
     state: Path | None = None
     keep_days: float | None = None
-    sources: Mapping[str, Source] = field(default_factory=dict)
+    sources: Mapping[str, Source] = field(default_factory=dict)  # every account's
+    # [accounts.NAME]: its API table over [api]'s (paths resolved); empty: one account
+    accounts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    notify: Notify | None = None
+    timezone: str | None = None  # an IANA name; None: the machine's
+
+
+@dataclass(frozen=True)
+class Notify:
+    """[notify]: where word of a night goes. The URLs hold secrets: repr hides them."""
+
+    urls: tuple[str, ...] = field(repr=False)
+    when: str = "attention"  # or "always"
 
 
 # What runs write beside their inputs; a glob like "tokopedia-*.csv" matches them too.
@@ -128,18 +157,32 @@ def load_config(path: Path) -> ConfigFile:
         raise ConfigError(f"{path}: {line}not valid TOML: {reason}") from exc
     checker = _Checker(path, text)
     checker.keys(data, TOP_KEYS, ())
-    api = data.get("api", {})
-    checker.keys(api, API_KEYS, ("api",))
-    for name in RULES.keys() & api.keys():  # the rules a flag's value is checked by
-        if wrong := problem(name, api[name]):
-            checker.fail(("api", name), wrong)
     base = path.parent
+    api = _api_table(checker, data.get("api", {}), ("api",), API_KEYS, base)
     sources = {
         name: _source(checker, name, table, base) for name, table in data.get("sources", {}).items()
     }
+    accounts: dict[str, Mapping[str, Any]] = {}
+    if sources and data.get("accounts"):
+        checker.fail(
+            ("sources",),
+            "with [accounts], each source goes under its account ([accounts.NAME.sources.X])",
+        )
+    for account, table in data.get("accounts", {}).items():
+        parent = ("accounts", account)
+        own = _api_table(checker, table, parent, ACCOUNT_KEYS, base)
+        for name, source_table in own.pop("sources", {}).items():
+            if name in sources:
+                checker.fail(
+                    (*parent, "sources", name), "a source of another account has this name"
+                )
+            source = _source(checker, name, source_table, base, parent)
+            sources[name] = replace(source, account=account)
+        accounts[account] = {**api, **own}
     state = data.get("state")
-    if "api_key_file" in api:  # relative to the config file, as every path in it
-        api = {**api, "api_key_file": str(base / Path(api["api_key_file"]).expanduser())}
+    timezone = data.get("timezone")
+    if timezone is not None and (wrong := timezone_problem(timezone)):
+        checker.fail(("timezone",), wrong)
     keep_days = data.get("keep_days")
     if keep_days is not None and (wrong := problem("keep_days", keep_days)):
         checker.fail(("keep_days",), wrong)
@@ -149,11 +192,52 @@ def load_config(path: Path) -> ConfigFile:
         state=base / state if state else None,
         keep_days=keep_days,
         sources=sources,
+        accounts=accounts,
+        notify=_notify(checker, data["notify"]) if "notify" in data else None,
+        timezone=timezone,
     )
 
 
-def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:
-    where = ("sources", name)
+def _api_table(
+    checker: _Checker, table: Any, where: tuple[str, ...], allowed: Mapping[str, Any], base: Path
+) -> dict[str, Any]:
+    """An [api] or [accounts.NAME] table, checked, its key file relative to the config."""
+    checker.keys(table, allowed, where)
+    for name in RULES.keys() & table.keys():  # the rules a flag's value is checked by
+        if wrong := problem(name, table[name]):
+            checker.fail((*where, name), wrong)
+    if "api_key_file" in table:  # relative to the config file, as every path in it
+        return {**table, "api_key_file": str(base / Path(table["api_key_file"]).expanduser())}
+    return dict(table)
+
+
+def _notify(checker: _Checker, table: Any) -> Notify:
+    checker.keys(table, NOTIFY_KEYS, ("notify",))
+    urls = table.get("urls", [])
+    # Never quoted back: a URL holds a webhook's token or a password.
+    if not all(isinstance(url, str) and "://" in url for url in urls):
+        checker.fail(("notify", "urls"), "must be a list of apprise URLs (scheme://...)")
+    when = table.get("when", "attention")
+    if when not in NOTIFY_WHEN:
+        checker.fail(("notify", "when"), f"must be one of {', '.join(NOTIFY_WHEN)}")
+    return Notify(urls=tuple(urls), when=when)
+
+
+def timezone_problem(name: str) -> str | None:
+    """Why `name` is not a time zone this machine knows (None: it is)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {name!r} (an IANA name such as Asia/Jakarta)"
+    return None
+
+
+def _source(
+    checker: _Checker, name: str, table: Any, base: Path, parent: tuple[str, ...] = ()
+) -> Source:
+    where = (*parent, "sources", name)
     if not isinstance(table, dict):
         checker.fail(where, "must be a table ([sources.NAME])")
     checker.keys(table, SOURCE_KEYS, where)

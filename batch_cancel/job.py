@@ -53,7 +53,7 @@ from .models import (
     RowResult,
     needs_attention,
 )
-from .outcome import FileReport, RunOutcome, UnreadFile
+from .outcome import ATTENTION_ROWS_SHOWN, AttentionRow, FileReport, RunOutcome, UnreadFile
 from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
 from .results_file import ResultsFile, resend_only
@@ -153,6 +153,11 @@ class InputScan:
         """Each file's sha256, once the scan is done ("" for one that could not be read)."""
         self._thread.join()
         return self._sha256s
+
+    def sha256s_of(self, paths: Sequence[Path]) -> list[str]:
+        """The sha256s of these of the scanned files (an account's), in their order."""
+        by_path = dict(zip(self._paths, self.sha256s(), strict=True))
+        return [by_path.get(path, "") for path in paths]
 
 
 @dataclass(kw_only=True)
@@ -352,7 +357,17 @@ class _ResultsFiles:
             self._open.pop(index).__exit__(*exc_info)
 
 
-def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to be split)
+@dataclass(frozen=True, kw_only=True)
+class AccountJob:
+    """One account's part of a night: its options (its key and rate), files and outcome's name."""
+
+    options: JobOptions
+    orders: Sequence[OrdersFile]
+    unread: Sequence[UnreadFile] = ()
+    name: str = ""  # [accounts.NAME]; "" in a config of one account
+
+
+def run_job(
     options: JobOptions,
     orders: Sequence[OrdersFile],
     *,
@@ -361,159 +376,277 @@ def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to b
     on_pace: Callable[[Callable[[], float | None]], None] | None = None,
     unread: Sequence[UnreadFile] = (),
 ) -> RunOutcome:
-    started = time.monotonic()
-    run: RunRecord | None = None
-    end = RunEnd(stop_reason=None)
-    cancelled_elsewhere: Counter[str] = Counter()
-    # A list, not a generator: resend_only checks its whole file here, before any lock.
-    per_file: list[Iterable[LoadedRow]] = [
-        resend_only(opened, options.resend_only) if options.resend_only else opened.rows()
-        for opened in orders
-    ]
+    """One account's night (see run_night)."""
+    job = AccountJob(options=options, orders=orders, unread=unread)
+    return run_night([job], input_scan=input_scan, on_result=on_result, on_pace=on_pace)[0]
+
+
+def run_night(
+    jobs: Sequence[AccountJob],
+    *,
+    input_scan: InputScan,
+    on_result: ResultListener,
+    on_pace: Callable[[Callable[[], float | None]], None] | None = None,
+) -> list[RunOutcome]:
+    """Every account's files under one state lock and one ledger, each account its own run
+    record, key and pace; their rows are sent in parallel, as tasks of one event loop."""
+    accounts = [_AccountRun(job, on_result) for job in jobs]
     # Another run's results file stops the night before anything is done; the locks are
     # taken for real, one file at a time, as the run reaches each file.
-    for night_file in options.files:
-        with results_lock(night_file.output):
-            pass
+    for account in accounts:
+        for night_file in account.options.files:
+            with results_lock(night_file.output):
+                pass
+    first = jobs[0].options
+    live = first.send is not None
     with ExitStack() as stack:
         ledger: Ledger | None = None
-        if options.send is not None and options.state_path is not None:
+        if live and first.state_path is not None:
             # Resolved, so a ledger reached through a symlink still shares one lock.
-            state_path = options.state_path.resolve()
+            state_path = first.state_path.resolve()
             stack.enter_context(RunLock(state_path.with_name(state_path.name + ".lock")))
             ledger = Ledger(state_path)
             stack.callback(ledger.close)
-            account = ledger.account(options.send.base_url, options.send.api_key)
             read_back_cancels(ledger)
-            run = ledger.start_run(
+        for account in accounts:
+            account.start(stack, ledger)
+        if not live:
+            for account in accounts:
+                account.dry_run()
+        else:
+            for account in accounts:
+                account.pace = account.start_rate(ledger)
+            ends = asyncio.run(_send_all(accounts, on_pace))
+            for account, end in zip(accounts, ends, strict=True):
+                account.end = end
+        for account in accounts:
+            account.finish(ledger, input_scan)
+        if ledger is not None:
+            _prune(ledger, accounts)
+    return [account.outcome() for account in accounts]
+
+
+def combine_accounts(reports: Sequence[RunOutcome]) -> RunOutcome:
+    """A night of several accounts as one outcome: their total, each one's own in `accounts`.
+
+    The exit status is the worst (the highest: every stop outranks rows needing
+    attention, which outrank success); so is the headline, unless every account
+    finished, when it is said of the total.
+    """
+    counts: Counter[Outcome] = sum((report.counts for report in reports), Counter())
+    reasons: Counter[tuple[Outcome, str]] = sum((report.reasons for report in reports), Counter())
+    worst = max(reports, key=lambda report: report.exit_status)
+    empty = tuple(source for report in reports for source in report.empty_sources)
+    if worst.exit_status <= ExitStatus.ROWS_NEED_ATTENTION:
+        status, headline = _verdict(
+            counts, RunEnd(stop_reason=None), dry_run=worst.dry_run, empty_sources=empty
+        )
+    else:
+        status = worst.exit_status
+        headline = worst.headline.replace("batch-cancel: ", f"batch-cancel: {worst.account}: ", 1)
+    return replace(
+        worst,
+        counts=counts,
+        exit_status=status,
+        headline=headline,
+        files=tuple(item for report in reports for item in report.files),
+        elapsed_s=max(report.elapsed_s for report in reports),
+        reasons=reasons,
+        cancelled_elsewhere=sum((r.cancelled_elsewhere for r in reports), Counter()),
+        empty_sources=empty,
+        unread=tuple(item for report in reports for item in report.unread),
+        account="",
+        accounts=tuple(reports),
+        attention_rows=tuple(item for report in reports for item in report.attention_rows)[
+            :ATTENTION_ROWS_SHOWN
+        ],
+    )
+
+
+def _prune(ledger: Ledger, accounts: Sequence[_AccountRun]) -> None:
+    """Once a night, after every account's run is closed; never when the ledger failed."""
+    runs = [account.run for account in accounts if account.run is not None]
+    keep_days = accounts[0].options.keep_days
+    if not runs or keep_days <= 0:
+        return
+    if any(account.end.recording_error is not None for account in accounts):
+        return
+    try:
+        ledger.prune(keep_days, current_run=runs[-1].run_id)
+    except (ClockLooksWrong, LedgerError) as exc:  # the record is complete: say so
+        log.warning("%s", exc)
+
+
+class _AccountRun:
+    """One account's run of the night: its run record, results files, rows and verdict."""
+
+    def __init__(self, job: AccountJob, on_result: ResultListener) -> None:
+        self.job = job
+        self.options = job.options
+        self._on_result = on_result
+        self._started = time.monotonic()
+        self.run: RunRecord | None = None
+        self.end = RunEnd(stop_reason=None)
+        self.cancelled_elsewhere: Counter[str] = Counter()
+        self.reasons: Counter[tuple[Outcome, str]] = Counter()
+        self._results_failed: list[RecordingError] = []
+        self._in_doubt = 0  # rows sent whose answer nobody knows (LocalCode.IN_DOUBT)
+        self.unread = tuple(job.unread)
+        self.counts: Counter[Outcome] = Counter()
+        self.verdict = (ExitStatus.SUCCESS, "")
+        self.pace: float | None = None  # --rate auto's first pace
+        self.attention_rows: list[AttentionRow] = []
+        resend = self.options.resend_only
+        # A list, not a generator: resend_only checks its whole file here, before any lock.
+        self._per_file: list[Iterable[LoadedRow]] = [
+            resend_only(opened, resend) if resend else opened.rows() for opened in job.orders
+        ]
+
+    def start(self, stack: ExitStack, ledger: Ledger | None) -> None:
+        options = self.options
+        if ledger is not None and options.send is not None:
+            account = ledger.account(options.send.base_url, options.send.api_key)
+            self.run = ledger.start_run(
                 input_path=Path(" + ".join(str(f.input.path.resolve()) for f in options.files)),
                 options=_loggable_options(options),
                 account=account,
             )
             # Looked up file by file, so a batch never holds rows of two files.
-            per_file = [
+            self._per_file = [
                 skip_already_cancelled(
                     rows,
                     ledger,
-                    run.account,
+                    account,
                     force_resend=options.force_resend,
-                    cancelled_elsewhere=cancelled_elsewhere,
+                    cancelled_elsewhere=self.cancelled_elsewhere,
                 )
-                for rows in per_file
+                for rows in self._per_file
             ]
-        results = _ResultsFiles(
+        self.results = _ResultsFiles(
             options.files,
-            [opened.header for opened in orders],
+            [opened.header for opened in self.job.orders],
             live=options.send is not None,
-            run=run,
+            run=self.run,
         )
-        stack.enter_context(results)
-        rows = results.rows(per_file)
+        stack.enter_context(self.results)
+        self.rows = self.results.rows(self._per_file)
 
-        reasons: Counter[tuple[Outcome, str]] = Counter()
-        results_failed: list[RecordingError] = []
-        in_doubt = [0]  # rows sent whose answer nobody knows (LocalCode.IN_DOUBT)
-
-        def record(row: LoadedRow, result: RowResult) -> None:
-            if result.status in NEEDS_ATTENTION:
-                reasons[result.status, reason_of(result)] += 1
-                in_doubt[0] += result.error_code == LocalCode.IN_DOUBT
-            # The ledger first: it is the durable record. The CSV row is added even if
-            # the ledger write fails: once the ledger is full, the results file is the
-            # only record of the answers still coming in.
-            ledger_failed: Exception | None = None
-            if run is not None:
-                request = row.request
-                try:
-                    run.record_outcome(
-                        result,
-                        request.order_no if request else "",
-                        request.warehouse_id if request else "",
-                        row.file,
-                    )
-                except Exception as exc:  # raised below, once the row is in the results
-                    ledger_failed = exc
+    def record(self, row: LoadedRow, result: RowResult) -> None:
+        if result.status in NEEDS_ATTENTION:
+            self.reasons[result.status, reason_of(result)] += 1
+            self._in_doubt += result.error_code == LocalCode.IN_DOUBT
+            if len(self.attention_rows) < ATTENTION_ROWS_SHOWN:
+                self.attention_rows.append(self._attention_row(row, result))
+        # The ledger first: it is the durable record. The CSV row is added even if
+        # the ledger write fails: once the ledger is full, the results file is the
+        # only record of the answers still coming in.
+        ledger_failed: Exception | None = None
+        if self.run is not None:
+            request = row.request
             try:
-                results.add(row, result)
-            except RecordingError as exc:
-                results_failed.append(exc)
-                raise
-            on_result(row, result)
-            if ledger_failed is not None:
-                raise ledger_failed
+                self.run.record_outcome(
+                    result,
+                    request.order_no if request else "",
+                    request.warehouse_id if request else "",
+                    row.file,
+                )
+            except Exception as exc:  # raised below, once the row is in the results
+                ledger_failed = exc
+        try:
+            self.results.add(row, result)
+        except RecordingError as exc:
+            self._results_failed.append(exc)
+            raise
+        self._on_result(row, result)
+        if ledger_failed is not None:
+            raise ledger_failed
 
-        if options.send is None:
-            for row in rows:
-                record(row, row.verdict or dry_run_result(row))
-        else:
-            start_rate = _start_pace(
-                options, (ledger, run.account) if ledger is not None and run is not None else None
-            )
-            end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
-        if results.failure is not None:
-            raise results.failure
-        _raise_unless_results_complete(end, results_failed)
+    def _attention_row(self, row: LoadedRow, result: RowResult) -> AttentionRow:
+        return AttentionRow(
+            account=self.job.name,
+            input_path=self.options.files[row.file].input.path,
+            source_row=row.source_row,
+            order_no=row.request.order_no if row.request else "",
+            status=result.status,
+            reason=reason_of(result) or result.error_message or result.status.value,
+        )
+
+    def dry_run(self) -> None:
+        for row in self.rows:
+            self.record(row, row.verdict or dry_run_result(row))
+
+    def start_rate(self, ledger: Ledger | None) -> float | None:
+        return _start_pace(
+            self.options, (ledger, self.run.account) if ledger and self.run else None
+        )
+
+    def finish(self, ledger: Ledger | None, input_scan: InputScan) -> None:
+        options, end, run = self.options, self.end, self.run
+        if self.results.failure is not None:
+            raise self.results.failure
+        _raise_unless_results_complete(end, self._results_failed)
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
-        results.close()
-        written = [counts for counts in results.counts if counts is not None]
-        counts: Counter[Outcome] = sum(written, Counter())
-        unread = (*unread, *results.unread)
-        status, headline = _verdict(
-            counts,
+        self.results.close()
+        written = [counts for counts in self.results.counts if counts is not None]
+        self.counts = sum(written, Counter())
+        self.unread = (*self.unread, *self.results.unread)
+        self.verdict = _verdict(
+            self.counts,
             end,
             dry_run=options.send is None,
             empty_sources=options.empty_sources,
-            in_doubt=in_doubt[0],
-            unread=len(unread),
+            in_doubt=self._in_doubt,
+            unread=len(self.unread),
         )
         # A ledger that stopped taking writes takes nothing more: the results hold the night.
         if run is not None and ledger is not None and end.recording_error is None:
-            run.end(status, input_sha256=",".join(input_scan.sha256s()))
+            paths = [night_file.input.path for night_file in options.files]
+            run.end(self.verdict[0], input_sha256=",".join(input_scan.sha256s_of(paths)))
             if end.final_rate is not None and options.send is not None:
                 ledger.remember_pace(run.account, end.final_rate)
-            if options.keep_days > 0:
-                try:
-                    ledger.prune(options.keep_days, current_run=run.run_id)
-                except (ClockLooksWrong, LedgerError) as exc:  # the record is complete: say so
-                    log.warning("%s", exc)
-    broken = {item.input_path for item in unread}  # read in part: never archived
-    files = []
-    for night_file, opened, file_counts, previous in zip(
-        options.files, orders, results.counts, results.previous, strict=True
-    ):
-        if file_counts is None:
-            continue
-        archived = (
-            _archive(night_file, file_counts, end)
-            if options.send and night_file.input.path not in broken
-            else None
-        )
-        files.append(
-            FileReport(
-                input_path=night_file.input.path,
-                results_path=archived or night_file.output,
-                source=night_file.source,
-                counts=file_counts,
-                notes=tuple(opened.notes),
-                archived_to=night_file.archive if archived else None,
-                previous_results=previous,
+
+    def outcome(self) -> RunOutcome:
+        options, end = self.options, self.end
+        broken = {item.input_path for item in self.unread}  # read in part: never archived
+        files = []
+        for night_file, opened, file_counts, previous in zip(
+            options.files, self.job.orders, self.results.counts, self.results.previous, strict=True
+        ):
+            if file_counts is None:
+                continue
+            archived = (
+                _archive(night_file, file_counts, end)
+                if options.send and night_file.input.path not in broken
+                else None
             )
+            files.append(
+                FileReport(
+                    input_path=night_file.input.path,
+                    results_path=archived or night_file.output,
+                    source=night_file.source,
+                    counts=file_counts,
+                    notes=tuple(opened.notes),
+                    archived_to=night_file.archive if archived else None,
+                    previous_results=previous,
+                )
+            )
+        return RunOutcome(
+            counts=self.counts,
+            exit_status=self.verdict[0],
+            headline=self.verdict[1],
+            files=tuple(files),
+            run_id=self.run.run_id if self.run else None,
+            elapsed_s=time.monotonic() - self._started,
+            end=end,
+            dry_run=options.send is None,
+            reasons=self.reasons,
+            cancelled_elsewhere=self.cancelled_elsewhere,
+            empty_sources=options.empty_sources,
+            unread=self.unread,
+            account=self.job.name,
+            attention_rows=tuple(self.attention_rows),
         )
-    return RunOutcome(
-        counts=counts,
-        exit_status=status,
-        headline=headline,
-        files=tuple(files),
-        run_id=run.run_id if run else None,
-        elapsed_s=time.monotonic() - started,
-        end=end,
-        dry_run=options.send is None,
-        reasons=reasons,
-        cancelled_elsewhere=cancelled_elsewhere,
-        empty_sources=options.empty_sources,
-        unread=unread,
-    )
 
 
 def _keep_previous(results: Path) -> Path | None:
@@ -745,13 +878,30 @@ def _open_before_first_send(
 
 
 async def _send_all(
-    rows: Iterable[LoadedRow],
-    options: JobOptions,
-    run: RunRecord | None,
-    on_result: ResultListener,
-    start_rate: float | None = None,
+    accounts: Sequence[_AccountRun],
     on_pace: Callable[[Callable[[], float | None]], None] | None = None,
+) -> list[RunEnd]:
+    """Every account's rows at once, each through its own client, runner and pace."""
+    loop = asyncio.get_running_loop()
+    signals = _SignalHandler()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, signals.handle, signum)
+    try:
+        ends = await asyncio.gather(
+            *(_send_account(account, signals, on_pace) for account in accounts)
+        )
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+    return [replace(end, signal=signals.first) for end in ends]
+
+
+async def _send_account(
+    account: _AccountRun,
+    signals: _SignalHandler,
+    on_pace: Callable[[Callable[[], float | None]], None] | None,
 ) -> RunEnd:
+    options, start_rate = account.options, account.pace
     send = options.send
     assert send is not None
     async with ShipperClient(
@@ -765,35 +915,33 @@ async def _send_all(
             rate=send.rate,
             concurrency=send.concurrency,
             policy=RetryPolicy(max_attempts=send.max_attempts),
-            on_result=on_result,
-            attempt_log=run,
+            on_result=account.record,
+            attempt_log=account.run,
             health=options.health,
             already_cancelled_codes=options.already_cancelled_codes,
             auto_rate=(start_rate, send.max_rate) if start_rate is not None else None,
+            key_from=send.key_from,
         )
+        signals.watch(runner, account.run)
         if start_rate is not None and on_pace is not None:
             on_pace(lambda: runner.current_rate)  # the progress lines show the pace
+        named = f"[{account.job.name}] " if account.job.name else ""
         if start_rate is not None:
             log.info(
-                "--rate auto: starting at %.3g starts/s, never above %g", start_rate, send.max_rate
+                "%s--rate auto: starting at %.3g starts/s, never above %g",
+                named,
+                start_rate,
+                send.max_rate,
             )
         log.info(
-            "sending to %s: at most %g starts/s, %d in flight, %d attempts per row",
+            "%ssending to %s: at most %g starts/s, %d in flight, %d attempts per row",
+            named,
             send.base_url,
             send.rate,
             send.concurrency,
             send.max_attempts,
         )
-        loop = asyncio.get_running_loop()
-        signals = _SignalHandler(runner, run)
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, signals.handle, signum)
-        try:
-            end = await runner.run(_open_before_first_send(rows, client))
-            return replace(end, signal=signals.first)
-        finally:
-            for signum in STOP_SIGNALS:
-                loop.remove_signal_handler(signum)
+        return await runner.run(_open_before_first_send(account.rows, client))
 
 
 # A closed terminal (SIGHUP) ends a run as SIGTERM does: in order, results complete.
@@ -803,31 +951,44 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 class _SignalHandler:
     """First signal: finish what is in flight and report the rest not_sent. Second: leave now.
 
-    Counted here, not read from the runner: a run already stopping for another
+    Counted here, not read from the runners: a run already stopping for another
     reason (a refused key) must still get its orderly stop on the first signal.
+    Every account's runner stops alike.
     """
 
-    def __init__(self, runner: Runner, run: RunRecord | None) -> None:
-        self._runner = runner
-        self._run = run
+    def __init__(self) -> None:
+        self._runners: list[Runner] = []
+        self._runs: list[RunRecord] = []
         self.first: int | None = None
+
+    def watch(self, runner: Runner, run: RunRecord | None) -> None:
+        self._runners.append(runner)
+        if run is not None:
+            self._runs.append(run)
+        if self.first is not None:  # a signal came before this account began
+            self._stop(runner, self.first)
 
     def handle(self, signum: int) -> None:
         if self.first is None:
             self.first = signum
-            name = signal.Signals(signum).name
-            self._runner.request_stop(
-                StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
-            )
+            for runner in self._runners:
+                self._stop(runner, signum)
         else:
-            _exit_now(signum, self._run)
+            _exit_now(signum, self._runs)
+
+    @staticmethod
+    def _stop(runner: Runner, signum: int) -> None:
+        name = signal.Signals(signum).name
+        runner.request_stop(
+            StopReason.INTERRUPTED, f"interrupted by {name}; requests in flight were finished"
+        )
 
 
-def _exit_now(signum: int, run: RunRecord | None) -> None:
+def _exit_now(signum: int, runs: Sequence[RunRecord]) -> None:
     # The answers of the loop's current pass are committed first; SQLite's
     # transactions make leaving now safe for the ledger. The results CSV is not
     # written (a re-run makes it from the ledger's view).
-    if run is not None:
+    for run in runs:
         with contextlib.suppress(Exception):
             run.commit()
     log.warning(

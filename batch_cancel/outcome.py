@@ -38,6 +38,22 @@ class UnreadFile:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AttentionRow:
+    """One of the first rows that need a person, as a notification names it."""
+
+    account: str
+    input_path: Path
+    source_row: int
+    order_no: str
+    status: Outcome
+    reason: str
+
+
+# Rows a notification names; the results and the review hold the rest.
+ATTENTION_ROWS_SHOWN = 10
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunOutcome:
     """What one `run` did: its counts, files, verdict and how it ended (formats/ says it)."""
 
@@ -56,6 +72,10 @@ class RunOutcome:
     cancelled_elsewhere: Counter[str] = field(default_factory=Counter)
     empty_sources: tuple[ConfigSource, ...] = ()
     unread: tuple[UnreadFile, ...] = ()
+    account: str = ""  # [accounts.NAME]; "" in a config of one account
+    # A night of several accounts: each one's own outcome (this one holds their total).
+    accounts: tuple[RunOutcome, ...] = ()
+    attention_rows: tuple[AttentionRow, ...] = ()  # the first ATTENTION_ROWS_SHOWN
 
     @property
     def results_path(self) -> Path | None:

@@ -128,8 +128,10 @@ class Runner:
         health: HealthPolicy | None = None,
         already_cancelled_codes: frozenset[str] = frozenset(),
         auto_rate: tuple[float, float] | None = None,  # --rate auto: (start, --max-rate)
+        key_from: str = "SHIPPER_API_KEY",  # where the key came from, for a refusal's message
     ) -> None:
         self._send = send
+        self._key_from = key_from
         self._throttle: Throttle
         if auto_rate is not None:
             start, ceiling = auto_rate
@@ -372,7 +374,7 @@ class Runner:
                 StopReason.AUTH_REFUSED,
                 f"the API refused the key (HTTP {status}"
                 f"{' code ' + answer.error_code if answer.error_code else ''}); "
-                "check SHIPPER_API_KEY",
+                f"check {self._key_from}",
             )
             return _result(row, Outcome.REJECTED, answer, attempts)
         if status and not _is_transient(status):

@@ -951,7 +951,7 @@ USAGE_CASES = [
         ["cancel"],
         "batch-cancel: error: argument COMMAND: invalid choice: 'cancel' "
         "(choose from 'run', 'config', 'history', 'validate', 'summarize', 'report', "
-        "'sandbox', 'demo')",
+        "'sandbox', 'demo', 'notify')",
         id="unknown-command",
     ),
 ]

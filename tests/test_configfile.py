@@ -97,7 +97,8 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
         ("[sources.shopee]\nfiles = []\n",
          "line 2: sources.shopee.files: must be a glob or a list of globs"),
         ("api_key = 'sk-live'\n",
-         "line 1: api_key: unknown key (known here: api, sources, state, keep_days)"),
+         "line 1: api_key: unknown key (known here: api, sources, accounts, notify, state, "
+         "keep_days, timezone)"),
         ("[api]\nrate = \n", "line 2: not valid TOML: Invalid value"),
         ("[sources.shopee]\nfiles = 'a'\noptional = 'yes'\n",
          "line 3: sources.shopee.optional: must be true or false, not text"),
@@ -184,12 +185,20 @@ def test_the_config_command_shows_origins_and_never_the_key(
 
 def test_the_readme_example_is_a_valid_config(tmp_path: Path) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    [example] = [
-        block.split("```", 1)[0] for block in readme.split("```toml\n")[1:] if "[sources." in block
+    [example, accounts, notify] = [
+        block.split("```", 1)[0] for block in readme.split("```toml\n")[1:] if "[" in block
     ]
     config = load_config(write(tmp_path, example))
     assert sorted(config.sources) == ["shopee", "tokopedia"]
     assert config.sources["shopee"].archive == tmp_path / "done"
+    config = load_config(write(tmp_path, accounts))
+    assert {name: source.account for name, source in config.sources.items()} == {
+        "shopee": "tokoabc",
+        "tokopedia": "gudangxyz",
+    }
+    assert config.accounts["gudangxyz"]["concurrency"] == 4  # from [api]
+    config = load_config(write(tmp_path, notify))
+    assert (config.timezone, config.notify and config.notify.when) == ("Asia/Jakarta", "attention")
 
 
 # --- config edges: encodings, a BOM, a key where its path belongs -------------------------

@@ -66,8 +66,8 @@ def raises(exc: BaseException) -> Callable[..., Any]:
 # (the command line, what it calls that is made to fail)
 COMMANDS = {
     "validate": (["validate", "{tmp}/orders.csv"], "batch_cancel.loader.OrdersFile.rows"),
-    "run": (["run", "{tmp}/orders.csv"], "batch_cancel.job.run_job"),
-    "run-dry": (["run", "{tmp}/orders.csv", "--dry-run"], "batch_cancel.job.run_job"),
+    "run": (["run", "{tmp}/orders.csv"], "batch_cancel.job.run_night"),
+    "run-dry": (["run", "{tmp}/orders.csv", "--dry-run"], "batch_cancel.job.run_night"),
     "config": (["config"], "batch_cancel.cli.show_config.api_settings"),
     "history": (["history", "ORD-00001"], "batch_cancel.ledger.Ledger.history"),
     "summarize": (
@@ -116,7 +116,7 @@ def test_an_unforeseen_error_is_exit_70_and_one_line(
 def test_the_message_is_redacted_and_the_traceback_shown_only_when_asked(
     tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("batch_cancel.job.run_job", raises(RuntimeError(f"x-api-key: {API_KEY}")))
+    monkeypatch.setattr("batch_cancel.job.run_night", raises(RuntimeError(f"x-api-key: {API_KEY}")))
     done = cli(capsys, "run", tmp / "orders.csv")
     assert done.stderr.splitlines() == [
         "batch-cancel: internal error: RuntimeError: x-api-key: [REDACTED]",
@@ -209,7 +209,7 @@ def empty_export(tmp: Path, monkeypatch: pytest.MonkeyPatch, fds: list[int]) -> 
 
 
 def out_of_memory(tmp: Path, monkeypatch: pytest.MonkeyPatch, fds: list[int]) -> None:
-    monkeypatch.setattr("batch_cancel.job.run_job", raises(MemoryError()))
+    monkeypatch.setattr("batch_cancel.job.run_night", raises(MemoryError()))
 
 
 def nothing(tmp: Path, monkeypatch: pytest.MonkeyPatch, fds: list[int]) -> None:
@@ -250,7 +250,7 @@ def test_a_run_that_did_not_finish_replaces_the_summary_json(
 def test_an_interrupted_start_replaces_the_summary_json(
     tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("batch_cancel.job.run_job", raises(KeyboardInterrupt()))
+    monkeypatch.setattr("batch_cancel.job.run_night", raises(KeyboardInterrupt()))
     summary = tmp / "last-night.json"
     summary.write_text(json.dumps(OLD_SUMMARY))
     done = cli(capsys, "run", tmp / "orders.csv", "--summary-json", summary)

@@ -7,13 +7,14 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 
 from ..config import API_KEY_ENV
 from ..text import MIN_REDACTED_SECRET, redact
 
 
-def setup_logging(args: argparse.Namespace, secret: str | None = None) -> None:
+def setup_logging(args: argparse.Namespace, secret: str | Sequence[str] | None = None) -> None:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     if getattr(args, "log_format", "text") == "json":
@@ -21,8 +22,9 @@ def setup_logging(args: argparse.Namespace, secret: str | None = None) -> None:
     else:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(message)s"))
     # A key too short to be real (a sandbox's) would turn redaction into garbling.
-    if secret and len(secret) >= MIN_REDACTED_SECRET:
-        handler.addFilter(RedactSecret(secret))
+    for key in (secret,) if isinstance(secret, str) else secret or ():
+        if len(key) >= MIN_REDACTED_SECRET:
+            handler.addFilter(RedactSecret(key))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -45,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if status == ExitStatus.INTERNAL_ERROR:
                 print("batch-cancel: the night did not finish", file=sys.stderr)
             write_unfinished_summary(args, status, line)
+            if status != ExitStatus.INTERRUPTED:
+                from .notify import notify_refused
+
+                notify_refused(args, line)
         return status
 
 
@@ -66,7 +70,7 @@ def _refused_flags_summary(parser: argparse.ArgumentParser, argv: Sequence[str])
 
 def _command(args: argparse.Namespace) -> ExitStatus:
     """The command's module is imported only when it runs (`validate` never loads aiohttp)."""
-    from . import history, review, run, sandbox, show_config, validate
+    from . import history, notify, review, run, sandbox, show_config, validate
 
     def demo(_: argparse.Namespace) -> ExitStatus:
         from ..demo import main as demo_main
@@ -81,6 +85,7 @@ def _command(args: argparse.Namespace) -> ExitStatus:
         "summarize": review.summarize_command,
         "report": review.report_command,
         "sandbox": sandbox.sandbox_command,
+        "notify": notify.notify_command,
         "demo": demo,
     }
     return commands[args.command](args)

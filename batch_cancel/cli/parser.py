@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         add(commands)
     _add_sandbox(commands)
     _add_demo(commands)
+    _add_notify(commands)
     return parser
 
 
@@ -150,6 +151,13 @@ def _add_run(commands: Any) -> None:
         metavar="NAME",
         help="only this [sources.NAME] of the config (repeatable); with INPUT files: read "
         "them with this source's layout",
+    )
+    run.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this [accounts.NAME] of the config (repeatable; default: every account)",
     )
     run.add_argument("-o", "--output", type=Path, help="results CSV (default: INPUT.results.csv)")
     run.add_argument("--base-url", help=f"API base URL (default: ${BASE_URL_ENV})")
@@ -284,6 +292,18 @@ def _add_stop_and_report_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="stderr log format"
     )
+
+
+def _add_notify(commands: Any) -> None:
+    notify = commands.add_parser(
+        "notify",
+        help="send a test message to the config's [notify] urls",
+        description="Send a test message to every URL of the config's [notify] (apprise URLs: "
+        "Slack, Telegram, e-mail, json:// webhooks, ...). The URLs are never printed. Exit 3 "
+        "when one was not delivered.",
+    )
+    notify.add_argument("--test", action="store_true", required=True, help="send the test message")
+    _add_config_option(notify)
 
 
 def _add_config(commands: Any) -> None:

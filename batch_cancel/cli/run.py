@@ -24,6 +24,7 @@ from ..models import ExitStatus
 from ..outputs import Named, Role, check_outputs, results_files
 from .common import api_flags, config_file, input_options_of, kept_files, write_json
 from .logs import setup_logging
+from .notify import notify_night
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -36,33 +37,86 @@ if TYPE_CHECKING:
 
 def run_command(args: argparse.Namespace) -> ExitStatus:
     config = config_file(args)
+    accounts = _accounts(args, config)
     # Configuration is checked before the input is read, so a missing key costs nothing.
-    send_options = None
-    if not args.dry_run:
-        send_options = send_options_from_env(api_flags(args), config=config)
+    sends = {
+        name: None
+        if args.dry_run
+        else send_options_from_env(api_flags(args), config=config, account=name)
+        for name in accounts
+    }
     health = health_policy(
         max_consecutive_failures=args.max_consecutive_failures, down_after_s=args.down_after
     )
     check_progress_every(args.progress_every)
-    setup_logging(args, secret=send_options.api_key if send_options else None)
-    night = night_files(
-        args.input,
-        sources=args.source,
-        config=config,
-        flags=input_options_of(args, path=Path()),
-        output=args.output,
-        dry_run=args.dry_run,
-    )
-    for source in night.empty_sources:  # a missing export is news: under -q too
-        print(
-            f"batch-cancel: source {source.name}: no file matched {', '.join(source.globs)}",
-            file=sys.stderr,
+    setup_logging(args, secret=[send.api_key for send in sends.values() if send is not None])
+    nights = {
+        name: night_files(
+            args.input,
+            sources=sources,
+            config=config,
+            flags=input_options_of(args, path=Path()),
+            output=args.output,
+            dry_run=args.dry_run,
         )
-    files = _checked_outputs(args, config, night.files)
+        for name, sources in accounts.items()
+    }
+    for night in nights.values():
+        for source in night.empty_sources:  # a missing export is news: under -q too
+            print(
+                f"batch-cancel: source {source.name}: no file matched {', '.join(source.globs)}",
+                file=sys.stderr,
+            )
+    files = _checked_outputs(args, config, [f for night in nights.values() for f in night.files])
+    empty_sources = [source for night in nights.values() for source in night.empty_sources]
     if not files:
-        return _empty_night(args, night.empty_sources)
-    options = _job_options(args, config, files, (send_options, health), night.empty_sources)
-    return _run_night(args, config, options)
+        return _empty_night(args, empty_sources)
+    jobs = []
+    for name, night in nights.items():
+        paths = {night_file.input.path for night_file in night.files}
+        own = [night_file for night_file in files if night_file.input.path in paths]
+        settings = (sends[name], health)
+        if own or night.empty_sources:
+            jobs.append((name, _job_options(args, config, own, settings, night.empty_sources)))
+    return _run_night(args, config, jobs)
+
+
+def _accounts(args: argparse.Namespace, config: ConfigFile | None) -> dict[str, list[str]]:
+    """The night's accounts ("" for a config of one) and the sources each reads."""
+    names = list(config.accounts) if config else []
+    for name in args.account:
+        if name not in names:
+            known = ", ".join(names) or "none"
+            raise ConfigError(
+                f"--account {name}: no [accounts.{name}] in the config; accounts: {known}"
+            )
+    if not names:
+        return {"": args.source}
+    assert config is not None
+    chosen = args.account or names
+    if args.input:  # the files' account: their --source's, or the one --account
+        owner = {config.sources[s].account for s in args.source if s in config.sources}
+        owner = owner or set(args.account)
+        if len(owner) != 1:
+            raise ConfigError(
+                "with INPUT files, name the account: --account NAME, or a --source of that account"
+            )
+        chosen = list(owner)
+    elif len(chosen) > 1 and (args.base_url or args.api_key_file):
+        raise ConfigError("--base-url and --api-key-file name one account: add --account NAME")
+    picked: dict[str, list[str]] = {name: [] for name in chosen}
+    for source in config.sources.values():
+        if source.account in picked and (not args.source or source.name in args.source):
+            picked[source.account].append(source.name)
+    for name in args.source:
+        if name in config.sources and config.sources[name].account not in picked:
+            raise ConfigError(
+                f"--source {name} is a source of account "
+                f"{config.sources[name].account}, not of --account "
+                f"{', '.join(chosen)}"
+            )
+    # An account with no source to read tonight has nothing to do (INPUT files aside).
+    return {name: sources for name, sources in picked.items() if sources or args.input}
 
 
 def _checked_outputs(
@@ -110,39 +164,45 @@ def _job_options(
 
 
 def _run_night(
-    args: argparse.Namespace, config: ConfigFile | None, options: JobOptions
+    args: argparse.Namespace, config: ConfigFile | None, accounts: Sequence[tuple[str, JobOptions]]
 ) -> ExitStatus:
     from ..formats.summary_text import format_summary
-    from ..job import InputScan, open_orders, run_job
+    from ..job import AccountJob, InputScan, combine_accounts, open_orders, run_night
 
-    opened = open_orders(options)
-    no_export = _sources_without_an_export(config, options.files, opened)
-    for source in no_export:  # owner files, empty files, our own outputs: still no export
-        print(
-            f"batch-cancel: source {source.name}: no export among the files matched"
-            f" ({', '.join(source.globs)}): each was skipped",
-            file=sys.stderr,
-        )
-    empty_sources = (*options.empty_sources, *no_export)
-    if not opened.files and not opened.unread:
-        for note in opened.notes:
+    jobs: list[AccountJob] = []
+    notes: list[str] = []
+    empty_sources: list[ConfigSource] = []
+    for name, options in accounts:
+        opened = open_orders(options)
+        no_export = _sources_without_an_export(config, options.files, opened)
+        for source in no_export:  # owner files, empty files, our own outputs: still no export
+            print(
+                f"batch-cancel: source {source.name}: no export among the files matched"
+                f" ({', '.join(source.globs)}): each was skipped",
+                file=sys.stderr,
+            )
+        empty = (*options.empty_sources, *no_export)
+        notes += opened.notes
+        empty_sources += empty
+        if opened.files or opened.unread:
+            options = replace(options, files=opened.files, empty_sources=empty)
+            jobs.append(
+                AccountJob(options=options, orders=opened.orders, unread=opened.unread, name=name)
+            )
+    if not jobs:
+        for note in notes:
             print(f"  note: {note}", file=sys.stderr)
-        return _empty_night(args, empty_sources, notes=opened.notes)
-    options = replace(options, files=opened.files, empty_sources=empty_sources)
-    scan = InputScan([night_file.input.path for night_file in opened.files])
+        return _empty_night(args, empty_sources, notes=notes)
+    scan = InputScan([night_file.input.path for job in jobs for night_file in job.options.files])
     progress = Progress(scan, quiet=args.quiet, every_s=args.progress_every)
     try:
-        report = run_job(
-            options,
-            opened.orders,
-            input_scan=scan,
-            on_result=progress.advance,
-            on_pace=progress.watch_pace,
-            unread=opened.unread,
+        reports = run_night(
+            jobs, input_scan=scan, on_result=progress.advance, on_pace=progress.watch_pace
         )
     finally:
         progress.close()
-    notes = [*opened.notes, *(note for orders in opened.orders for note in orders.notes)]
+    report = combine_accounts(reports) if config and config.accounts else reports[0]
+    notes += [note for job in jobs for orders in job.orders for note in orders.notes]
     # -q and a clean night: nothing at all, so cron mails only when someone must look.
     if not (args.quiet and report.exit_status == ExitStatus.SUCCESS and not notes):
         print(format_summary(report), file=sys.stderr)
@@ -152,6 +212,7 @@ def _run_night(
             print(f"  note: {note}", file=sys.stderr)
     if args.summary_json:
         _write_summary_json(args.summary_json, report, notes=notes)
+    notify_night(config, report, str(args.summary_json) if args.summary_json else None)
     return report.exit_status
 
 
@@ -174,6 +235,7 @@ def _empty_night(
         print(empty.headline, file=sys.stderr)
     if args.summary_json:  # the notes say why a source's files did not count
         _write_summary_json(args.summary_json, empty, notes=notes)
+    notify_night(config_file(args), empty)
     return empty.exit_status
 
 

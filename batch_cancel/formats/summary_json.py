@@ -63,7 +63,15 @@ def summary_json(report: RunOutcome, *, notes: Sequence[str] = ()) -> dict[str, 
             "hosts": dict(sorted(report.cancelled_elsewhere.items())),
         },
         "notes": list(notes),
+        **_accounts_json(report),
     }
+
+
+def _accounts_json(report: RunOutcome) -> dict[str, Any]:
+    """A night of several accounts: each one's own summary (its files, counts, stop)."""
+    if not report.accounts:
+        return {}
+    return {"accounts": {item.account: summary_json(item) for item in report.accounts}}
 
 
 def _empty_sources_json(sources: Sequence[ConfigSource]) -> list[dict[str, Any]]:

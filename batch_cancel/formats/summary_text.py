@@ -8,7 +8,24 @@ from ..wording import attention_sentence
 
 
 def format_summary(report: RunOutcome) -> str:
-    """A few lines for stderr: the verdict, why rows need attention, counts, where to look."""
+    """A few lines for stderr: the verdict, why rows need attention, counts, where to look.
+
+    A night of several accounts: the total first, then a section per account."""
+    if not report.accounts:
+        return _one_account(report)
+    lines = [report.headline]
+    if needs_attention(report.counts, dry_run=report.dry_run):
+        lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
+    accounts = len(report.accounts)
+    lines.append(f"  rows: {report.counts.total()} in {report.elapsed_s:.1f}s, {accounts} accounts")
+    lines += status_lines(report.counts)
+    for account in report.accounts:
+        lines.append(f"  account {account.account}:")
+        lines += [f"    {line}" for line in _one_account(account).splitlines()]
+    return "\n".join(lines)
+
+
+def _one_account(report: RunOutcome) -> str:
     lines = [report.headline]
     if needs_attention(report.counts, dry_run=report.dry_run):
         lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
