@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .models import FIELDS
+from .readback import CONFIGURABLE
 from .settings import RULES, problem
 
 CONFIG_ENV = "BATCH_CANCEL_CONFIG"
@@ -33,6 +34,8 @@ API_KEYS = {
     "concurrency": int,
     "timeout": (int, float),
     "max_attempts": int,
+    "read_path": str,  # the read-back's path template (docs/api.md)
+    "order_statuses": dict,  # so_status -> cancelled | open | allocated | shipped
 }
 SOURCE_KEYS = {
     "files": (str, list),
@@ -133,6 +136,10 @@ def load_config(path: Path) -> ConfigFile:
     for name in RULES.keys() & api.keys():  # the rules a flag's value is checked by
         if wrong := problem(name, api[name]):
             checker.fail(("api", name), wrong)
+    for status, meaning in api.get("order_statuses", {}).items():
+        if meaning not in CONFIGURABLE:
+            words = ", ".join(CONFIGURABLE)
+            checker.fail(("api", "order_statuses", status), f"must be one of {words}")
     base = path.parent
     sources = {
         name: _source(checker, name, table, base) for name, table in data.get("sources", {}).items()

@@ -48,7 +48,6 @@ from .models import (
     NEEDS_ATTENTION,
     ExitStatus,
     LoadedRow,
-    LocalCode,
     Outcome,
     RowResult,
     needs_attention,
@@ -56,6 +55,7 @@ from .models import (
 from .outcome import FileReport, RunOutcome, UnreadFile
 from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
+from .readback import statuses
 from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .schema import is_results_header
@@ -412,12 +412,12 @@ def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to b
 
         reasons: Counter[tuple[Outcome, str]] = Counter()
         results_failed: list[RecordingError] = []
-        in_doubt = [0]  # rows sent whose answer nobody knows (LocalCode.IN_DOUBT)
+        in_doubt = [0]  # rows sent whose answer nobody knows (Outcome.IN_DOUBT)
 
         def record(row: LoadedRow, result: RowResult) -> None:
             if result.status in NEEDS_ATTENTION:
                 reasons[result.status, reason_of(result)] += 1
-                in_doubt[0] += result.error_code == LocalCode.IN_DOUBT
+                in_doubt[0] += result.status is Outcome.IN_DOUBT
             # The ledger first: it is the durable record. The CSV row is added even if
             # the ledger write fails: once the ledger is full, the results file is the
             # only record of the answers still coming in.
@@ -533,7 +533,7 @@ def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Pa
     Never over a file already there (the same export name every night gets stamped names),
     and across filesystems too. Returns where the results are now; None if not archived.
     """
-    left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT]
+    left = counts[Outcome.FAILED] + counts[Outcome.IN_DOUBT] + counts[Outcome.NOT_SENT]
     unread = end.input_error or end.internal_error  # rows after the break are still to send
     if night_file.archive is None or left or unread or end.signal is not None:
         return None
@@ -759,9 +759,12 @@ async def _send_all(
         api_key=send.api_key,
         timeout_s=send.timeout_s,
         max_connections=send.concurrency,
+        **({"read_path": send.read_path} if send.read_path else {}),
     ) as client:
         runner = Runner(
             send=client.cancel,
+            read=client.read_order,
+            order_statuses=statuses(send.order_statuses),
             rate=send.rate,
             concurrency=send.concurrency,
             policy=RetryPolicy(max_attempts=send.max_attempts),

@@ -492,7 +492,7 @@ class LedgerThatFillsUp:
     ("reply", "status", "code"),
     [
         (OK, Outcome.CANCELLED, ""),
-        (TimeoutError(), Outcome.FAILED, LocalCode.IN_DOUBT),
+        (TimeoutError(), Outcome.IN_DOUBT, LocalCode.IN_DOUBT),
     ],
     ids=["answered-200", "no-answer"],
 )
