@@ -173,6 +173,10 @@ class Runner:
         self._internal_error = ""
         self._record_error: Exception | None = None
 
+    @property
+    def stop_reason(self) -> StopReason | None:
+        return self._stop_reason
+
     def request_stop(self, reason: StopReason, message: str) -> None:
         """Stop taking new rows; requests in flight finish. The first reason given wins."""
         if self._stop_reason is None:

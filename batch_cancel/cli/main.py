@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace) -> ExitStatus:
     """The command's module is imported only when it runs (`validate` never loads aiohttp)."""
-    from . import history, review, run, sandbox, show_config, validate
+    from . import check, history, review, run, sandbox, show_config, validate
 
     def demo(_: argparse.Namespace) -> ExitStatus:
         from ..demo import main as demo_main
@@ -58,6 +58,7 @@ def _command(args: argparse.Namespace) -> ExitStatus:
         "validate": validate.validate_command,
         "config": show_config.config_command,
         "history": history.history_command,
+        "check": check.check_command,
         "summarize": review.summarize_command,
         "report": review.report_command,
         "sandbox": sandbox.sandbox_command,
