@@ -63,3 +63,24 @@ def check_command(args: argparse.Namespace) -> ExitStatus:
     if stopped in (StopReason.AUTH_REFUSED, StopReason.API_DOWN, StopReason.TLS_FAILED):
         return ExitStatus.API_REFUSED_OR_DOWN
     return ExitStatus.SUCCESS if settled == len(checked) else ExitStatus.ROWS_NEED_ATTENTION
+
+
+def review_checks(args: argparse.Namespace, *, report: bool) -> ExitStatus | None:
+    """`summarize` / `report` of check's CSVs (their header says so): the verdicts.
+    None: the files are results CSVs, for the usual review."""
+    from ..formats.check_csv import all_cancelled, is_check_file, verdicts_html, verdicts_text
+
+    if not all(is_check_file(path) for path in args.results):
+        return None
+    if report:
+        from ..outputs import write_atomically
+        from ..review import default_report_path
+
+        output = args.output or default_report_path(args.results[0])
+        page = verdicts_html(args.results)
+        write_atomically(output, "utf-8", lambda handle: handle.write(page))
+        print(f"batch-cancel: report written to {output}", file=sys.stderr)
+    else:
+        print_to_pipe(verdicts_text(args.results))
+    cancelled = all_cancelled(args.results)
+    return ExitStatus.SUCCESS if cancelled else ExitStatus.ROWS_NEED_ATTENTION

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..config import parse_column_map
 from ..models import ExitStatus
 from ..outputs import Named, Role, check_outputs, write_atomically
+from .check import review_checks
 from .common import kept_files, print_to_pipe
 
 if TYPE_CHECKING:
@@ -42,26 +43,9 @@ def _review_status(review: Review) -> ExitStatus:
     return ExitStatus.ROWS_NEED_ATTENTION if needs else ExitStatus.SUCCESS
 
 
-def _checked(args: argparse.Namespace) -> bool:
-    """Whether the files are `check`'s CSVs (their header says so): verdicts, not results."""
-    from ..formats.check_csv import is_check_file
-
-    return all(is_check_file(path) for path in args.results)
-
-
-def _check_status(args: argparse.Namespace) -> ExitStatus:
-    from ..formats.check_csv import all_cancelled
-
-    cancelled = all_cancelled(args.results)
-    return ExitStatus.SUCCESS if cancelled else ExitStatus.ROWS_NEED_ATTENTION
-
-
 def summarize_command(args: argparse.Namespace) -> ExitStatus:
-    if _checked(args):
-        from ..formats.check_csv import verdicts_text
-
-        print_to_pipe(verdicts_text(args.results))
-        return _check_status(args)
+    if (checked := review_checks(args, report=False)) is not None:
+        return checked
     from ..formats.needs_attention_csv import write_needs_attention
     from ..formats.review_json import review_json
     from ..formats.review_text import format_text
@@ -84,14 +68,8 @@ def report_command(args: argparse.Namespace) -> ExitStatus:
     from ..review import default_report_path
     from ..text import printable
 
-    if _checked(args):
-        from ..formats.check_csv import verdicts_html
-
-        output = args.output or default_report_path(args.results[0])
-        page = verdicts_html(args.results)
-        write_atomically(output, "utf-8", lambda handle: handle.write(page))
-        print(f"batch-cancel: report written to {output}", file=sys.stderr)
-        return _check_status(args)
+    if (checked := review_checks(args, report=True)) is not None:
+        return checked
     output, review = _read_review(
         args, args.output or default_report_path(args.results[0]), flag="-o", role=Role.REPORT
     )
