@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from .models import ApiAnswer, CancelRequest
+from .models import ApiAnswer, CancelRequest, ReadAnswer
 from .text import one_line, redact
 
 CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
+# The order-detail read (docs/api.md, "The read-back"); the config may name another path.
+DEFAULT_READ_PATH = "/v3/fulfillment/warehouse/{warehouse_id}/outbound/oms/{order_no}"
 # Error bodies are a few hundred bytes; a gateway could send megabytes of HTML.
 MAX_BODY_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 300
@@ -75,6 +79,28 @@ def parse_error(body: bytes, content_type: str, *, secret: str = "") -> tuple[st
     return "", _clean(f"non-JSON response ({kind}): {snippet}")
 
 
+def parse_order(body: bytes, *, secret: str = "") -> tuple[str, int | None]:
+    """(so_status, allocated quantity) from a read's 2xx body: `data.outbound.so_status`
+    and the sum of `data.outbound.details[].qty_allocated`; ("", None) where absent."""
+    try:
+        document = json.loads(redact(body.decode("utf-8", errors="replace"), secret))
+    except (ValueError, RecursionError):
+        return "", None
+    data = document.get("data") if isinstance(document, dict) else None
+    outbound = data.get("outbound") if isinstance(data, dict) else None
+    if not isinstance(outbound, dict):
+        return "", None
+    status = one_line(_scalar(outbound.get("so_status")), MAX_CODE_CHARS)
+    details = outbound.get("details")
+    quantities = [
+        entry.get("qty_allocated")
+        for entry in (details if isinstance(details, list) else [])
+        if isinstance(entry, dict)
+    ]
+    numbers = [int(n) for n in quantities if isinstance(n, int | float) and not isinstance(n, bool)]
+    return status, sum(numbers) if numbers else None
+
+
 def _scalar(value: object) -> str:
     """A code or message as text; anything but a string or a number is not one."""
     if isinstance(value, str):
@@ -127,9 +153,16 @@ class ShipperClient:
     """
 
     def __init__(
-        self, *, base_url: str, api_key: str, timeout_s: float, max_connections: int
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeout_s: float,
+        max_connections: int,
+        read_path: str = DEFAULT_READ_PATH,
     ) -> None:
         self._url = base_url.rstrip("/") + CANCEL_PATH
+        self._read_url = base_url.rstrip("/") + read_path
         self._api_key = api_key
         self._timeout_s = timeout_s
         self._max_connections = max_connections
@@ -173,40 +206,71 @@ class ShipperClient:
     async def cancel(self, request: CancelRequest) -> ApiAnswer:
         """Send one cancel. Raises aiohttp.ClientError or TimeoutError on transport failure."""
         assert self._entered, "use ShipperClient as an async context manager"
-        import aiohttp  # see the class docstring; loaded once, then a dictionary look-up
-
         session = self.open()
         # A redirect would resend the key to another host and may turn PATCH into GET.
         async with session.patch(
             self._url, json=build_body(request), allow_redirects=False
         ) as response:
-            # The status line has arrived: the server has decided. A body that breaks
-            # now (reset, bad chunk, corrupt gzip, past --timeout) does not undo a 2xx.
-            unreadable = ""
-            try:
-                body = await _read_capped(response)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                body = b""
-                unreadable = f"response body unreadable ({self._scrub(_describe(exc))})"
-            request_id = self._scrub(response.headers.get("x-request-id", ""))
-            request_id = one_line(request_id, MAX_REQUEST_ID_CHARS)
-            if 200 <= response.status < 300:
-                return ApiAnswer(
-                    http_status=response.status, error_message=unreadable, request_id=request_id
-                )
-            reason = self._scrub(response.reason or "")
-            if unreadable:
-                code, message = "", _clean(f"{reason}; {unreadable}")
-            else:
-                content_type = self._scrub(response.content_type)
-                code, message = parse_error(body, content_type, secret=self._api_key)
-            return ApiAnswer(
-                http_status=response.status,
-                error_code=code,
-                error_message=message or _clean(reason),
-                request_id=request_id,
-                retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+            answer, _body = await self._answer(response)
+            return answer
+
+    async def read_order(self, order_no: str, warehouse_id: str) -> ReadAnswer:
+        """Read one order back (its so_status and allocated quantity). Raises as cancel()."""
+        assert self._entered, "use ShipperClient as an async context manager"
+        session = self.open()
+        url = self._read_url.format(
+            order_no=quote(order_no, safe=""), warehouse_id=quote(warehouse_id, safe="")
+        )
+        async with session.get(url, allow_redirects=False) as response:
+            answer, body = await self._answer(response)
+        so_status, allocated = ("", None)
+        if 200 <= answer.http_status < 300 and not answer.error_message:
+            so_status, allocated = parse_order(body, secret=self._api_key)
+            if not so_status:
+                answer = replace(answer, error_message="no data.outbound.so_status in the answer")
+        return ReadAnswer(
+            http_status=answer.http_status,
+            so_status=so_status,
+            qty_allocated=allocated,
+            error_code=answer.error_code,
+            error_message=answer.error_message,
+            request_id=answer.request_id,
+            retry_after_s=answer.retry_after_s,
+        )
+
+    async def _answer(self, response: aiohttp.ClientResponse) -> tuple[ApiAnswer, bytes]:
+        """The answer once its status line has arrived, and the body as far as it was read."""
+        import aiohttp  # see the class docstring; loaded once, then a dictionary look-up
+
+        # The status line has arrived: the server has decided. A body that breaks
+        # now (reset, bad chunk, corrupt gzip, past --timeout) does not undo a 2xx.
+        unreadable = ""
+        try:
+            body = await _read_capped(response)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            body = b""
+            unreadable = f"response body unreadable ({self._scrub(_describe(exc))})"
+        request_id = self._scrub(response.headers.get("x-request-id", ""))
+        request_id = one_line(request_id, MAX_REQUEST_ID_CHARS)
+        if 200 <= response.status < 300:
+            answer = ApiAnswer(
+                http_status=response.status, error_message=unreadable, request_id=request_id
             )
+            return answer, body
+        reason = self._scrub(response.reason or "")
+        if unreadable:
+            code, message = "", _clean(f"{reason}; {unreadable}")
+        else:
+            content_type = self._scrub(response.content_type)
+            code, message = parse_error(body, content_type, secret=self._api_key)
+        answer = ApiAnswer(
+            http_status=response.status,
+            error_code=code,
+            error_message=message or _clean(reason),
+            request_id=request_id,
+            retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+        )
+        return answer, body
 
     def _scrub(self, text: str) -> str:
         return redact(text, self._api_key)

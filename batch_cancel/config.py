@@ -96,6 +96,10 @@ class SendOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S  # per attempt, connect to last byte
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     key_from: str = API_KEY_ENV  # where the key was read: a refusal names it
+    # The read-back (docs/api.md): `[api] read_path` (None: client.DEFAULT_READ_PATH), and
+    # `[api.order_statuses]`, so_status -> meaning, over readback.DEFAULT_STATUSES.
+    read_path: str | None = None
+    order_statuses: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -515,4 +519,6 @@ def send_options_from_env(
         auto_rate=auto_rate,
         max_rate=max_rate,
         key_from=key_from,
+        read_path=config.api.get("read_path") if config else None,
+        order_statuses=config.api.get("order_statuses", {}) if config else {},
     )

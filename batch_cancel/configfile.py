@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .models import FIELDS
+from .readback import CONFIGURABLE
 from .settings import RULES, problem
 
 CONFIG_ENV = "BATCH_CANCEL_CONFIG"
@@ -38,6 +39,8 @@ API_KEYS = {
     "concurrency": int,
     "timeout": (int, float),
     "max_attempts": int,
+    "read_path": str,  # the read-back's path template (docs/api.md)
+    "order_statuses": dict,  # so_status -> cancelled | open | allocated | shipped
 }
 SOURCE_KEYS = {
     "files": (str, list),
@@ -206,6 +209,11 @@ def _api_table(
     for name in RULES.keys() & table.keys():  # the rules a flag's value is checked by
         if wrong := problem(name, table[name]):
             checker.fail((*where, name), wrong)
+    for status, meaning in table.get("order_statuses", {}).items():
+        if meaning not in CONFIGURABLE:
+            checker.fail(
+                (*where, "order_statuses", status), f"must be one of {', '.join(CONFIGURABLE)}"
+            )
     if "api_key_file" in table:  # relative to the config file, as every path in it
         return {**table, "api_key_file": str(base / Path(table["api_key_file"]).expanduser())}
     return dict(table)

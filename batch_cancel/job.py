@@ -48,7 +48,6 @@ from .models import (
     NEEDS_ATTENTION,
     ExitStatus,
     LoadedRow,
-    LocalCode,
     Outcome,
     RowResult,
     needs_attention,
@@ -56,6 +55,7 @@ from .models import (
 from .outcome import ATTENTION_ROWS_SHOWN, AttentionRow, FileReport, RunOutcome, UnreadFile
 from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
 from .pacing import AUTO_START_RATE
+from .readback import statuses
 from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .schema import is_results_header
@@ -534,7 +534,7 @@ class _AccountRun:
     def record(self, row: LoadedRow, result: RowResult) -> None:
         if result.status in NEEDS_ATTENTION:
             self.reasons[result.status, reason_of(result)] += 1
-            self._in_doubt += result.error_code == LocalCode.IN_DOUBT
+            self._in_doubt += result.status is Outcome.IN_DOUBT
             if len(self.attention_rows) < ATTENTION_ROWS_SHOWN:
                 self.attention_rows.append(self._attention_row(row, result))
         # The ledger first: it is the durable record. The CSV row is added even if
@@ -666,7 +666,7 @@ def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Pa
     Never over a file already there (the same export name every night gets stamped names),
     and across filesystems too. Returns where the results are now; None if not archived.
     """
-    left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT]
+    left = counts[Outcome.FAILED] + counts[Outcome.IN_DOUBT] + counts[Outcome.NOT_SENT]
     unread = end.input_error or end.internal_error  # rows after the break are still to send
     if night_file.archive is None or left or unread or end.signal is not None:
         return None
@@ -700,7 +700,8 @@ def read_back_cancels(ledger: Ledger) -> None:
                 log.warning(
                     "run %d's results for %s were not found as that run wrote them (moved to "
                     "another filesystem, or removed): the answers the ledger could not record "
-                    "are not read back; orders they cancelled may be sent again",
+                    "are not read back from it; those orders are asked of Shipper before "
+                    "they are sent again",
                     run_id,
                     recorded.output,
                 )
@@ -909,9 +910,12 @@ async def _send_account(
         api_key=send.api_key,
         timeout_s=send.timeout_s,
         max_connections=send.concurrency,
+        **({"read_path": send.read_path} if send.read_path else {}),
     ) as client:
         runner = Runner(
             send=client.cancel,
+            read=client.read_order,
+            order_statuses=statuses(send.order_statuses),
             rate=send.rate,
             concurrency=send.concurrency,
             policy=RetryPolicy(max_attempts=send.max_attempts),

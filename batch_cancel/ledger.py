@@ -45,6 +45,7 @@ from .models import (
     LoadedRow,
     LocalCode,
     Outcome,
+    ReadAnswer,
     RowResult,
     utc_now,
 )
@@ -73,7 +74,7 @@ NEVER_LEFT = frozenset({LocalCode.RUN_INTERRUPTED, LocalCode.TLS_ERROR})
 # and skips name the night's file (a row number alone is shared by every file of a
 # multi-file night). `_upgrade` moves a schema 1, 2 or 3 ledger over. It adds
 # `run_files`, the identity of the results files a run has not finished (read back after
-# a kill or a full ledger disk).
+# a kill or a full ledger disk), and `reads`, each read-back of an order (docs/api.md).
 _SCHEMA = (
     # Who a run talked to: the base URL as normalize_base_url gives it, and a keyed
     # hash of the key (HMAC-SHA256 with the ledger's `account_secret`, truncated).
@@ -154,6 +155,24 @@ _SCHEMA = (
     ino           INTEGER NOT NULL,
     PRIMARY KEY (run_id, file)
 )""",
+    # Read-backs (GET the order) of orders in doubt, clustered by order as attempts are.
+    # read_id comes from the run's attempt counter, so reads and attempts of an order
+    # sort in the order they happened. cancelled = 1: Shipper showed the order cancelled.
+    """CREATE TABLE IF NOT EXISTS reads (
+    order_no      TEXT NOT NULL,
+    warehouse_id  TEXT NOT NULL,
+    read_id       INTEGER NOT NULL,
+    run_id        INTEGER NOT NULL REFERENCES runs(run_id),
+    read_at       TEXT NOT NULL,
+    http_status   INTEGER,         -- NULL: no answer
+    so_status     TEXT,
+    qty_allocated INTEGER,
+    error_code    TEXT,
+    error_message TEXT,
+    request_id    TEXT,
+    cancelled     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (order_no, warehouse_id, read_id)
+) WITHOUT ROWID""",
     # --rate auto: the pace that held at the end of the last night, per account.
     """CREATE TABLE IF NOT EXISTS paces (
     account_id INTEGER PRIMARY KEY REFERENCES accounts(account_id),
@@ -567,11 +586,17 @@ class Ledger:
         # Only "(?, ?)" placeholders are joined into the SQL; the keys are parameters.
         # One query, oldest attempt first: a later attempt's entry replaces an earlier one.
         # The run's account is one look-up in the small runs table per attempt.
+        # Read-backs come in among them (is_read = 1), in the order they happened.
         attempts = self._db.execute(
             f"{wanted} SELECT order_no, warehouse_id, a.run_id, sent_at, answered_at,"  # noqa: S608
-            " http_status, error_code, cancelled, request_id, r.account_id"
+            " http_status, error_code, cancelled, request_id, r.account_id, 0 AS is_read,"
+            " attempt_id AS id"
             " FROM wanted JOIN attempts a ON order_no = o AND warehouse_id = w"
-            " JOIN runs r ON r.run_id = a.run_id ORDER BY attempt_id",
+            " JOIN runs r ON r.run_id = a.run_id"
+            " UNION ALL SELECT order_no, warehouse_id, d.run_id, read_at, read_at, http_status,"
+            " error_code, cancelled, request_id, r.account_id, 1, read_id"
+            " FROM wanted JOIN reads d ON order_no = o AND warehouse_id = w"
+            " JOIN runs r ON r.run_id = d.run_id ORDER BY id",
             params,
         )
         prior: dict[OrderKey, PriorCancel] = {}
@@ -579,7 +604,7 @@ class Ledger:
         elsewhere: dict[OrderKey, tuple[str, int]] = {}
         for row in attempts:
             order_no, warehouse_id, run_id, sent_at, answered_at, http_status, code = row[:7]
-            cancelled, request_id, account_id = row[7:]
+            cancelled, request_id, account_id, is_read = row[7:11]
             key = (order_no, warehouse_id)
             if account_id not in trusted:
                 if cancelled:
@@ -588,6 +613,10 @@ class Ledger:
                 continue
             if cancelled:
                 prior[key] = PriorCancel(run_id, answered_at, request_id or "")
+            if is_read:  # an answered read showed what became of the attempts before it
+                if http_status is not None:
+                    unanswered.pop(key, None)
+                continue
             # Only the order's last attempt counts: a later answered one clears the doubt.
             if http_status is None and code not in NEVER_LEFT:
                 unanswered[key] = UnansweredAttempt(run_id, sent_at, code or "killed")
@@ -637,6 +666,9 @@ class Ledger:
                     "DELETE FROM outcomes WHERE finished_at < ? AND run_id < ?", before
                 ).rowcount
                 gone += self._db.execute(
+                    "DELETE FROM reads WHERE read_at < ? AND run_id < ?", before
+                ).rowcount
+                gone += self._db.execute(
                     "DELETE FROM skips WHERE run_id IN"
                     " (SELECT run_id FROM runs WHERE started_at < ? AND run_id < ?)",
                     before,
@@ -645,6 +677,7 @@ class Ledger:
                     "DELETE FROM runs WHERE started_at < ? AND run_id < ?"
                     " AND run_id NOT IN (SELECT run_id FROM attempts)"
                     " AND run_id NOT IN (SELECT run_id FROM outcomes)"
+                    " AND run_id NOT IN (SELECT run_id FROM reads)"
                     " AND run_id NOT IN (SELECT run_id FROM skips)",
                     before,
                 )
@@ -760,6 +793,7 @@ class Ledger:
                 if self._version >= 3
                 else ""
             )
+            + (_HISTORY_READS if self._has_reads() else "")
             + " ORDER BY at, kind",
             {
                 "order_no": order_no,
@@ -778,6 +812,13 @@ class Ledger:
             entry["host"] = own.host
             entry["this_account"] = account.trusts(own) if account is not None else None
             yield entry
+
+    def _has_reads(self) -> bool:
+        """Whether the ledger has the reads table (a ledger read as it is may not)."""
+        found = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reads'"
+        ).fetchone()
+        return found is not None
 
 
 @dataclass(frozen=True)
@@ -824,6 +865,20 @@ _HISTORY_SKIPS = (
     " r.options_json, {} AS account_id"
     " FROM skips s JOIN runs r USING (run_id)"
     " WHERE s.order_no = :order_no AND (:wh IS NULL OR s.warehouse_id = :wh)"
+)
+# A read-back reads as an entry of its own kind: Shipper's status in `status`.
+_HISTORY_READS = (
+    " UNION ALL "
+    "SELECT 'read', d.run_id, d.warehouse_id, d.read_at, NULL, d.read_at, d.http_status,"
+    " d.error_code, d.error_message, d.request_id, d.so_status, r.input_path, NULL, -1,"
+    " r.options_json, r.account_id"
+    " FROM reads d JOIN runs r USING (run_id)"
+    " WHERE d.order_no = :order_no AND (:wh IS NULL OR d.warehouse_id = :wh)"
+)
+_INSERT_READ = (
+    "INSERT INTO reads (order_no, warehouse_id, read_id, run_id, read_at, http_status,"
+    " so_status, qty_allocated, error_code, error_message, request_id, cancelled)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SKIP = (
     "INSERT INTO skips (run_id, file, source_row, order_no, warehouse_id) VALUES (?, ?, ?, ?, ?)"
@@ -895,6 +950,7 @@ class RunRecord:
         self._answered: list[tuple[Any, ...]] = []
         self._outcomes: list[tuple[Any, ...]] = []
         self._skips: list[tuple[int, int, int, str, str]] = []
+        self._reads: list[tuple[Any, ...]] = []
         self._pending: asyncio.Future[None] | None = None  # the commit scheduled for this pass
         self._failure: Exception | None = None
 
@@ -940,10 +996,11 @@ class RunRecord:
         batches = [
             (_INSERT_ATTEMPT, self._started),
             (_ANSWER_ATTEMPT, self._answered),
+            (_INSERT_READ, self._reads),
             (_INSERT_OUTCOME, outcomes),
             (_INSERT_SKIP, skips),
         ]
-        self._started, self._answered = [], []
+        self._started, self._answered, self._reads = [], [], []
         if not any(rows for _, rows in batches):
             if pending is not None and not pending.done():
                 pending.set_result(None)
@@ -1001,6 +1058,28 @@ class RunRecord:
                 int(cancelled),
                 *self._orders.pop(attempt_id),
                 attempt_id,
+            )
+        )
+        self._commit_soon()
+
+    def read_answered(self, request: CancelRequest, answer: ReadAnswer, *, cancelled: bool) -> None:
+        """A read-back of the order ended (http_status 0: no answer); `cancelled`: Shipper
+        showed it cancelled, which counts as a cancel for the re-run skip at this account."""
+        self._check_writable()
+        self._reads.append(
+            (
+                request.order_no,
+                request.warehouse_id,
+                next(self._attempt_ids),
+                self.run_id,
+                utc_now(),
+                answer.http_status or None,
+                answer.so_status,
+                answer.qty_allocated,
+                answer.error_code,
+                answer.error_message,
+                answer.request_id,
+                int(cancelled),
             )
         )
         self._commit_soon()
@@ -1150,6 +1229,8 @@ def _skip_known(
                 f"answered ({why}); Shipper may already have cancelled it"
             )
         if len(notes) > 1:
-            request = replace(request, note="; ".join(filter(None, notes)))
+            request = replace(
+                request, note="; ".join(filter(None, notes)), in_doubt=doubt is not None
+            )
             row = replace(row, request=request)
         yield row

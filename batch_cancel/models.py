@@ -45,6 +45,8 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"  # the API confirmed the cancel (HTTP 2xx)
     REJECTED = "rejected"  # the API refused this row (4xx other than 401/403/429)
     FAILED = "failed"  # transient errors outlasted the retries
+    # sent, never answered, and no read-back could say what Shipper did: check it there
+    IN_DOUBT = "in_doubt"
     INVALID = "invalid"  # not sent: the row failed local validation
     DUPLICATE = "duplicate"  # not sent: same order earlier in the file
     SKIPPED = "skipped"  # not sent: an earlier run already cancelled it (the ledger says so)
@@ -52,7 +54,9 @@ class Outcome(StrEnum):
 
 
 # Outcomes that mean somebody should look at the row the next morning.
-NEEDS_ATTENTION = frozenset({Outcome.REJECTED, Outcome.FAILED, Outcome.INVALID, Outcome.NOT_SENT})
+NEEDS_ATTENTION = frozenset(
+    {Outcome.REJECTED, Outcome.FAILED, Outcome.IN_DOUBT, Outcome.INVALID, Outcome.NOT_SENT}
+)
 
 
 def needs_attention(counts: Mapping[Outcome, int], *, dry_run: bool = False) -> int:
@@ -95,7 +99,7 @@ class LocalCode(StrEnum):
     TLS_ERROR = "tls_error"  # the API's certificate failed verification; the run stopped
     RUN_INTERRUPTED = "run_interrupted"  # not_sent: Ctrl-C / SIGTERM
     INTERNAL_ERROR = "internal_error"  # failed: a bug in batch-cancel; please report it
-    # failed: sent, no answer, and the ledger could not be written: check before re-sending
+    # in_doubt: sent, no answer, and neither the ledger nor a read-back could settle it
     IN_DOUBT = "in_doubt"
     DRY_RUN = "dry_run"  # not_sent: --dry-run
     # invalid rows from hostile or damaged input (README, "Input files"):
@@ -119,6 +123,19 @@ class ApiAnswer:
     retry_after_s: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReadAnswer:
+    """One HTTP answer from the order read (docs/api.md, "The read-back")."""
+
+    http_status: int
+    so_status: str = ""  # data.outbound.so_status, as Shipper spells it; "" if none
+    qty_allocated: int | None = None  # summed over data.outbound.details[]; None if absent
+    error_code: str = ""
+    error_message: str = ""
+    request_id: str = ""
+    retry_after_s: float | None = None
+
+
 # One of each per row, so not frozen: a frozen dataclass's __init__ sets every field
 # through object.__setattr__, which was a quarter of `validate`'s time on a 1M-row
 # file. Nothing changes them once made all the same: derive with dataclasses.replace.
@@ -131,6 +148,8 @@ class CancelRequest:
     warehouse_id: str
     cancel_reason: str
     note: str = ""  # e.g. "cancel_reason shortened ..." carried into the result
+    # An earlier run's last attempt was sent and never answered: read back before sending.
+    in_doubt: bool = False
 
 
 @dataclass(slots=True)  # per row: not frozen, see CancelRequest

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -30,15 +30,18 @@ from .models import (
     LoadedRow,
     LocalCode,
     Outcome,
+    ReadAnswer,
     RowResult,
     utc_now,
 )
 from .pacing import HealthWatch, ProbingThrottle, Throttle, rate_limiter
+from .readback import Meaning, meaning_of, statuses, verdict
 from .text import describe_error
 
 log = logging.getLogger(__name__)
 
 Sender = Callable[[CancelRequest], Awaitable[ApiAnswer]]
+Reader = Callable[[str, str], Awaitable[ReadAnswer]]  # (order_no, warehouse_id)
 ResultSink = Callable[[LoadedRow, RowResult], None]
 
 BACKOFF_BASE_S = 0.5
@@ -66,6 +69,9 @@ class AttemptLog(Protocol):
     async def durable(self) -> None:
         """Return once the attempts recorded so far would survive a kill."""
 
+    def read_answered(self, request: CancelRequest, answer: ReadAnswer, *, cancelled: bool) -> None:
+        """A read-back of the order ended (http_status 0: no answer)."""
+
 
 class _NoAttemptLog:
     def attempt_started(self, request: CancelRequest, attempt: int) -> int:
@@ -75,6 +81,9 @@ class _NoAttemptLog:
         return None
 
     async def durable(self) -> None:
+        return None
+
+    def read_answered(self, request: CancelRequest, answer: ReadAnswer, *, cancelled: bool) -> None:
         return None
 
 
@@ -129,9 +138,13 @@ class Runner:
         already_cancelled_codes: frozenset[str] = frozenset(),
         auto_rate: tuple[float, float] | None = None,  # --rate auto: (start, --max-rate)
         key_from: str = "SHIPPER_API_KEY",  # where the key came from, for a refusal's message
+        read: Reader | None = None,  # the read-back; None: an order in doubt is sent again
+        order_statuses: Mapping[str, Meaning] | None = None,  # so_status -> meaning
     ) -> None:
         self._send = send
         self._key_from = key_from
+        self._read = read
+        self._statuses = order_statuses if order_statuses is not None else statuses()
         self._throttle: Throttle
         if auto_rate is not None:
             start, ceiling = auto_rate
@@ -161,6 +174,10 @@ class Runner:
         self._input_error = ""
         self._internal_error = ""
         self._record_error: Exception | None = None
+
+    @property
+    def stop_reason(self) -> StopReason | None:
+        return self._stop_reason
 
     def request_stop(self, reason: StopReason, message: str) -> None:
         """Stop taking new rows; requests in flight finish. The first reason given wins."""
@@ -274,7 +291,16 @@ class Runner:
         assert request is not None
         attempts = 0
         answer = _transport_failure(LocalCode.RUN_INTERRUPTED, "")
+        in_doubt = request.in_doubt  # an earlier run's last attempt got no answer
         while True:
+            if in_doubt and self._read is not None:
+                # Ask before sending again: the unanswered cancel may have been applied.
+                settled = await self._settle_by_reading(row, attempts, answer)
+                if settled is not None:
+                    return settled
+                in_doubt = False  # still open: sending is safe
+                if attempts >= self._policy.max_attempts:
+                    return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
             attempt_id = await self._take_start(row, request, attempts + 1)
             if attempt_id is None:
                 # A row tried before may have reached Shipper: failed, not not_sent.
@@ -283,17 +309,20 @@ class Runner:
                 return self._not_sent(row)
             attempts += 1
             sent_at = time.monotonic()
-            answer, on_record = await self._send_recorded(request, attempt_id)
+            answer, on_record, may_have_arrived = await self._send_recorded(request, attempt_id)
             self._observe(answer, time.monotonic() - sent_at)
             settled = self._settle(row, answer, attempts)
             if settled is not None:
                 if not on_record:
                     settled.error_message = _join(NOT_ON_RECORD, settled.error_message)
                 return settled
-            if not on_record and answer.error_code in MAY_HAVE_ARRIVED:
+            if not on_record and may_have_arrived:
                 return _in_doubt(row, answer, attempts)
-            if attempts >= self._policy.max_attempts or self._stop.is_set():
+            in_doubt = may_have_arrived and self._read is not None
+            if self._stop.is_set() or (attempts >= self._policy.max_attempts and not in_doubt):
                 return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
+            if in_doubt:
+                continue  # the read-back comes first; it waits for its own turn and slot
             delay = self._policy.delay(attempts, answer.retry_after_s)
             log.debug(
                 "row %d: attempt %d failed (%s %s), retrying in %.2fs",
@@ -305,13 +334,81 @@ class Runner:
             )
             await self._sleep_unless_stopped(delay)
 
+    async def _settle_by_reading(
+        self, row: LoadedRow, attempts: int, last: ApiAnswer
+    ) -> RowResult | None:
+        """The row's outcome from what Shipper shows; None when the order is still open."""
+        request = row.request
+        assert request is not None
+        answer, meaning, reads = await self.read_back(request)
+        if meaning is Meaning.OPEN:
+            return None
+        if meaning is None and not reads:  # the run stopped before the order could be read
+            if attempts:
+                return _result(row, Outcome.FAILED, last, attempts, gave_up=True)
+            return self._not_sent(row)
+        asked = _join(answer.so_status, f"request id {answer.request_id or '(none)'}")
+        result = RowResult(
+            source_row=row.source_row,
+            status=Outcome.REJECTED,
+            http_status=answer.http_status or None,
+            error_code=answer.so_status or answer.error_code,
+            attempts=attempts,
+            request_id=answer.request_id,
+            finished_at=utc_now(),
+        )
+        if meaning is Meaning.CANCELLED:
+            result.status, result.error_code = Outcome.CANCELLED, ""
+            message = f"confirmed cancelled by read-back ({asked})"
+        elif meaning is None:
+            return _in_doubt(row, answer, attempts, read_back=True)
+        else:
+            message = f"not sent again: {verdict(answer, meaning)} (read-back {asked})"
+            if meaning is Meaning.UNKNOWN:
+                message = _join(message, answer.error_message)
+        result.error_message = _join(message, request.note)
+        return result
+
+    async def read_back(self, request: CancelRequest) -> tuple[ReadAnswer, Meaning | None, int]:
+        """Read the order back at the run's pace, with the cancel's retries: the last
+        answer, what it means (None: nothing known), and how many reads were made."""
+        assert self._read is not None
+        answer = ReadAnswer(
+            http_status=0, error_code=LocalCode.RUN_INTERRUPTED, error_message="the run stopped"
+        )
+        reads = 0
+        while reads < self._policy.max_attempts and await self._turn() and await self._slot():
+            reads += 1
+            sent_at = time.monotonic()
+            try:
+                answer = await self._read(request.order_no, request.warehouse_id)
+            except Exception as exc:
+                if (failure := _no_answer(exc)) is None:
+                    raise
+                answer = ReadAnswer(
+                    http_status=0,
+                    error_code=failure.error_code,
+                    error_message=failure.error_message,
+                )
+            self._observe(answer, time.monotonic() - sent_at)
+            meaning = meaning_of(answer, self._statuses)
+            try:
+                cancelled = meaning is Meaning.CANCELLED
+                self._attempt_log.read_answered(request, answer, cancelled=cancelled)
+            except Exception as exc:
+                self._recording_failed(exc)
+            if meaning is not None:
+                return answer, meaning, reads
+            self._stop_if_refused(answer)
+            if answer.http_status and not _is_transient(answer.http_status):
+                break  # a 3xx, 405, ...: asking again would get the same
+            if reads < self._policy.max_attempts:
+                await self._sleep_unless_stopped(self._policy.delay(reads, answer.retry_after_s))
+        return answer, None, reads
+
     async def _take_start(self, row: LoadedRow, request: CancelRequest, attempt: int) -> int | None:
         """The attempt on record and its start slot taken: its id; None if it may not go."""
-        # A stop must not wait for a slow turn: the throttle may hold everyone for
-        # minutes after a long Retry-After, and a low --rate spaces turns seconds apart.
-        if self._throttle.engaged:
-            await self._unless_stopped(self._throttle.wait_turn())
-        if self._stop.is_set():
+        if not await self._turn():
             return None
         # On record before the start slot is taken, so that the time a commit
         # takes never lies between the slot and the request leaving.
@@ -321,17 +418,29 @@ class Runner:
             log.debug("row %d: not sent: %s", row.source_row, exc.__cause__)
             self._recording_failed(exc.__cause__ if isinstance(exc.__cause__, Exception) else exc)
             return None
+        if not await self._slot():
+            self._answer_on_record(attempt_id, NEVER_SENT, cancelled=False)
+            return None
+        return attempt_id
+
+    async def _turn(self) -> bool:
+        """The throttle's turn (after a 429); False if the run stopped meanwhile."""
+        # A stop must not wait for a slow turn: the throttle may hold everyone for
+        # minutes after a long Retry-After, and a low --rate spaces turns seconds apart.
+        if self._throttle.engaged:
+            await self._unless_stopped(self._throttle.wait_turn())
+        return not self._stop.is_set()
+
+    async def _slot(self) -> bool:
+        """A start slot of the rate limit (cancels and reads share it); False if stopped."""
         if self._limiter is not None:
             if self._limiter.has_capacity():
                 await self._limiter.acquire()  # immediate: no need to race a stop
             else:
                 await self._unless_stopped(self._limiter.acquire())
-        if self._stop.is_set():
-            self._answer_on_record(attempt_id, NEVER_SENT, cancelled=False)
-            return None
-        return attempt_id
+        return not self._stop.is_set()
 
-    def _observe(self, answer: ApiAnswer, latency_s: float) -> None:
+    def _observe(self, answer: ApiAnswer | ReadAnswer, latency_s: float) -> None:
         """What an answer says about the API as a whole: pace, and whether it looks down."""
         status = answer.http_status
         why = None
@@ -360,6 +469,17 @@ class Runner:
             return _result(
                 row, Outcome.CANCELLED, answer, attempts, note="already cancelled in Shipper"
             )
+        if self._stop_if_refused(answer):
+            outcome = (
+                Outcome.FAILED if answer.error_code == LocalCode.TLS_ERROR else Outcome.REJECTED
+            )
+            return _result(row, outcome, answer, attempts)
+        if status and not _is_transient(status):
+            return _result(row, Outcome.REJECTED, answer, attempts)
+        return None
+
+    def _stop_if_refused(self, answer: ApiAnswer | ReadAnswer) -> bool:
+        """Stop the run on a TLS failure or a refused key (every row would fail alike)."""
         if answer.error_code == LocalCode.TLS_ERROR:
             # Not the network having a bad minute: this host is not the API, or a
             # proxy intercepts TLS. Every row would fail the same way (the key was
@@ -368,18 +488,16 @@ class Runner:
                 StopReason.TLS_FAILED,
                 f"the API's TLS certificate failed verification ({answer.error_message})",
             )
-            return _result(row, Outcome.FAILED, answer, attempts)
-        if status in (401, 403):
+            return True
+        if answer.http_status in (401, 403):
             self.request_stop(
                 StopReason.AUTH_REFUSED,
-                f"the API refused the key (HTTP {status}"
+                f"the API refused the key (HTTP {answer.http_status}"
                 f"{' code ' + answer.error_code if answer.error_code else ''}); "
                 f"check {self._key_from}",
             )
-            return _result(row, Outcome.REJECTED, answer, attempts)
-        if status and not _is_transient(status):
-            return _result(row, Outcome.REJECTED, answer, attempts)
-        return None
+            return True
+        return False
 
     async def _record_attempt(self, request: CancelRequest, attempt: int) -> int:
         """Put the attempt on record; a kill from here on leaves the order "in doubt"."""
@@ -392,11 +510,13 @@ class Runner:
 
     async def _send_recorded(
         self, request: CancelRequest, attempt_id: int
-    ) -> tuple[ApiAnswer, bool]:
+    ) -> tuple[ApiAnswer, bool, bool]:
         """Send an attempt that is on record; record its answer as soon as it arrives.
 
-        Returns the answer, and whether the ledger took it (a full disk stops the run,
-        and the answer still becomes the row's result)."""
+        Returns the answer, whether the ledger took it (a full disk stops the run, and
+        the answer still becomes the row's result), and whether the request may have
+        reached Shipper without an answer (a read-back must settle it)."""
+        may_have_arrived = False
         try:
             answer = await self._send(request)
         except Exception as exc:
@@ -408,8 +528,10 @@ class Runner:
                 self._answer_on_record(attempt_id, failure, cancelled=False)
                 raise
             answer = no_answer
+            may_have_arrived = answer.error_code in MAY_HAVE_ARRIVED and not _refused_connect(exc)
         cancelled = 200 <= answer.http_status < 300 or self._confirms_cancel(answer)
-        return answer, self._answer_on_record(attempt_id, answer, cancelled=cancelled)
+        on_record = self._answer_on_record(attempt_id, answer, cancelled=cancelled)
+        return answer, on_record, may_have_arrived
 
     def _answer_on_record(self, attempt_id: int, answer: ApiAnswer, *, cancelled: bool) -> bool:
         """Record an attempt's end; False (and the run stops) if the ledger cannot take it."""
@@ -478,17 +600,40 @@ def _no_answer(exc: Exception) -> ApiAnswer | None:
     return None
 
 
-def _in_doubt(row: LoadedRow, answer: ApiAnswer, attempts: int) -> RowResult:
-    """A request in flight when the ledger failed that got no answer: nothing says what it did."""
-    result = _result(row, Outcome.FAILED, answer, attempts)
-    result.error_code = LocalCode.IN_DOUBT
-    result.error_message = _join(
-        f"in doubt: sent, but no answer before the run stopped ({answer.error_code}: "
-        f"{answer.error_message}) and the ledger could not record it; Shipper may have "
-        "cancelled it: check the order before sending it again",
-        row.request.note if row.request else "",
+def _refused_connect(exc: Exception) -> bool:
+    """The connection itself failed (refused, unreachable): the request never left."""
+    import aiohttp  # loaded already: a send raised
+
+    return isinstance(exc, aiohttp.ClientConnectorError)
+
+
+def _in_doubt(
+    row: LoadedRow, answer: ApiAnswer | ReadAnswer, attempts: int, *, read_back: bool = False
+) -> RowResult:
+    """A cancel that may have reached Shipper, and nothing says what it did: the ledger
+    could not record its missing answer, or the read-back that should have said failed."""
+    why = f"{answer.error_code or f'HTTP {answer.http_status}'}: {answer.error_message}"
+    if read_back:
+        said = f"in doubt: sent, no answer, and the read-back failed ({why})"
+    else:
+        said = (
+            f"in doubt: sent, but no answer before the run stopped ({why}) and the ledger "
+            "could not record it"
+        )
+    return RowResult(
+        source_row=row.source_row,
+        status=Outcome.IN_DOUBT,
+        http_status=answer.http_status or None,
+        error_code=LocalCode.IN_DOUBT,
+        error_message=_join(
+            f"{said}; Shipper may have cancelled it: check the order in Shipper "
+            "(batch-cancel check) before sending it again",
+            row.request.note if row.request else "",
+        ),
+        attempts=attempts,
+        request_id=answer.request_id,
+        finished_at=utc_now(),
     )
-    return result
 
 
 def _transport_failure(code: LocalCode, message: str) -> ApiAnswer:

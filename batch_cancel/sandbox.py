@@ -1,7 +1,9 @@
 """A local Shipper-compatible server for the demo and the tests.
 
-It answers ``PATCH /v3/fulfillment/outbound/oms/cancel`` the way
-``docs/api.md`` describes, keeps an in-memory order book, and can
+It answers ``PATCH /v3/fulfillment/outbound/oms/cancel`` and the order read
+``GET /v3/fulfillment/warehouse/{warehouse_id}/outbound/oms/{order_no}`` the way
+``docs/api.md`` describes (a read shows the order book's state, with the same
+faults and rate limit as a cancel), keeps an in-memory order book, and can
 inject the faults a nightly run must survive: latency, 500s, 429s with
 ``Retry-After`` and connections dropped without any answer. ``GET
 /_sandbox/stats`` reports what arrived so tests can check pacing and that no
@@ -50,6 +52,7 @@ from typing import Any
 from aiohttp import web
 
 CANCEL_PATH = "/v3/fulfillment/outbound/oms/cancel"
+READ_PATH = "/v3/fulfillment/warehouse/{warehouse_id}/outbound/oms/{order_no}"
 STATS_PATH = "/_sandbox/stats"
 
 # Character limits from the contract; counted in characters (the docs don't say).
@@ -163,6 +166,7 @@ class SandboxState:
         self.arrivals: list[float] = []
         self.answers: Counter[str] = Counter()
         self.cancel_calls: Counter[str] = Counter()
+        self.read_calls: Counter[str] = Counter()  # "ORDER|WH" -> reads with a valid key
         self.cancelled: list[str] = []
         self.events: list[tuple[float, str, int]] = []  # (arrival, "ORDER|WH", HTTP status)
 
@@ -191,6 +195,7 @@ class SandboxState:
             "busiest_second": self.busiest_second(),
             "answers": answers | {"dropped": self.answers["dropped"]},
             "cancel_calls": dict(self.cancel_calls),
+            "read_calls": dict(self.read_calls),
             "cancelled": list(self.cancelled),
             "events": [list(event) for event in self.events],
         }
@@ -234,6 +239,7 @@ def _answer(
     status: int,
     error: tuple[int, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> web.Response:
     metadata: dict[str, Any] = {
         "path": request.path,
@@ -244,7 +250,8 @@ def _answer(
         metadata["errors"] = [{"code": error[0], "message": error[1]}]
     metadata["timestamp"] = int(time.time())
     state.answers[str(status)] += 1
-    return web.json_response({"metadata": metadata}, status=status, headers=headers)
+    document = {"metadata": metadata} | ({"data": data} if data is not None else {})
+    return web.json_response(document, status=status, headers=headers)
 
 
 def _unauthorized(state: SandboxState, request: web.Request) -> web.Response:
@@ -285,27 +292,8 @@ async def _decide(request: web.Request, state: SandboxState, arrived: float) -> 
         request[ORDER_KEY] = f"{cancellation[0]}|{cancellation[1]}"
     if key_is_valid and cancellation is not None:
         state.cancel_calls[request[ORDER_KEY]] += 1
-
-    if config.drop_rate and state.rng.random() < config.drop_rate:
-        state.answers["dropped"] += 1
-        if request.transport is not None:
-            request.transport.abort()
-        # aiohttp cannot write this to the aborted transport, takes that for a
-        # client disconnect and stays quiet (raising would log a traceback). Only
-        # the access log sees it: 444 is nginx's "closed without response".
-        return web.Response(status=444, reason="Dropped by sandbox")
-
-    limit = config.limit_at(arrived - state.arrivals[0]) if state.arrivals else None
-    if limit is not None and state.recent_arrivals(arrived) > limit:
-        retry_after = {"Retry-After": str(config.retry_after_s)}
-        return _answer(state, request, 429, TOO_MANY_REQUESTS, headers=retry_after)
-
-    if config.latency_ms:
-        await asyncio.sleep(config.latency_ms / 1000)
-    if not key_is_valid:
-        return _unauthorized(state, request)
-    if config.fail_rate and state.rng.random() < config.fail_rate:
-        return _answer(state, request, 500, INTERNAL_ERROR)
+    if (fault := await _fault(request, state, arrived, key_is_valid=key_is_valid)) is not None:
+        return fault
     if cancellation is None:
         return _answer(state, request, 400, INVALID_INPUT)
 
@@ -329,6 +317,60 @@ async def _decide(request: web.Request, state: SandboxState, arrived: float) -> 
     return _answer(state, request, 200)
 
 
+async def _fault(
+    request: web.Request, state: SandboxState, arrived: float, *, key_is_valid: bool
+) -> web.Response | None:
+    """The faults every route injects alike (drop, rate limit, latency, key, 500); None: none."""
+    config = state.config
+    if config.drop_rate and state.rng.random() < config.drop_rate:
+        state.answers["dropped"] += 1
+        if request.transport is not None:
+            request.transport.abort()
+        # aiohttp cannot write this to the aborted transport, takes that for a
+        # client disconnect and stays quiet (raising would log a traceback). Only
+        # the access log sees it: 444 is nginx's "closed without response".
+        return web.Response(status=444, reason="Dropped by sandbox")
+
+    limit = config.limit_at(arrived - state.arrivals[0]) if state.arrivals else None
+    if limit is not None and state.recent_arrivals(arrived) > limit:
+        retry_after = {"Retry-After": str(config.retry_after_s)}
+        return _answer(state, request, 429, TOO_MANY_REQUESTS, headers=retry_after)
+
+    if config.latency_ms:
+        await asyncio.sleep(config.latency_ms / 1000)
+    if not key_is_valid:
+        return _unauthorized(state, request)
+    if config.fail_rate and state.rng.random() < config.fail_rate:
+        return _answer(state, request, 500, INTERNAL_ERROR)
+    return None
+
+
+async def _read(request: web.Request) -> web.Response:
+    """An order as the read shows it: its state as so_status, stock allocated per line."""
+    arrived = time.monotonic()
+    state = request.app[STATE_KEY]
+    state.arrivals.append(arrived)  # reads count against the same rate limit
+    key = (request.match_info["order_no"], request.match_info["warehouse_id"])
+    key_is_valid = _key_is_valid(request, state.config.api_key)
+    if key_is_valid:
+        state.read_calls[f"{key[0]}|{key[1]}"] += 1
+    if (fault := await _fault(request, state, arrived, key_is_valid=key_is_valid)) is not None:
+        return fault
+    order_state = state.lookup(key)
+    if order_state is None:
+        return _answer(state, request, 400, UNKNOWN_ORDER)
+    if order_state is OrderState.FAULTY:
+        return _answer(state, request, 500, INTERNAL_ERROR)
+    allocated = order_state in (OrderState.ALLOCATED, OrderState.PICKED, OrderState.PACKED)
+    outbound = {
+        "order_no": key[0],
+        "warehouse_id": key[1],
+        "so_status": order_state.value,
+        "details": [{"sku": "SKU-1", "qty": 1, "qty_allocated": 1 if allocated else 0}],
+    }
+    return _answer(state, request, 200, data={"outbound": outbound})
+
+
 async def _stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[STATE_KEY].snapshot())
 
@@ -342,6 +384,7 @@ def create_app(config: SandboxConfig) -> web.Application:
     app = web.Application()
     app[STATE_KEY] = SandboxState(config)
     app.router.add_route("PATCH", CANCEL_PATH, _cancel)
+    app.router.add_get(READ_PATH, _read)
     app.router.add_get(STATS_PATH, _stats)
     app.on_response_prepare.append(_add_request_id)
     return app

@@ -28,6 +28,18 @@ def _at_least_one(value: Any) -> bool:
     return isinstance(value, int) and value >= 1
 
 
+def _path_template(value: Any) -> bool:
+    if not (isinstance(value, str) and value.startswith("/")):
+        return False
+    if "{order_no}" not in value or "{warehouse_id}" not in value:
+        return False
+    try:
+        value.format(order_no="", warehouse_id="")
+    except (KeyError, IndexError, ValueError):
+        return False
+    return True
+
+
 # name (as the config file spells it) -> (accepts, what it must be)
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "rate": (
@@ -39,6 +51,10 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "timeout": (_positive, "must be greater than 0"),
     "max_attempts": (_at_least_one, "must be at least 1"),
     "keep_days": (_not_negative, "must be a number of days, 0 (keep everything) or more"),
+    "read_path": (
+        _path_template,
+        "must be a path starting with / holding {order_no} and {warehouse_id}, no other {}",
+    ),
 }
 
 

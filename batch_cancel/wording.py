@@ -96,6 +96,8 @@ def _status_piece(status: Outcome, count: int, reasons: Mapping[str, int]) -> st
         return f"{count} failed after retries (re-run)"
     if status is Outcome.NOT_SENT:
         return f"{count} {'was' if count == 1 else 'were'} not sent (re-run)"
+    if status is Outcome.IN_DOUBT:
+        return f"{count} in doubt (check in Shipper: batch-cancel check)"
     top = ranked({reason: n for reason, n in reasons.items() if reason})
     if status is Outcome.REJECTED and len(top) == 1:
         return f"{count} rejected {top[0][0]}"

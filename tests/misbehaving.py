@@ -21,12 +21,14 @@ class MisbehavingServer:
     def __init__(self, script: Script) -> None:
         self._script = script
         self.requests: list[dict[str, Any]] = []  # each request's JSON body, as received
+        self.request_lines: list[str] = []  # each request's first line: "GET /path HTTP/1.1"
         self.url = ""
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                self.request_lines.append(head.decode("latin-1").split("\r\n", 1)[0])
                 length = 0
                 for line in head.decode("latin-1").split("\r\n"):
                     name, _, value = line.partition(":")
@@ -74,7 +76,8 @@ class MisbehavingServer:
             loop.close()
 
     def order_nos(self) -> list[str]:
-        return [body["data"]["cancellation"]["order_no"] for body in self.requests]
+        """The orders of the cancels received (a read-back has no body)."""
+        return [body["data"]["cancellation"]["order_no"] for body in self.requests if body]
 
 
 def reply(status: str, body: bytes, *headers: str) -> bytes:

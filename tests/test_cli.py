@@ -347,9 +347,18 @@ def test_timeout_is_a_transient_failure(
     )
     assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION, done.stderr
     rows = read_results(out)
+    # A timed-out cancel may have been applied: it is read back, not sent blind again;
+    # the reads time out too, so the row is in doubt (never failed, never sent twice).
     assert [(row["result_status"], row["result_error_code"]) for row in rows] == [
-        ("failed", "timeout")
+        ("in_doubt", "in_doubt")
     ] * 2
+    assert rows[0]["result_error_message"].startswith(
+        "in doubt: sent, no answer, and the read-back failed (timeout: no answer within the "
+        "timeout); Shipper may have cancelled it: check the order in Shipper (batch-cancel "
+        "check) before sending it again"
+    )
+    assert set(sandbox.stats()["cancel_calls"].values()) == {1}
+    assert set(sandbox.stats()["read_calls"].values()) == {2}
 
 
 @pytest.mark.parametrize(

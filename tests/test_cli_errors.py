@@ -29,7 +29,7 @@ EVERY_STATUS = DATA / "results-every-status.csv"
 BASE_URL = "http://127.0.0.1:9"  # discard port: nothing is sent, and nothing would answer
 KEY = {"SHIPPER_API_KEY": API_KEY}
 LIVE = {**KEY, "SHIPPER_BASE_URL": BASE_URL}
-STATUSES = "cancelled, rejected, failed, invalid, duplicate, skipped, not_sent"
+STATUSES = "cancelled, rejected, failed, in_doubt, invalid, duplicate, skipped, not_sent"
 FIX_MAP = "Use --map FIELD=HEADER to map a column, or --warehouse-id / --cancel-reason"
 LOCK_HOLDER = {"pid": 4242, "started_at": "2026-11-26T23:00:00Z"}
 
@@ -951,7 +951,7 @@ USAGE_CASES = [
         ["cancel"],
         "batch-cancel: error: argument COMMAND: invalid choice: 'cancel' "
         "(choose from 'run', 'config', 'history', 'validate', 'summarize', 'report', "
-        "'sandbox', 'demo', 'notify')",
+        "'check', 'sandbox', 'demo', 'notify')",
         id="unknown-command",
     ),
 ]

@@ -68,7 +68,7 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
         (
             "[api]\nrate = 5\nratee = 6\n",
             "line 3: api.ratee: unknown key (known here: base_url, api_key_file, rate, "
-            "max_rate, concurrency, timeout, max_attempts)",
+            "max_rate, concurrency, timeout, max_attempts, read_path, order_statuses)",
         ),
         ('[api]\nrate = "fast"\n', "line 2: api.rate: must be 0 (no limit), a number, or auto"),
         ("[api]\nrate = true\n", "line 2: api.rate: must be a number or text, not bool"),

@@ -120,13 +120,14 @@ def test_report_of_every_status_shows_counts_chart_and_attention_rows() -> None:
         "cancelled: 2",
         "rejected: 5",
         "failed: 2",
+        "in_doubt: 0",
         "invalid: 2",
         "duplicate: 1",
         "skipped: 1",
         "not_sent: 2",
     ]
     bars = [attrs for tag, attrs in page.tags if tag == "rect"]
-    assert [bar["width"] for bar in bars] == ["168", "420", "168", "168", "84", "84", "168"]
+    assert [bar["width"] for bar in bars] == ["168", "420", "168", "0", "168", "84", "84", "168"]
     attention = page.tables["rows that need attention"]
     assert [row[0] for row in attention] == [
         "3",

@@ -83,7 +83,7 @@ def test_the_upgrade_keeps_every_attempt_outcome_run_and_pace(tmp_path: Path) ->
     db.close()
     assert tables == {
         *("runs", "attempts", "outcomes", "skips", "ledger_meta", "paces"),
-        *("accounts", "run_files"),
+        *("accounts", "run_files", "reads"),
     }
     # Only the automatic indexes of the small tables' keys: nothing per attempt or outcome.
     assert sorted(name for (name,) in indexes) == [

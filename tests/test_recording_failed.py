@@ -71,14 +71,15 @@ def test_a_full_ledger_disk_stops_the_night_and_the_rerun_sends_no_200_twice(
     by_status: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_status.setdefault(row["result_status"], []).append(row)
-    assert set(by_status) <= {"cancelled", "not_sent", "failed"}
+    assert set(by_status) <= {"cancelled", "not_sent", "failed", "in_doubt"}
     # Every 200 Shipper gave is in the results as what it was, with its request id.
     cancelled = {order_key(row): row for row in by_status["cancelled"]}
     assert set(cancelled) == set(ok)
     assert all(row["result_request_id"].startswith("sbx-") for row in cancelled.values())
     assert all(row["result_attempts"] == "1" for row in cancelled.values())
     # A request without an answer is named in doubt; a row never sent is not_sent.
-    assert {row["result_error_code"] for row in by_status.get("failed", [])} <= {"in_doubt"}
+    assert {row["result_error_code"] for row in by_status.get("in_doubt", [])} <= {"in_doubt"}
+    assert "failed" not in by_status
     sent = set(sandbox.stats()["cancel_calls"])
     assert {order_key(row) for row in by_status["not_sent"]}.isdisjoint(sent)
 
@@ -179,13 +180,18 @@ def test_a_results_file_copied_to_another_inode_is_not_read_back_and_says_so(
     copy.rename(out)  # the same bytes, another file: not what the run wrote
 
     resize(tiny_disk, "16m")
+    ok = answered(sandbox, 200)
     second = same_command(sandbox, tmp_path / "n1.csv", out, state)()
-    # Its cancels go again: Shipper answers that they are, which the night shows.
-    assert second.returncode == ExitStatus.ROWS_NEED_ATTENTION, second.stderr
-    assert " rejected because the order was already cancelled.\n" in second.stderr
+    # Not read back from the file: its orders are asked of Shipper instead (issue 24),
+    # which shows them cancelled, so none is sent twice.
+    assert second.returncode == ExitStatus.SUCCESS, second.stderr
     assert (
         f" WARNING run 1's results for {out} were not found as that run wrote "
         "them (moved to another filesystem, or removed): the answers the ledger could not "
-        "record are not read back; orders they cancelled may be sent again\n" in second.stderr
+        "record are not read back from it; those orders are asked of Shipper before they "
+        "are sent again\n" in second.stderr
     )
-    assert "read back from" not in second.stderr
+    assert "could not record were read back from" not in second.stderr
+    calls = sandbox.stats()["cancel_calls"]
+    assert {order: calls[order] for order in ok} == dict.fromkeys(ok, 1)
+    assert sandbox.stats()["read_calls"]

@@ -19,7 +19,7 @@ from batch_cancel.schema import WRITTEN_COLUMNS
 
 from .helpers import write_csv
 
-STATUSES = "cancelled, rejected, failed, invalid, duplicate, skipped, not_sent"
+STATUSES = "cancelled, rejected, failed, in_doubt, invalid, duplicate, skipped, not_sent"
 INPUT = ["order_no", "warehouse_id", "cancel_reason"]
 REJECTED = RowResult(2, Outcome.REJECTED, 400, "9001", "stock", 1, "req-2", "2026-11-26T23:00:01Z")
 

@@ -61,6 +61,7 @@ def test_summarize_json_and_needs_attention_csv(
         "cancelled": 2,
         "rejected": 5,
         "failed": 2,
+        "in_doubt": 0,
         "invalid": 2,
         "duplicate": 1,
         "skipped": 1,
@@ -110,7 +111,7 @@ def test_report_writes_one_html_file(
 
 
 ORDERS, NIGHTLY = SAMPLES / "orders.csv", SAMPLES / "nightly-export.csv"
-STATUSES = "cancelled, rejected, failed, invalid, duplicate, skipped, not_sent"
+STATUSES = "cancelled, rejected, failed, in_doubt, invalid, duplicate, skipped, not_sent"
 
 
 @pytest.mark.parametrize(

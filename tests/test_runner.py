@@ -492,7 +492,7 @@ class LedgerThatFillsUp:
     ("reply", "status", "code"),
     [
         (OK, Outcome.CANCELLED, ""),
-        (TimeoutError(), Outcome.FAILED, LocalCode.IN_DOUBT),
+        (TimeoutError(), Outcome.IN_DOUBT, LocalCode.IN_DOUBT),
     ],
     ids=["answered-200", "no-answer"],
 )
@@ -523,7 +523,7 @@ async def test_a_ledger_that_fills_up_stops_sending_and_keeps_the_answers_in_fli
         assert first.error_message == (
             "in doubt: sent, but no answer before the run stopped (timeout: no answer within "
             "the timeout) and the ledger could not record it; Shipper may have cancelled it: "
-            "check the order before sending it again"
+            "check the order in Shipper (batch-cancel check) before sending it again"
         )
     assert {n: results[n].status for n in range(2, 7)} == dict.fromkeys(
         range(2, 7), Outcome.NOT_SENT

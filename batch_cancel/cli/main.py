@@ -70,7 +70,7 @@ def _refused_flags_summary(parser: argparse.ArgumentParser, argv: Sequence[str])
 
 def _command(args: argparse.Namespace) -> ExitStatus:
     """The command's module is imported only when it runs (`validate` never loads aiohttp)."""
-    from . import history, notify, review, run, sandbox, show_config, validate
+    from . import check, history, notify, review, run, sandbox, show_config, validate
 
     def demo(_: argparse.Namespace) -> ExitStatus:
         from ..demo import main as demo_main
@@ -82,6 +82,7 @@ def _command(args: argparse.Namespace) -> ExitStatus:
         "validate": validate.validate_command,
         "config": show_config.config_command,
         "history": history.history_command,
+        "check": check.check_command,
         "summarize": review.summarize_command,
         "report": review.report_command,
         "sandbox": sandbox.sandbox_command,

@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for add in (_add_run, _add_config, _add_history, _add_validate, _add_summarize, _add_report):
         add(commands)
+    _add_check(commands)
     _add_sandbox(commands)
     _add_demo(commands)
     _add_notify(commands)
@@ -315,6 +316,43 @@ def _add_config(commands: Any) -> None:
         "The key is never printed.",
     )
     _add_config_option(config)
+
+
+def _add_check(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="ask Shipper what became of orders (reads only)",
+        description="Read orders back from Shipper at the same rate limit as `run` and write a "
+        "CSV: order, warehouse, Shipper's status, allocated quantity and a verdict in plain "
+        "words. The orders are ORDER_NOs (with --warehouse-id) or the rows of a results CSV "
+        "(--results, with --only). Nothing is cancelled. Exit 0 when every order is "
+        "cancelled, 1 when some are not (or could not be read), 3 when the key was refused "
+        "or the API looked down.",
+    )
+    check.add_argument("order_no", nargs="*", metavar="ORDER_NO", help="orders to read back")
+    check.add_argument("--warehouse-id", help="the warehouse of the ORDER_NOs")
+    check.add_argument(
+        "--results", type=Path, metavar="PATH", help="read back the orders of this results CSV"
+    )
+    check.add_argument(
+        "--only",
+        type=_statuses_arg,
+        metavar="STATUS[,STATUS]",
+        help="with --results: only its rows whose result_status is one of these",
+    )
+    check.add_argument(
+        "-o", "--output", type=Path, metavar="PATH", help="the CSV (default: stdout)"
+    )
+    check.add_argument("--base-url", help=f"API base URL (default: ${BASE_URL_ENV})")
+    check.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="PATH",
+        help=f"read the key from this file (default: ${API_KEY_ENV})",
+    )
+    _add_pace_flags(check)
+    _add_config_option(check)
+    check.set_defaults(verbose=False, quiet=False)  # for the log setup `run` shares
 
 
 def _add_history(commands: Any) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..config import parse_column_map
 from ..models import ExitStatus
 from ..outputs import Named, Role, check_outputs, write_atomically
+from .check import review_checks
 from .common import kept_files, print_to_pipe
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ def _review_status(review: Review) -> ExitStatus:
 
 
 def summarize_command(args: argparse.Namespace) -> ExitStatus:
+    if (checked := review_checks(args, report=False)) is not None:
+        return checked
     from ..formats.needs_attention_csv import write_needs_attention
     from ..formats.review_json import review_json
     from ..formats.review_text import format_text
@@ -65,6 +68,8 @@ def report_command(args: argparse.Namespace) -> ExitStatus:
     from ..review import default_report_path
     from ..text import printable
 
+    if (checked := review_checks(args, report=True)) is not None:
+        return checked
     output, review = _read_review(
         args, args.output or default_report_path(args.results[0]), flag="-o", role=Role.REPORT
     )

@@ -13,6 +13,9 @@ def history_line(entry: dict[str, object]) -> str:
         answer += f" (request {entry['request_id']})"
     if entry["kind"] == "attempt":
         what = f"attempt {entry['attempt']} sent -> {answer}"
+    elif entry["kind"] == "read":
+        shown = f"Shipper shows {entry['status']}" if entry["status"] else answer
+        what = f"read-back -> {shown}" + (f" ({answer})" if entry["status"] else "")
     else:
         row = f"row {entry['source_row']} of {Path(str(entry['input_path'])).name}"
         what = f"outcome {entry['status']} after {entry['attempt']} attempt(s): {answer}; {row}"

@@ -1,0 +1,88 @@
+"""`batch-cancel check` against the real sandbox: each order read back, its verdict in
+plain words, and the exit status; `summarize` of the check's CSV shows the verdicts."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from batch_cancel.models import ExitStatus
+from batch_cancel.sandbox_process import SandboxProcess
+
+from .helpers import main_in_process, use_cli_env, write_csv
+
+BOOK = [
+    ("OPEN-1", "CREATED"),
+    ("ALLOC-1", "PICKED"),
+    ("SHIP-1", "SHIPPED"),
+    ("DONE-1", "CANCELLED"),
+]
+
+
+def _sandbox(tmp_path: Path, start_sandbox: Callable[..., SandboxProcess]) -> SandboxProcess:
+    rows = [[order, "WH-1", state] for order, state in BOOK]
+    book = write_csv(tmp_path / "book.csv", ["order_no", "warehouse_id", "state"], rows)
+    return start_sandbox("--orders", str(book))
+
+
+def test_check_reads_each_order_back_and_says_what_became_of_it(
+    tmp_path: Path,
+    start_sandbox: Callable[..., SandboxProcess],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_cli_env(monkeypatch)
+    sandbox = _sandbox(tmp_path, start_sandbox)
+    out = tmp_path / "check.csv"
+    orders = [order for order, _ in BOOK] + ["NOPE-1"]
+    done = main_in_process(
+        capsys, "check", *orders, "--warehouse-id", "WH-1", "--base-url", sandbox.url, "-o", out
+    )
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION, done.stderr
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = [
+            (row["order_no"], row["so_status"], row["qty_allocated"], row["verdict"])
+            for row in csv.DictReader(handle)
+        ]
+    assert rows == [
+        ("OPEN-1", "CREATED", "0", "still open, a re-run will cancel it"),
+        ("ALLOC-1", "PICKED", "1", "stock allocated, the warehouse must release it"),
+        ("SHIP-1", "SHIPPED", "0", "shipped, too late to cancel"),
+        ("DONE-1", "CANCELLED", "0", "cancelled"),
+        ("NOPE-1", "", "", "unknown to Shipper"),
+    ]
+    assert done.stderr.endswith(f"5 order(s) checked, 1 cancelled; written to {out}\n")
+    assert sandbox.stats()["cancel_calls"] == {}  # check never cancels
+
+    summary = main_in_process(capsys, "summarize", out)
+    assert summary.returncode == ExitStatus.ROWS_NEED_ATTENTION
+    assert summary.stdout.splitlines() == [
+        "5 order(s) checked in Shipper:",
+        "        1  cancelled",
+        "        1  shipped, too late to cancel",
+        "        1  still open, a re-run will cancel it",
+        "        1  stock allocated, the warehouse must release it",
+        "        1  unknown to Shipper",
+    ]
+
+
+def test_check_exits_0_when_every_order_is_cancelled_and_3_when_the_key_is_refused(
+    tmp_path: Path,
+    start_sandbox: Callable[..., SandboxProcess],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_cli_env(monkeypatch)
+    sandbox = _sandbox(tmp_path, start_sandbox)
+    flags = ["--warehouse-id", "WH-1", "--base-url", sandbox.url]
+    done = main_in_process(capsys, "check", "DONE-1", *flags)
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr
+    assert done.stdout.splitlines()[1].startswith("DONE-1,WH-1,CANCELLED,0,cancelled,200,sbx-")
+
+    use_cli_env(monkeypatch, api_key="sk-live-not-the-sandbox-key")
+    refused = main_in_process(capsys, "check", "DONE-1", "OPEN-1", *flags)
+    assert refused.returncode == ExitStatus.API_REFUSED_OR_DOWN
+    assert "sk-live-not-the-sandbox-key" not in refused.stdout + refused.stderr
