@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .actions import action_of
 from .client import ShipperClient
 from .config import (
     DEFAULT_KEEP_DAYS,
@@ -411,12 +412,17 @@ def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to b
         rows = results.rows(per_file)
 
         reasons: Counter[tuple[Outcome, str]] = Counter()
+        causes: defaultdict[int, Counter[str]] = defaultdict(Counter)  # by file
         results_failed: list[RecordingError] = []
         in_doubt = [0]  # rows sent whose answer nobody knows (LocalCode.IN_DOUBT)
 
         def record(row: LoadedRow, result: RowResult) -> None:
             if result.status in NEEDS_ATTENTION:
                 reasons[result.status, reason_of(result)] += 1
+                # A dry run's not_sent rows are its point, not a cause to act on.
+                dry = options.send is None and result.status is Outcome.NOT_SENT
+                if not dry and (action := action_of(result)) is not None:
+                    causes[row.file][action.cause] += 1
                 in_doubt[0] += result.error_code == LocalCode.IN_DOUBT
             # The ledger first: it is the durable record. The CSV row is added even if
             # the ledger write fails: once the ledger is full, the results file is the
@@ -479,8 +485,8 @@ def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to b
                     log.warning("%s", exc)
     broken = {item.input_path for item in unread}  # read in part: never archived
     files = []
-    for night_file, opened, file_counts, previous in zip(
-        options.files, orders, results.counts, results.previous, strict=True
+    for number, (night_file, opened, file_counts, previous) in enumerate(
+        zip(options.files, orders, results.counts, results.previous, strict=True)
     ):
         if file_counts is None:
             continue
@@ -498,6 +504,7 @@ def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to b
                 notes=tuple(opened.notes),
                 archived_to=night_file.archive if archived else None,
                 previous_results=previous,
+                causes=causes[number],
             )
         )
     return RunOutcome(

@@ -26,6 +26,8 @@ class FileReport:
     notes: tuple[str, ...]
     archived_to: Path | None = None  # the archive folder; results_path is then in it
     previous_results: Path | None = None  # an earlier run's results, kept under this name
+    # Rows needing attention per cause (actions.py): the summary's "what to do".
+    causes: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, kw_only=True)

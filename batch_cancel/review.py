@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from .actions import action_of
 from .models import (
     NEEDS_ATTENTION,
     Outcome,
@@ -76,6 +77,8 @@ class Summary:
     top_messages: tuple[MessageCount, ...]  # the most common messages of rows needing attention
     first_finished_at: str  # as recorded; "" when no row has one
     last_finished_at: str
+    # Rows needing attention per cause (actions.py), most rows first.
+    causes: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class Review:
     # Rows of an order that a later file answers again (a night, then its retry):
     # left out of the total and of needs_attention, so each order counts once.
     superseded: int = 0
+    # The results files (labels) that hold each cause's rows, for the commands to name.
+    cause_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     _files: tuple[ResultsFile, ...] = ()
     _last: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
@@ -117,6 +122,7 @@ class _Tally:
         self.by_warehouse: defaultdict[str, Counter[Outcome]] = defaultdict(Counter)
         self.attention_messages: Counter[str] = Counter()
         self.reasons: Counter[tuple[Outcome, str]] = Counter()
+        self.causes: Counter[str] = Counter()
         self.first_finished_at = ""
         self.last_finished_at = ""
 
@@ -144,6 +150,8 @@ class _Tally:
                 _count_bounded(self.attention_messages, kind.error_message, rows)
             result = RowResult(0, status, kind.http_status, kind.error_code, kind.error_message)
             self.reasons[status, reason_of(result)] += rows
+            if (action := action_of(result)) is not None:
+                self.causes[action.cause] += rows
 
     def summary(self, label: str) -> Summary:
         codes = [
@@ -178,6 +186,7 @@ class _Tally:
             ),
             first_finished_at=self.first_finished_at,
             last_finished_at=self.last_finished_at,
+            causes=dict(ranked(self.causes)),
         )
 
 
@@ -215,8 +224,10 @@ def review_files(
     summaries: list[Summary] = []
     attention: list[ResultRow] = []
     superseded = 0
+    cause_files: defaultdict[str, list[str]] = defaultdict(list)
     for number, results in enumerate(files):
         tally = _Tally()
+        causes_before = Counter(total.causes)
         for block in results.blocks():
             tally.add(block)
             if last:
@@ -233,6 +244,8 @@ def review_files(
                 wanted = (row for row in kept.rows() if row.result.status in NEEDS_ATTENTION)
                 attention += islice(wanted, SAMPLE_ROWS - len(attention))
         summaries.append(tally.summary(results.label))
+        for cause in total.causes - causes_before:
+            cause_files[cause].append(results.label)
     label = files[0].label if len(files) == 1 else f"{len(files)} results files"
     return Review(
         total=total.summary(label),
@@ -240,6 +253,7 @@ def review_files(
         needs_attention=tuple(attention),
         headers={results.label: results.header for results in files},
         superseded=superseded,
+        cause_files={cause: tuple(labels) for cause, labels in cause_files.items()},
         _files=tuple(files),
         _last=last,
     )

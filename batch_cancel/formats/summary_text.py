@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+from ..actions import action_lines
 from ..models import breakdown, needs_attention, status_lines
 from ..outcome import RunOutcome
 from ..wording import attention_sentence
@@ -12,6 +15,7 @@ def format_summary(report: RunOutcome) -> str:
     lines = [report.headline]
     if needs_attention(report.counts, dry_run=report.dry_run):
         lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
+        lines += _what_to_do(report)
     lines.append(f"  rows: {report.counts.total()} in {report.elapsed_s:.1f}s")
     end = report.end
     if end.rate_reached is not None and end.final_rate is not None:
@@ -51,3 +55,15 @@ def format_summary(report: RunOutcome) -> str:
         source = f"[{unread.source}] " if unread.source else ""
         lines.append(f"    {source}{unread.reason}")
     return "\n".join(lines)
+
+
+def _what_to_do(report: RunOutcome) -> list[str]:
+    """Rows needing attention by cause, with the action and the command for each file."""
+    causes: Counter[str] = sum((item.causes for item in report.files), Counter())
+    if not causes:
+        return []
+    files: dict[str, list[str]] = {}
+    for item in report.files:
+        for cause in item.causes:
+            files.setdefault(cause, []).append(str(item.results_path))
+    return ["  what to do:", *action_lines(causes, files, indent="    ")]
