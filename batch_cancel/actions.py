@@ -167,7 +167,11 @@ def _is_local(code: str) -> bool:
 
 
 def action_lines(
-    causes: Mapping[str, int], results: Mapping[str, Sequence[str]], *, indent: str = "  "
+    causes: Mapping[str, int],
+    results: Mapping[str, Sequence[str]],
+    *,
+    indent: str = "  ",
+    commands: bool = True,
 ) -> list[str]:
     """'What to do' as text: each cause with its rows, its action and its command(s).
 
@@ -179,7 +183,7 @@ def action_lines(
         action = BY_CAUSE[cause]
         lines.append(f"{indent}{rows:>5}  {cause}")
         lines.append(f"{indent}       -> {action.todo}")
-        if action.command:
+        if action.command and commands:
             for name in results.get(cause) or ["RESULTS"]:
                 lines.append(f"{indent}          {action.command_for(name)}")
     return lines

@@ -72,7 +72,9 @@ class Source:
         return tuple(str(self.base_dir / pattern) for pattern in self.files)
 
     def paths(self) -> list[Path]:
-        """The files this source names tonight, sorted, each once; never our own outputs."""
+        """The files this source names tonight, oldest first (by modification time, then
+        name), each once; never our own outputs. Oldest first: an order in two exports is
+        sent from the earlier one, and the later one's row is the duplicate."""
         found: set[Path] = set()
         for pattern in self.files:
             found.update(
@@ -80,7 +82,7 @@ class Source:
                 for path in self.base_dir.glob(pattern)
                 if path.is_file() and not _is_our_output(path.name)
             )
-        return sorted(found)
+        return sorted(found, key=_age_order)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +96,13 @@ class ConfigFile:
 
 # What runs write beside their inputs; a glob like "tokopedia-*.csv" matches them too.
 _OUTPUT_SUFFIXES = (".results.csv", ".dry-run.csv", ".incomplete.csv", ".html")
+
+
+def _age_order(path: Path) -> tuple[int, Path]:
+    try:
+        return (path.stat().st_mtime_ns, path)
+    except OSError:  # gone since the glob: the loader says so, in name order
+        return (0, path)
 
 
 def _is_our_output(name: str) -> bool:

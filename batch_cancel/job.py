@@ -713,7 +713,9 @@ def _rows_verdict(
         )
     attention = needs_attention(counts, dry_run=dry_run)
     if dry_run:
-        headline = "batch-cancel: dry run; nothing sent"
+        valid = counts[Outcome.NOT_SENT]
+        problems = f"; {attention} row(s) need attention" if attention else ""
+        headline = f"batch-cancel: dry run; nothing sent: would send {valid}{problems}"
     elif attention:
         headline = f"batch-cancel: finished; {attention} row(s) need attention"
     else:

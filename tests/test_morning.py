@@ -3,6 +3,7 @@ each row counted once, validate's order, the dry run's words and `run --help`.""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,14 @@ from batch_cancel.actions import ACTIONS
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import ORDERS_HEADER, ROOT, main_in_process, use_cli_env, write_csv
+from .helpers import (
+    ORDERS_HEADER,
+    ROOT,
+    main_in_process,
+    read_results,
+    use_cli_env,
+    write_csv,
+)
 
 BOOK_HEADER = ["order_no", "warehouse_id", "state"]
 
@@ -64,3 +72,75 @@ def test_the_readme_says_what_to_do_for_every_cause_as_the_table_does() -> None:
     for action in ACTIONS:
         command = f"`{action.command_for('RESULTS')}`" if action.command else ""
         assert f"| {action.cause} | {action.todo} | {command} |" in readme, action.cause
+
+
+@pytest.mark.integration
+def test_a_night_and_its_retry_count_a_row_without_an_order_number_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    start_sandbox: Callable[..., Sandbox],
+) -> None:
+    use_cli_env(monkeypatch, state=tmp_path / "ledger.sqlite3")
+    sandbox = start_sandbox(
+        "--orders", str(order_book(tmp_path / "book.csv", {"A-1": "CREATED", "A-2": "ALLOCATED"}))
+    )
+    export = write_csv(
+        tmp_path / "night.csv",
+        ORDERS_HEADER,
+        [["A-1", "WH-1", "r"], ["A-2", "WH-1", "r"], ["", "WH-1", "r"], ["", "WH-2", "r"]],
+    )
+    main_in_process(capsys, "run", export, "--base-url", sandbox.url)
+    night, retry = tmp_path / "night.results.csv", tmp_path / "retry.results.csv"
+    args = ("run", night, "--only", "rejected", "-o", retry, "--base-url", sandbox.url)
+    assert main_in_process(capsys, *args).returncode == ExitStatus.ROWS_NEED_ATTENTION
+    done = main_in_process(capsys, "summarize", night, retry)
+    assert done.stdout.splitlines()[0] == "2 results files: 4 row(s), 3 need attention"
+    assert "  invalid          2  <- needs attention" in done.stdout.splitlines()
+    assert (
+        "Each order counted once, with its last outcome: 4 earlier row(s) of re-sent orders "
+        "are left out of the total."
+    ) in done.stdout
+
+
+def test_the_files_of_a_source_are_read_oldest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_cli_env(monkeypatch, state=tmp_path / "ledger.sqlite3")
+    older = write_csv(tmp_path / "export-b.csv", ORDERS_HEADER, [["A-1", "WH-1", "r"]])
+    newer = write_csv(tmp_path / "export-a.csv", ORDERS_HEADER, [["A-1", "WH-1", "r"]])
+    os.utime(older, (1_000_000, 1_000_000))
+    os.utime(newer, (2_000_000, 2_000_000))
+    config = tmp_path / "night.toml"
+    config.write_text('[sources.shop]\nfiles = "export-*.csv"\n', encoding="utf-8")
+    done = main_in_process(capsys, "run", "--config", config, "--dry-run")
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr
+    later = read_results(tmp_path / "export-a.dry-run.csv")
+    assert [(row["result_status"], row["result_error_message"]) for row in later] == [
+        ("duplicate", "same order_no and warehouse_id as row 1 of export-b.csv")
+    ]
+    assert read_results(tmp_path / "export-b.dry-run.csv")[0]["result_status"] == "not_sent"
+
+
+def test_a_dry_run_says_what_it_would_send_and_exits_0_when_every_row_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_cli_env(monkeypatch, state=tmp_path / "ledger.sqlite3")
+    valid = write_csv(
+        tmp_path / "ok.csv", ORDERS_HEADER, [["A-1", "WH-1", "r"], ["A-2", "WH-1", "r"]]
+    )
+    done = main_in_process(capsys, "run", valid, "--dry-run")
+    assert done.returncode == ExitStatus.SUCCESS
+    lines = done.stderr.splitlines()
+    assert lines[0] == "batch-cancel: dry run; nothing sent: would send 2"
+    assert "  not_sent         2  <- would be sent" in lines
+    mixed = write_csv(
+        tmp_path / "mixed.csv", ORDERS_HEADER, [["A-1", "WH-1", "r"], ["", "WH-1", "r"]]
+    )
+    done = main_in_process(capsys, "run", mixed, "--dry-run")
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION
+    assert done.stderr.splitlines()[:2] == [
+        "batch-cancel: dry run; nothing sent: would send 1; 1 row(s) need attention",
+        "  1 row needs attention: 1 invalid.",
+    ]
+    assert "not sent (re-run)" not in done.stderr

@@ -11,13 +11,12 @@ from typing import TextIO
 from ..actions import action_of
 from ..models import RowResult
 from ..outputs import write_atomically
-from ..review import Review
+from ..review import ADDED_COLUMNS, Review
 from ..schema import RESULTS_ENCODING, safe_cell
 
-# Added to the needs-attention CSV so rows from a week of files can be told apart.
-FILE_COLUMN = "results_file"
-# What to do about the row (actions.py), with the command that helps where one does.
-ACTION_COLUMN = "action"
+# Added to the needs-attention CSV: the file, so rows from a week of files can be told
+# apart, and what to do about the row (actions.py), with the command that helps.
+FILE_COLUMN, ACTION_COLUMN = ADDED_COLUMNS
 
 
 def needs_attention_table(review: Review) -> tuple[list[str], Iterator[list[str]]]:

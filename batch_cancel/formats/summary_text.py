@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..actions import action_lines
-from ..models import breakdown, needs_attention, status_lines
+from ..models import Outcome, breakdown, needs_attention, status_lines
 from ..outcome import RunOutcome
 from ..wording import attention_sentence
 
@@ -14,7 +14,11 @@ def format_summary(report: RunOutcome) -> str:
     """A few lines for stderr: the verdict, why rows need attention, counts, where to look."""
     lines = [report.headline]
     if needs_attention(report.counts, dry_run=report.dry_run):
-        lines.append(f"  {attention_sentence(report.counts, report.reasons)}")
+        # A dry run's not_sent rows are the ones it would send: not in the sentence.
+        counts = report.counts - Counter({Outcome.NOT_SENT: report.counts[Outcome.NOT_SENT]})
+        lines.append(
+            f"  {attention_sentence(counts if report.dry_run else report.counts, report.reasons)}"
+        )
         lines += _what_to_do(report)
     lines.append(f"  rows: {report.counts.total()} in {report.elapsed_s:.1f}s")
     end = report.end
@@ -28,7 +32,7 @@ def format_summary(report: RunOutcome) -> str:
             f"  rate auto: reached {end.rate_reached:.1f}/s, {end.final_rate:.1f}/s at the end; "
             f"{first}"
         )
-    lines += status_lines(report.counts)
+    lines += status_lines(report.counts, dry_run=report.dry_run)
     if report.cancelled_elsewhere:
         hosts = ", ".join(f"{host}: {n}" for host, n in sorted(report.cancelled_elsewhere.items()))
         lines.append(
@@ -66,4 +70,6 @@ def _what_to_do(report: RunOutcome) -> list[str]:
     for item in report.files:
         for cause in item.causes:
             files.setdefault(cause, []).append(str(item.results_path))
-    return ["  what to do:", *action_lines(causes, files, indent="    ")]
+    # A dry run's results are not re-sent: fix the export and run it again.
+    commands = not report.dry_run
+    return ["  what to do:", *action_lines(causes, files, indent="    ", commands=commands)]
