@@ -121,8 +121,12 @@ class InputScan:
     loop hardly notices.
     """
 
-    def __init__(self, paths: Sequence[Path]) -> None:
+    def __init__(self, paths: Sequence[Path], counted: Sequence[int | None] = ()) -> None:
         self._paths = tuple(paths)
+        # Rows already counted (a spreadsheet, read whole to open it): their bytes hold no
+        # line per row, so those files' counts are these, not their newlines.
+        self._counted = tuple(counted) + (None,) * (len(self._paths) - len(counted))
+        self.exact = all(count is not None for count in self._counted)
         self._rows: int | None = None
         self._sha256s: list[str] = []
         self._thread = threading.Thread(target=self._scan, name="input-scan", daemon=True)
@@ -130,7 +134,7 @@ class InputScan:
 
     def _scan(self) -> None:
         rows = 0
-        for path in self._paths:
+        for path, counted in zip(self._paths, self._counted, strict=True):
             lines, digest = 0, hashlib.sha256()
             try:
                 with path.open("rb") as handle:
@@ -142,12 +146,13 @@ class InputScan:
                 self._sha256s.append("")
                 continue
             self._sha256s.append(digest.hexdigest())
-            rows += max(lines - 1, 0)
+            rows += max(lines - 1, 0) if counted is None else counted
         self._rows = rows
 
     @property
     def rows_estimate(self) -> int | None:
-        """Data rows, roughly (a quoted value may span lines); None until the scan is done."""
+        """Data rows, roughly for a CSV (a quoted value may span lines), counted for a
+        spreadsheet (`exact` when every file is one); None until the scan is done."""
         return self._rows
 
     def sha256s(self) -> list[str]:

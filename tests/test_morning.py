@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from batch_cancel.actions import ACTIONS
+from batch_cancel.cli.progress import Progress
+from batch_cancel.config import InputOptions
+from batch_cancel.job import InputScan
+from batch_cancel.loader import OrdersFile
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
@@ -21,6 +25,7 @@ from .helpers import (
     use_cli_env,
     write_csv,
 )
+from .workbooks import Sheet, write_workbook
 
 BOOK_HEADER = ["order_no", "warehouse_id", "state"]
 
@@ -144,3 +149,21 @@ def test_a_dry_run_says_what_it_would_send_and_exits_0_when_every_row_is_valid(
         "  1 row needs attention: 1 invalid.",
     ]
     assert "not sent (re-run)" not in done.stderr
+
+
+def test_the_progress_total_of_a_spreadsheet_is_counted_not_estimated(tmp_path: Path) -> None:
+    rows = [[f"SO-{n}", "WH-1", "r"] for n in range(30)]
+    path = write_workbook(
+        tmp_path / "night.xlsx", [Sheet("Orders", [ORDERS_HEADER, *rows[:10], [], *rows[10:]])]
+    )
+    csv_path = write_csv(tmp_path / "night.csv", ORDERS_HEADER, rows)
+    orders = [OrdersFile(InputOptions(path=path)), OrdersFile(InputOptions(path=csv_path))]
+    assert [item.counted_rows for item in orders] == [30, None]
+    scan = InputScan([path, csv_path], [item.counted_rows for item in orders])
+    scan.sha256s()  # waits for the scan
+    assert (scan.rows_estimate, scan.exact) == (60, False)
+    sheet_only = InputScan([path], [orders[0].counted_rows])
+    sheet_only.sha256s()
+    assert (sheet_only.rows_estimate, sheet_only.exact) == (len(list(orders[0].rows())), True)
+    progress = Progress(sheet_only, quiet=True, every_s=60)
+    assert progress.line(0.0).startswith("0/30 rows")

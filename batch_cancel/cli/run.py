@@ -129,7 +129,10 @@ def _run_night(
             print(f"  note: {note}", file=sys.stderr)
         return _empty_night(args, empty_sources)
     options = replace(options, files=opened.files, empty_sources=empty_sources)
-    scan = InputScan([night_file.input.path for night_file in opened.files])
+    scan = InputScan(
+        [night_file.input.path for night_file in opened.files],
+        [orders.counted_rows for orders in opened.orders],
+    )
     progress = Progress(scan, quiet=args.quiet, every_s=args.progress_every)
     try:
         report = run_job(
