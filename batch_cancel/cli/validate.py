@@ -47,7 +47,8 @@ def validate_command(args: argparse.Namespace) -> ExitStatus:
     validation = Validation.open(night_file, output)
     # Invalid rows (and notes) first: they need a person. Duplicates are normal in a
     # one-row-per-item export (Lazada), so they are counted, and listed only if asked.
-    shown, duplicates = 0, []
+    shown = 0
+    duplicates: list[Problem] = []
     for problem in validation.problems():
         if problem.what == Outcome.DUPLICATE.value:
             if args.show_duplicates and len(duplicates) < MAX_PROBLEMS_SHOWN:
