@@ -142,6 +142,8 @@ ACTIONS: tuple[Action, ...] = (
     DUPLICATE,
 )
 BY_CAUSE: Mapping[str, Action] = {action.cause: action for action in ACTIONS}
+# A source's `retry_rejected` names -> the cause they retry (configfile.RETRYABLE_REJECTIONS).
+RETRYABLE = {"allocated": _REJECTED[ALLOCATED].cause}
 
 
 def action_of(result: RowResult) -> Action | None:

@@ -44,7 +44,14 @@ SOURCE_KEYS = {
     "sheet": str,
     "archive": str,
     "optional": bool,  # true: a night without its file is no news
+    "give_up_after": int,  # nights a file may stay before it goes to needs-person/
+    "retry_rejected": (str, list),  # rejection causes retried nightly: "allocated", or none
 }
+# A file that still needs attention after this many nights leaves the nightly loop.
+DEFAULT_GIVE_UP_AFTER = 3
+# Rejections whose cause can change without anyone touching the row: the warehouse
+# releases allocated stock. Retried by default (within give_up_after); [] turns it off.
+RETRYABLE_REJECTIONS = ("allocated",)
 TOP_KEYS = {"api": dict, "sources": dict, "state": str, "keep_days": (int, float)}
 _TOML_WHERE = re.compile(r"\(at line (\d+), column \d+\)")
 
@@ -65,6 +72,8 @@ class Source:
     archive: Path | None = None  # where a file goes once its results are complete
     # False: a night this source matches no file needs attention (the export never came).
     optional: bool = False
+    give_up_after: int = DEFAULT_GIVE_UP_AFTER  # nights; 0: never give up
+    retry_rejected: tuple[str, ...] = RETRYABLE_REJECTIONS
 
     @property
     def globs(self) -> tuple[str, ...]:
@@ -187,6 +196,14 @@ def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:
     if encoding is not None and (problem := encoding_problem(encoding)):
         checker.fail((*where, "encoding"), problem)
     archive = table.get("archive")
+    give_up_after = table.get("give_up_after", DEFAULT_GIVE_UP_AFTER)
+    if give_up_after < 0:
+        checker.fail((*where, "give_up_after"), "must be 0 (never) or a number of nights")
+    retry = table.get("retry_rejected", list(RETRYABLE_REJECTIONS))
+    retry = [retry] if isinstance(retry, str) else retry
+    if not set(retry) <= set(RETRYABLE_REJECTIONS):
+        known = ", ".join(f'"{name}"' for name in RETRYABLE_REJECTIONS)
+        checker.fail((*where, "retry_rejected"), f"must be {known} or [] (retry none)")
     return Source(
         name=name,
         files=patterns,
@@ -199,6 +216,8 @@ def _source(checker: _Checker, name: str, table: Any, base: Path) -> Source:
         sheet=table.get("sheet"),
         archive=base / archive if archive else None,
         optional=table.get("optional", False),
+        give_up_after=give_up_after,
+        retry_rejected=tuple(retry),
     )
 
 

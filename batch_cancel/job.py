@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .actions import action_of
+from .actions import RETRYABLE, action_of
 from .client import ShipperClient
 from .config import (
     DEFAULT_KEEP_DAYS,
@@ -495,10 +496,10 @@ def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to b
     ):
         if file_counts is None:
             continue
-        archived = (
-            _archive(night_file, file_counts, end)
+        archived, gave_up = (
+            _settle(night_file, file_counts, causes[number], end)
             if options.send and night_file.input.path not in broken
-            else None
+            else (None, 0)
         )
         files.append(
             FileReport(
@@ -507,7 +508,10 @@ def run_job(  # noqa: C901 (one run in order: locks, ledger, send, results; to b
                 source=night_file.source,
                 counts=file_counts,
                 notes=tuple(opened.notes),
-                archived_to=night_file.archive if archived else None,
+                archived_to=(night_file.archive if not gave_up else archived.parent)
+                if archived
+                else None,
+                given_up_after=gave_up,
                 previous_results=previous,
                 causes=causes[number],
             )
@@ -539,30 +543,64 @@ def _keep_previous(results: Path) -> Path | None:
     return kept
 
 
-def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Path | None:
-    """Move a finished file and its results to the source's archive: nothing left to re-send.
+NEEDS_PERSON = "needs-person"  # beside a source's files: where a file goes when we give up
 
-    Never over a file already there (the same export name every night gets stamped names),
-    and across filesystems too. Returns where the results are now; None if not archived.
+
+def _settle(
+    night_file: NightFile, counts: Counter[Outcome], causes: Counter[str], end: RunEnd
+) -> tuple[Path | None, int]:
+    """Archive a finished file, or after `give_up_after` nights of rows still needing
+    attention move it to needs-person/, out of the nightly loop. Returns where its results
+    are now (None: left where they are) and, when it was given up, after how many nights.
     """
-    left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT]
     unread = end.input_error or end.internal_error  # rows after the break are still to send
-    if night_file.archive is None or left or unread or end.signal is not None:
-        return None
-    if end.recording_error is not None:  # the re-run reads these results where they are
-        return None
-    target = night_file.archive
-    moving = (night_file.input.path, night_file.output)
+    if unread or end.signal is not None or end.recording_error is not None:
+        return None, 0  # the re-run reads these results where they are
+    # Rows a later night may still settle: failures, and rejections whose cause can change.
+    retry = {RETRYABLE[name] for name in night_file.retry_rejected} & causes.keys()
+    left = counts[Outcome.FAILED] + counts[Outcome.NOT_SENT] + len(retry)
+    if not left and night_file.archive is not None:
+        return _move(night_file, [night_file.output], night_file.archive, "archived"), 0
+    if not night_file.from_glob or not night_file.give_up_after:
+        return None, 0
+    if not needs_attention(counts) or (nights := _nights(night_file.output)) < (
+        night_file.give_up_after
+    ):
+        return None, 0
+    kept = [*kept_names(night_file.output), night_file.output]
+    folder = night_file.input.path.parent / NEEDS_PERSON
+    return _move(night_file, kept, folder, f"given up on after {nights} night(s)"), nights
+
+
+def _nights(results: Path) -> int:
+    """The nights a file has been run: tonight, and the days its kept results were written
+    (each live run keeps the results before it under a stamped name: outputs.keep_beside).
+    Days in UTC: several runs in one night count once."""
+    days = {datetime.now(UTC).strftime("%Y%m%d")}
+    for kept in kept_names(results):
+        if found := _STAMPED_DAY.search(kept.name):
+            days.add(found.group(1))
+    return len(days)
+
+
+_STAMPED_DAY = re.compile(r"\.(\d{8})T\d{6}Z(?:-\d+)?\.results\.csv$")
+
+
+def _move(night_file: NightFile, results: list[Path], target: Path, what: str) -> Path | None:
+    """Move the file and its results into `target`, never over a file already there (the
+    same export name every night gets stamped names), across filesystems too. Returns
+    where the night's results are now; None if not moved (a warning says why)."""
+    moving = (night_file.input.path, *results)
     try:
         target.mkdir(parents=True, exist_ok=True)
         names = free_names(moving, target, datetime.now(UTC))
         for path, name in zip(moving, names, strict=True):
             move_into(path, name)
     except OSError as exc:
-        log.warning("%s: not archived to %s: %s", night_file.input.path, target, exc)
+        log.warning("%s: not moved to %s (%s): %s", night_file.input.path, target, what, exc)
         return None
-    log.info("%s and its results archived as %s", night_file.input.path, ", ".join(map(str, names)))
-    return names[1]
+    log.info("%s and its results %s: %s", night_file.input.path, what, ", ".join(map(str, names)))
+    return names[-1]
 
 
 def read_back_cancels(ledger: Ledger) -> None:

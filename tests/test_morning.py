@@ -4,6 +4,7 @@ each row counted once, validate's order, the dry run's words and `run --help`.""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,3 +168,93 @@ def test_the_progress_total_of_a_spreadsheet_is_counted_not_estimated(tmp_path: 
     assert (sheet_only.rows_estimate, sheet_only.exact) == (len(list(orders[0].rows())), True)
     progress = Progress(sheet_only, quiet=True, every_s=60)
     assert progress.line(0.0).startswith("0/30 rows")
+
+
+def _age(path: Path, days: int) -> None:
+    """As if `path` had been written `days` nights ago (the next run keeps it by that day)."""
+    moment = time.time() - days * 86_400
+    os.utime(path, (moment, moment))
+
+
+@pytest.mark.integration
+def test_allocated_rows_are_retried_nightly_then_the_file_goes_to_a_person(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    start_sandbox: Callable[..., Sandbox],
+) -> None:
+    use_cli_env(monkeypatch, state=tmp_path / "ledger.sqlite3")
+    sandbox = start_sandbox(
+        "--orders", str(order_book(tmp_path / "book.csv", {"A-1": "CREATED", "A-2": "ALLOCATED"}))
+    )
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    export = write_csv(
+        inbox / "shop.csv", ORDERS_HEADER, [["A-1", "WH-1", "r"], ["A-2", "WH-1", "r"]]
+    )
+    config = tmp_path / "night.toml"
+    config.write_text(
+        '[sources.shop]\nfiles = "inbox/*.csv"\narchive = "done/"\ngive_up_after = 3\n',
+        encoding="utf-8",
+    )
+    night = ("run", "--config", config, "--base-url", sandbox.url)
+    results = inbox / "shop.results.csv"
+    for ago in (2, 1):  # nights 1 and 2: the allocated row keeps the file in the inbox
+        assert main_in_process(capsys, *night).returncode == ExitStatus.ROWS_NEED_ATTENTION
+        assert export.exists()
+        assert not (tmp_path / "done").exists()
+        _age(results, ago)
+    done = main_in_process(capsys, *night)  # night 3: given up on
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION
+    person = inbox / "needs-person"
+    assert not export.exists()
+    assert sorted(path.name for path in person.iterdir()) == sorted(
+        [
+            "shop.csv",
+            "shop.results.csv",
+            *(path.name for path in person.glob("shop.2*.results.csv")),
+        ]
+    )
+    assert len(list(person.glob("shop.2*.results.csv"))) == 2
+    assert (
+        f"  needs a person: rows still need attention after 3 night(s); moved with its results "
+        f"to {person}, and not sent again"
+    ) in done.stderr.splitlines()
+    assert sandbox.stats()["cancel_calls"] == {"A-1|WH-1": 1, "A-2|WH-1": 3}
+    # The next night it is not in the inbox: not sent again, not said again.
+    done = main_in_process(capsys, *night)
+    assert "needs a person" not in done.stderr
+    assert sandbox.stats()["cancel_calls"] == {"A-1|WH-1": 1, "A-2|WH-1": 3}
+
+
+@pytest.mark.integration
+def test_an_allocated_order_released_by_the_warehouse_is_cancelled_the_next_night(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    start_sandbox: Callable[..., Sandbox],
+) -> None:
+    use_cli_env(monkeypatch, state=tmp_path / "ledger.sqlite3")
+    (tmp_path / "inbox").mkdir()
+    export = write_csv(tmp_path / "inbox" / "shop.csv", ORDERS_HEADER, [["A-2", "WH-1", "r"]])
+    config = tmp_path / "night.toml"
+    config.write_text('[sources.shop]\nfiles = "inbox/*.csv"\narchive = "done/"\n', "utf-8")
+    allocated = start_sandbox("--orders", str(order_book(tmp_path / "a.csv", {"A-2": "ALLOCATED"})))
+    done = main_in_process(capsys, "run", "--config", config, "--base-url", allocated.url)
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION
+    assert export.exists()  # not archived: its allocated order is retried
+    released = start_sandbox("--orders", str(order_book(tmp_path / "r.csv", {"A-2": "CREATED"})))
+    done = main_in_process(capsys, "run", "--config", config, "--base-url", released.url)
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr
+    assert not export.exists()
+    assert (tmp_path / "done" / "shop.results.csv").exists()
+    # With retry_rejected = [], a file whose only problems are rejections is archived at once.
+    write_csv(tmp_path / "inbox" / "shop2.csv", ORDERS_HEADER, [["A-2", "WH-1", "r"]])
+    config.write_text(
+        '[sources.shop]\nfiles = "inbox/*.csv"\narchive = "done/"\nretry_rejected = []\n', "utf-8"
+    )
+    done = main_in_process(
+        capsys, "run", "--config", config, "--base-url", allocated.url, "--force-resend"
+    )
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION
+    assert (tmp_path / "done" / "shop2.results.csv").exists()

@@ -6,7 +6,7 @@ from collections import Counter
 
 from ..actions import action_lines
 from ..models import Outcome, breakdown, needs_attention, status_lines
-from ..outcome import RunOutcome
+from ..outcome import FileReport, RunOutcome
 from ..wording import attention_sentence
 
 
@@ -43,6 +43,7 @@ def format_summary(report: RunOutcome) -> str:
         lines.append(f"  results: {report.files[0].results_path}")
         if (previous := report.files[0].previous_results) is not None:
             lines.append(f"  earlier results kept as {previous}")
+        lines += _given_up(report.files[0], "  ")
         return "\n".join(lines)
     lines.append(f"  files: {len(report.files)}")
     for item in report.files:
@@ -51,14 +52,25 @@ def format_summary(report: RunOutcome) -> str:
         lines.append(f"      results: {item.results_path}")
         if item.previous_results is not None:
             lines.append(f"      earlier results kept as {item.previous_results}")
-        if item.archived_to is not None:
+        if item.archived_to is not None and not item.given_up_after:
             lines.append(f"      archived to {item.archived_to}")
+        lines += _given_up(item, "      ")
     if report.unread:
         lines.append(f"  could not be read: {len(report.unread)} file(s)")
     for unread in report.unread:
         source = f"[{unread.source}] " if unread.source else ""
         lines.append(f"    {source}{unread.reason}")
     return "\n".join(lines)
+
+
+def _given_up(item: FileReport, indent: str) -> list[str]:
+    """Said once, the night the file leaves the loop: the next night it is not in the inbox."""
+    if not item.given_up_after:
+        return []
+    return [
+        f"{indent}needs a person: rows still need attention after {item.given_up_after} "
+        f"night(s); moved with its results to {item.archived_to}, and not sent again"
+    ]
 
 
 def _what_to_do(report: RunOutcome) -> list[str]:
