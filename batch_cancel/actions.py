@@ -164,6 +164,15 @@ def action_of(result: RowResult) -> Action | None:
     )
 
 
+def action_text(result: RowResult, results_file: str) -> str:
+    """'what to do: the command' for one row ("" for a row that needs nothing)."""
+    action = action_of(result)
+    if action is None:
+        return ""
+    command = action.command_for(results_file)
+    return f"{action.todo}: {command}" if command else action.todo
+
+
 def _is_local(code: str) -> bool:
     return code in LocalCode.__members__.values()
 

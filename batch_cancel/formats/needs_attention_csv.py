@@ -8,8 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ..actions import action_of
-from ..models import RowResult
+from ..actions import action_text
 from ..outputs import write_atomically
 from ..review import ADDED_COLUMNS, Review
 from ..schema import RESULTS_ENCODING, safe_cell
@@ -41,15 +40,6 @@ def needs_attention_table(review: Review) -> tuple[list[str], Iterator[list[str]
             yield [cells.get(key, "") for key in keys]
 
     return [name for name, _ in keys], rows()
-
-
-def action_text(result: RowResult, results_file: str) -> str:
-    """'what to do: the command' for one row ("" for a row that needs nothing)."""
-    action = action_of(result)
-    if action is None:
-        return ""
-    command = action.command_for(results_file)
-    return f"{action.todo}: {command}" if command else action.todo
 
 
 def _keyed(header: Sequence[str]) -> list[tuple[str, int]]:
