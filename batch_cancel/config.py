@@ -77,6 +77,9 @@ class NightFile:
     output: Path
     source: str = ""  # the config file's source name, if it came from one
     archive: Path | None = None  # moved there with its results once nothing is left to do
+    # Nights the file may stay needing attention, then it goes to needs-person/ (0: never).
+    give_up_after: int = 0
+    retry_rejected: tuple[str, ...] = ()  # rejection causes that keep the file for a retry
     # Found by a source's glob, not named by the operator: a file that cannot be read is
     # then one bad file of the night (skipped or reported), not the end of the command.
     from_glob: bool = False
@@ -209,6 +212,8 @@ def night_files(
                 output=output or default_results_path(path, dry_run=dry_run),
                 source=source.name if source else "",
                 archive=source.archive if source else None,
+                give_up_after=source.give_up_after if source else 0,
+                retry_rejected=source.retry_rejected if source else (),
                 from_glob=not inputs,
             )
         )

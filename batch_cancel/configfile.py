@@ -52,7 +52,14 @@ SOURCE_KEYS = {
     "sheet": str,
     "archive": str,
     "optional": bool,  # true: a night without its file is no news
+    "give_up_after": int,  # nights a file may stay before it goes to needs-person/
+    "retry_rejected": (str, list),  # rejection causes retried nightly: "allocated", or none
 }
+# A file that still needs attention after this many nights leaves the nightly loop.
+DEFAULT_GIVE_UP_AFTER = 3
+# Rejections whose cause can change without anyone touching the row: the warehouse
+# releases allocated stock. Retried by default (within give_up_after); [] turns it off.
+RETRYABLE_REJECTIONS = ("allocated",)
 ACCOUNT_KEYS = {**API_KEYS, "sources": dict}
 NOTIFY_KEYS = {"urls": list, "when": str}
 NOTIFY_WHEN = ("attention", "always")
@@ -85,6 +92,8 @@ class Source:
     account: str = ""  # [accounts.NAME] it sits under; "" in a config of one account
     # False: a night this source matches no file needs attention (the export never came).
     optional: bool = False
+    give_up_after: int = DEFAULT_GIVE_UP_AFTER  # nights; 0: never give up
+    retry_rejected: tuple[str, ...] = RETRYABLE_REJECTIONS
 
     @property
     def globs(self) -> tuple[str, ...]:
@@ -92,7 +101,9 @@ class Source:
         return tuple(str(self.base_dir / pattern) for pattern in self.files)
 
     def paths(self) -> list[Path]:
-        """The files this source names tonight, sorted, each once; never our own outputs."""
+        """The files this source names tonight, oldest first (by modification time, then
+        name), each once; never our own outputs. Oldest first: an order in two exports is
+        sent from the earlier one, and the later one's row is the duplicate."""
         found: set[Path] = set()
         for pattern in self.files:
             found.update(
@@ -100,7 +111,7 @@ class Source:
                 for path in self.base_dir.glob(pattern)
                 if path.is_file() and not _is_our_output(path.name)
             )
-        return sorted(found)
+        return sorted(found, key=_age_order)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +137,13 @@ class Notify:
 
 # What runs write beside their inputs; a glob like "tokopedia-*.csv" matches them too.
 _OUTPUT_SUFFIXES = (".results.csv", ".dry-run.csv", ".incomplete.csv", ".html")
+
+
+def _age_order(path: Path) -> tuple[int, Path]:
+    try:
+        return (path.stat().st_mtime_ns, path)
+    except OSError:  # gone since the glob: the loader says so, in name order
+        return (0, path)
 
 
 def _is_our_output(name: str) -> bool:
@@ -270,6 +288,14 @@ def _source(
     if encoding is not None and (problem := encoding_problem(encoding)):
         checker.fail((*where, "encoding"), problem)
     archive = table.get("archive")
+    give_up_after = table.get("give_up_after", DEFAULT_GIVE_UP_AFTER)
+    if give_up_after < 0:
+        checker.fail((*where, "give_up_after"), "must be 0 (never) or a number of nights")
+    retry = table.get("retry_rejected", list(RETRYABLE_REJECTIONS))
+    retry = [retry] if isinstance(retry, str) else retry
+    if not set(retry) <= set(RETRYABLE_REJECTIONS):
+        known = ", ".join(f'"{name}"' for name in RETRYABLE_REJECTIONS)
+        checker.fail((*where, "retry_rejected"), f"must be {known} or [] (retry none)")
     return Source(
         name=name,
         files=patterns,
@@ -282,6 +308,8 @@ def _source(
         sheet=table.get("sheet"),
         archive=base / archive if archive else None,
         optional=table.get("optional", False),
+        give_up_after=give_up_after,
+        retry_rejected=tuple(retry),
     )
 
 

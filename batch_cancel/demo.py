@@ -131,6 +131,27 @@ def _runs(url: str) -> list[bool]:
             api_key=SANDBOX_KEY,
             expected=0,
         ),
+        *_morning(),
+    ]
+
+
+def _morning() -> list[bool]:
+    """The morning review of the nightly export: what to do per cause, the rows in a CSV
+    with their action, and the HTML report (exit 1: those rows need a person)."""
+    night = str(OUT / "nightly-export.rerun.results.csv")
+    return [
+        _run(
+            "6. the morning: what to do about each cause, and the rows needing a person",
+            ["summarize", night, "--needs-attention", str(OUT / "needs-attention.csv")],
+            api_key=SANDBOX_KEY,
+            expected=1,
+        ),
+        _run(
+            "7. the morning report, for a phone or a laptop",
+            ["report", night, "-o", str(OUT / "morning-report.html")],
+            api_key=SANDBOX_KEY,
+            expected=1,
+        ),
     ]
 
 

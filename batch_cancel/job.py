@@ -13,10 +13,11 @@ import hashlib
 import itertools
 import logging
 import os
+import re
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .actions import RETRYABLE, action_of
 from .client import ShipperClient
 from .config import (
     DEFAULT_KEEP_DAYS,
@@ -120,8 +122,12 @@ class InputScan:
     loop hardly notices.
     """
 
-    def __init__(self, paths: Sequence[Path]) -> None:
+    def __init__(self, paths: Sequence[Path], counted: Sequence[int | None] = ()) -> None:
         self._paths = tuple(paths)
+        # Rows already counted (a spreadsheet, read whole to open it): their bytes hold no
+        # line per row, so those files' counts are these, not their newlines.
+        self._counted = tuple(counted) + (None,) * (len(self._paths) - len(counted))
+        self.exact = all(count is not None for count in self._counted)
         self._rows: int | None = None
         self._sha256s: list[str] = []
         self._thread = threading.Thread(target=self._scan, name="input-scan", daemon=True)
@@ -129,7 +135,7 @@ class InputScan:
 
     def _scan(self) -> None:
         rows = 0
-        for path in self._paths:
+        for path, counted in zip(self._paths, self._counted, strict=True):
             lines, digest = 0, hashlib.sha256()
             try:
                 with path.open("rb") as handle:
@@ -141,12 +147,13 @@ class InputScan:
                 self._sha256s.append("")
                 continue
             self._sha256s.append(digest.hexdigest())
-            rows += max(lines - 1, 0)
+            rows += max(lines - 1, 0) if counted is None else counted
         self._rows = rows
 
     @property
     def rows_estimate(self) -> int | None:
-        """Data rows, roughly (a quoted value may span lines); None until the scan is done."""
+        """Data rows, roughly for a CSV (a quoted value may span lines), counted for a
+        spreadsheet (`exact` when every file is one); None until the scan is done."""
         return self._rows
 
     def sha256s(self) -> list[str]:
@@ -490,7 +497,8 @@ class _AccountRun:
         self.cancelled_elsewhere: Counter[str] = Counter()
         self.reasons: Counter[tuple[Outcome, str]] = Counter()
         self._results_failed: list[RecordingError] = []
-        self._in_doubt = 0  # rows sent whose answer nobody knows (LocalCode.IN_DOUBT)
+        self._in_doubt = 0  # rows sent whose answer nobody knows (Outcome.IN_DOUBT)
+        self.causes: defaultdict[int, Counter[str]] = defaultdict(Counter)  # by file
         self.unread = tuple(job.unread)
         self.counts: Counter[Outcome] = Counter()
         self.verdict = (ExitStatus.SUCCESS, "")
@@ -535,6 +543,10 @@ class _AccountRun:
         if result.status in NEEDS_ATTENTION:
             self.reasons[result.status, reason_of(result)] += 1
             self._in_doubt += result.status is Outcome.IN_DOUBT
+            # A dry run's not_sent rows are its point, not a cause to act on.
+            dry = self.options.send is None and result.status is Outcome.NOT_SENT
+            if not dry and (action := action_of(result)) is not None:
+                self.causes[row.file][action.cause] += 1
             if len(self.attention_rows) < ATTENTION_ROWS_SHOWN:
                 self.attention_rows.append(self._attention_row(row, result))
         # The ledger first: it is the durable record. The CSV row is added even if
@@ -610,15 +622,21 @@ class _AccountRun:
         options, end = self.options, self.end
         broken = {item.input_path for item in self.unread}  # read in part: never archived
         files = []
-        for night_file, opened, file_counts, previous in zip(
-            options.files, self.job.orders, self.results.counts, self.results.previous, strict=True
+        for number, (night_file, opened, file_counts, previous) in enumerate(
+            zip(
+                options.files,
+                self.job.orders,
+                self.results.counts,
+                self.results.previous,
+                strict=True,
+            )
         ):
             if file_counts is None:
                 continue
-            archived = (
-                _archive(night_file, file_counts, end)
+            archived, gave_up = (
+                _settle(night_file, file_counts, self.causes[number], end)
                 if options.send and night_file.input.path not in broken
-                else None
+                else (None, 0)
             )
             files.append(
                 FileReport(
@@ -627,8 +645,12 @@ class _AccountRun:
                     source=night_file.source,
                     counts=file_counts,
                     notes=tuple(opened.notes),
-                    archived_to=night_file.archive if archived else None,
+                    archived_to=(night_file.archive if not gave_up else archived.parent)
+                    if archived
+                    else None,
+                    given_up_after=gave_up,
                     previous_results=previous,
+                    causes=self.causes[number],
                 )
             )
         return RunOutcome(
@@ -660,30 +682,64 @@ def _keep_previous(results: Path) -> Path | None:
     return kept
 
 
-def _archive(night_file: NightFile, counts: Counter[Outcome], end: RunEnd) -> Path | None:
-    """Move a finished file and its results to the source's archive: nothing left to re-send.
+NEEDS_PERSON = "needs-person"  # beside a source's files: where a file goes when we give up
 
-    Never over a file already there (the same export name every night gets stamped names),
-    and across filesystems too. Returns where the results are now; None if not archived.
+
+def _settle(
+    night_file: NightFile, counts: Counter[Outcome], causes: Counter[str], end: RunEnd
+) -> tuple[Path | None, int]:
+    """Archive a finished file, or after `give_up_after` nights of rows still needing
+    attention move it to needs-person/, out of the nightly loop. Returns where its results
+    are now (None: left where they are) and, when it was given up, after how many nights.
     """
-    left = counts[Outcome.FAILED] + counts[Outcome.IN_DOUBT] + counts[Outcome.NOT_SENT]
     unread = end.input_error or end.internal_error  # rows after the break are still to send
-    if night_file.archive is None or left or unread or end.signal is not None:
-        return None
-    if end.recording_error is not None:  # the re-run reads these results where they are
-        return None
-    target = night_file.archive
-    moving = (night_file.input.path, night_file.output)
+    if unread or end.signal is not None or end.recording_error is not None:
+        return None, 0  # the re-run reads these results where they are
+    # Rows a later night may still settle: failures, and rejections whose cause can change.
+    retry = {RETRYABLE[name] for name in night_file.retry_rejected} & causes.keys()
+    left = counts[Outcome.FAILED] + counts[Outcome.IN_DOUBT] + counts[Outcome.NOT_SENT] + len(retry)
+    if not left and night_file.archive is not None:
+        return _move(night_file, [night_file.output], night_file.archive, "archived"), 0
+    if not night_file.from_glob or not night_file.give_up_after:
+        return None, 0
+    if not needs_attention(counts) or (nights := _nights(night_file.output)) < (
+        night_file.give_up_after
+    ):
+        return None, 0
+    kept = [*kept_names(night_file.output), night_file.output]
+    folder = night_file.input.path.parent / NEEDS_PERSON
+    return _move(night_file, kept, folder, f"given up on after {nights} night(s)"), nights
+
+
+def _nights(results: Path) -> int:
+    """The nights a file has been run: tonight, and the days its kept results were written
+    (each live run keeps the results before it under a stamped name: outputs.keep_beside).
+    Days in UTC: several runs in one night count once."""
+    days = {datetime.now(UTC).strftime("%Y%m%d")}
+    for kept in kept_names(results):
+        if found := _STAMPED_DAY.search(kept.name):
+            days.add(found.group(1))
+    return len(days)
+
+
+_STAMPED_DAY = re.compile(r"\.(\d{8})T\d{6}Z(?:-\d+)?\.results\.csv$")
+
+
+def _move(night_file: NightFile, results: list[Path], target: Path, what: str) -> Path | None:
+    """Move the file and its results into `target`, never over a file already there (the
+    same export name every night gets stamped names), across filesystems too. Returns
+    where the night's results are now; None if not moved (a warning says why)."""
+    moving = (night_file.input.path, *results)
     try:
         target.mkdir(parents=True, exist_ok=True)
         names = free_names(moving, target, datetime.now(UTC))
         for path, name in zip(moving, names, strict=True):
             move_into(path, name)
     except OSError as exc:
-        log.warning("%s: not archived to %s: %s", night_file.input.path, target, exc)
+        log.warning("%s: not moved to %s (%s): %s", night_file.input.path, target, what, exc)
         return None
-    log.info("%s and its results archived as %s", night_file.input.path, ", ".join(map(str, names)))
-    return names[1]
+    log.info("%s and its results %s: %s", night_file.input.path, what, ", ".join(map(str, names)))
+    return names[-1]
 
 
 def read_back_cancels(ledger: Ledger) -> None:
@@ -840,7 +896,9 @@ def _rows_verdict(
         )
     attention = needs_attention(counts, dry_run=dry_run)
     if dry_run:
-        headline = "batch-cancel: dry run; nothing sent"
+        valid = counts[Outcome.NOT_SENT]
+        problems = f"; {attention} row(s) need attention" if attention else ""
+        headline = f"batch-cancel: dry run; nothing sent: would send {valid}{problems}"
     elif attention:
         headline = f"batch-cancel: finished; {attention} row(s) need attention"
     else:

@@ -403,6 +403,11 @@ class OrdersFile:
 
     # --- rows ------------------------------------------------------------------------
 
+    @property
+    def counted_rows(self) -> int | None:
+        """A sheet's data rows, counted as it was read; None for a CSV (not read yet)."""
+        return self._source.data_rows if isinstance(self._source, SheetSource) else None
+
     def rows(self) -> Iterator[LoadedRow]:
         """Every data row once, in file order; duplicates of an earlier valid row flagged."""
         self._row_notes = []

@@ -70,14 +70,19 @@ def breakdown(counts: Mapping[Outcome, int]) -> str:
     return ", ".join(f"{outcome.value} {count}" for outcome, count in counts.items() if count)
 
 
-def status_lines(counts: Mapping[Outcome, int]) -> list[str]:
+def status_lines(counts: Mapping[Outcome, int], *, dry_run: bool = False) -> list[str]:
     """The per-status table of every summary: one line per status that has rows."""
     return [
-        f"  {outcome.value:<10} {counts[outcome]:>7}"
-        + ("  <- needs attention" if outcome in NEEDS_ATTENTION else "")
+        f"  {outcome.value:<10} {counts[outcome]:>7}" + _mark(outcome, dry_run=dry_run)
         for outcome in Outcome
         if counts.get(outcome)
     ]
+
+
+def _mark(outcome: Outcome, *, dry_run: bool) -> str:
+    if dry_run and outcome is Outcome.NOT_SENT:
+        return "  <- would be sent"
+    return "  <- needs attention" if outcome in NEEDS_ATTENTION else ""
 
 
 class LocalCode(StrEnum):

@@ -25,7 +25,12 @@ class FileReport:
     counts: Counter[Outcome]
     notes: tuple[str, ...]
     archived_to: Path | None = None  # the archive folder; results_path is then in it
+    # > 0: the file still needed attention after this many nights and was moved to
+    # needs-person/ (archived_to), out of the nightly loop: not sent again.
+    given_up_after: int = 0
     previous_results: Path | None = None  # an earlier run's results, kept under this name
+    # Rows needing attention per cause (actions.py): the summary's "what to do".
+    causes: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, kw_only=True)

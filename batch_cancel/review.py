@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 from pathlib import Path
 
+from .actions import action_of
 from .models import (
     NEEDS_ATTENTION,
     Outcome,
@@ -20,9 +22,11 @@ from .models import (
     needs_attention,
 )
 from .results_file import Kind, ResultRow, ResultsFile, RowBlock
-from .schema import RESULTS_ENCODING
+from .schema import RESULTS_ENCODING, WRITTEN_COLUMNS, header_key
 from .wording import attention_sentence, ranked, reason_of
 
+# What the needs-attention CSV adds (formats/needs_attention_csv.py): not the export's.
+ADDED_COLUMNS = ("results_file", "action")
 TOP_MESSAGES = 5
 # Rows needing attention kept for the HTML page; the needs-attention CSV has them all.
 SAMPLE_ROWS = 500
@@ -76,6 +80,8 @@ class Summary:
     top_messages: tuple[MessageCount, ...]  # the most common messages of rows needing attention
     first_finished_at: str  # as recorded; "" when no row has one
     last_finished_at: str
+    # Rows needing attention per cause (actions.py), most rows first.
+    causes: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,14 +100,16 @@ class Review:
     # Rows of an order that a later file answers again (a night, then its retry):
     # left out of the total and of needs_attention, so each order counts once.
     superseded: int = 0
+    # The results files (labels) that hold each cause's rows, for the commands to name.
+    cause_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     _files: tuple[ResultsFile, ...] = ()
-    _last: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    _last: Mapping[tuple[str, ...], int] = field(default_factory=dict)
 
     def attention_rows(self) -> Iterator[ResultRow]:
         """Every row that needs attention, read again from the files, each order once."""
         for number, results in enumerate(self._files):
             for row in results.rows():
-                if _superseded(self._last, row, number):
+                if _superseded(self._last, row, number, results):
                     continue
                 if row.result.status in NEEDS_ATTENTION:
                     yield row
@@ -117,6 +125,7 @@ class _Tally:
         self.by_warehouse: defaultdict[str, Counter[Outcome]] = defaultdict(Counter)
         self.attention_messages: Counter[str] = Counter()
         self.reasons: Counter[tuple[Outcome, str]] = Counter()
+        self.causes: Counter[str] = Counter()
         self.first_finished_at = ""
         self.last_finished_at = ""
 
@@ -144,6 +153,8 @@ class _Tally:
                 _count_bounded(self.attention_messages, kind.error_message, rows)
             result = RowResult(0, status, kind.http_status, kind.error_code, kind.error_message)
             self.reasons[status, reason_of(result)] += rows
+            if (action := action_of(result)) is not None:
+                self.causes[action.cause] += rows
 
     def summary(self, label: str) -> Summary:
         codes = [
@@ -178,6 +189,7 @@ class _Tally:
             ),
             first_finished_at=self.first_finished_at,
             last_finished_at=self.last_finished_at,
+            causes=dict(ranked(self.causes)),
         )
 
 
@@ -215,13 +227,15 @@ def review_files(
     summaries: list[Summary] = []
     attention: list[ResultRow] = []
     superseded = 0
+    cause_files: defaultdict[str, list[str]] = defaultdict(list)
     for number, results in enumerate(files):
         tally = _Tally()
+        causes_before = Counter(total.causes)
         for block in results.blocks():
             tally.add(block)
             if last:
                 kept = block.subset(
-                    [row for row in block.rows() if not _superseded(last, row, number)]
+                    [row for row in block.rows() if not _superseded(last, row, number, results)]
                 )
                 superseded += len(block) - len(kept)
             else:
@@ -233,6 +247,8 @@ def review_files(
                 wanted = (row for row in kept.rows() if row.result.status in NEEDS_ATTENTION)
                 attention += islice(wanted, SAMPLE_ROWS - len(attention))
         summaries.append(tally.summary(results.label))
+        for cause in total.causes - causes_before:
+            cause_files[cause].append(results.label)
     label = files[0].label if len(files) == 1 else f"{len(files)} results files"
     return Review(
         total=total.summary(label),
@@ -240,24 +256,44 @@ def review_files(
         needs_attention=tuple(attention),
         headers={results.label: results.header for results in files},
         superseded=superseded,
+        cause_files={cause: tuple(labels) for cause, labels in cause_files.items()},
         _files=tuple(files),
         _last=last,
     )
 
 
-def _superseded(last: Mapping[tuple[str, str], int], row: ResultRow, number: int) -> bool:
-    return bool(last) and bool(row.order_no) and last[row.order_no, row.warehouse_id] != number
+def _superseded(
+    last: Mapping[tuple[str, ...], int], row: ResultRow, number: int, results: ResultsFile
+) -> bool:
+    return bool(last) and last[_row_key(row, results)] != number
 
 
-def _last_files(files: Sequence[ResultsFile]) -> dict[tuple[str, str], int]:
-    """The last file that has each order: files count in the order given (a night, then
-    its retries), so a re-sent order counts once, with the outcome its retry had."""
-    last: dict[tuple[str, str], int] = {}
+def _last_files(files: Sequence[ResultsFile]) -> dict[tuple[str, ...], int]:
+    """The last file that has each row: files count in the order given (a night, then
+    its retries), so a re-sent row counts once, with the outcome its retry had."""
+    last: dict[tuple[str, ...], int] = {}
     for number, results in enumerate(files):
         for row in results.rows():
-            if row.order_no:
-                last[row.order_no, row.warehouse_id] = number
+            last[_row_key(row, results)] = number
     return last
+
+
+def _row_key(row: ResultRow, results: ResultsFile) -> tuple[str, ...]:
+    """Which row of the night a result is about: its order; a row with no order number
+    (an invalid one) by its place and its input's cells, which a retry writes back as
+    they were (only the result columns change)."""
+    if row.order_no:
+        return (row.order_no, row.warehouse_id)
+    cells = row.cells
+    data = (cells[i] for i in _input_positions(results.header) if i < len(cells))
+    return ("", str(row.result.source_row), *data)
+
+
+@cache
+def _input_positions(header: tuple[str, ...]) -> tuple[int, ...]:
+    """The columns of a results file that came from the export, not from batch-cancel."""
+    ours = {header_key(name) for name in (*WRITTEN_COLUMNS, *ADDED_COLUMNS)}
+    return tuple(i for i, name in enumerate(header) if header_key(name) not in ours)
 
 
 def default_report_path(results_path: Path) -> Path:

@@ -95,6 +95,11 @@ class SheetSource:
     def head_text(self) -> str:
         return next(self.lines(), "")
 
+    @property
+    def data_rows(self) -> int:
+        """The rows the loader will give, counted: those with a value, less the header."""
+        return max(sum(any(cell.strip() for cell in row) for row in self._rows.values()) - 1, 0)
+
 
 @dataclass
 class Sheet:

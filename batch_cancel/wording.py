@@ -16,15 +16,25 @@ from .models import NEEDS_ATTENTION, Outcome, RowResult
 # the sentence never claims a cause the row does not show. NOTE: this is also how the
 # sandbox's 9001 ("stock is already allocated ...") is covered: 9001 is a sandbox
 # stand-in, and the real API may use that number for something else.
+UNKNOWN_ORDER = "because Shipper does not know the order"
+INPUT_REFUSED = "because Shipper found the input invalid"
+KEY_REFUSED = "because the API refused the key"
+ALLOCATED = "because stock is allocated"
+ALREADY_CANCELLED = "because the order was already cancelled"
+SHIPPED = "because the order has shipped"
 _CODE_REASONS = {
-    "3012": "because Shipper does not know the order",
-    "810": "because Shipper found the input invalid",
-    "802": "because the API refused the key",
-    "10001": "because the API refused the key",
+    "3012": UNKNOWN_ORDER,
+    "810": INPUT_REFUSED,
+    "802": KEY_REFUSED,
+    "10001": KEY_REFUSED,
 }
+# Shipper's status names for an order gone from the warehouse (its webhooks' shipped states).
 _MESSAGE_REASONS = (
-    ("allocated", "because stock is allocated"),
-    ("already cancel", "because the order was already cancelled"),
+    ("allocated", ALLOCATED),
+    ("already cancel", ALREADY_CANCELLED),
+    ("shipped", SHIPPED),
+    ("delivered", SHIPPED),
+    ("is closed", SHIPPED),
 )
 # (says it, says the opposite, phrase): "not yet allocated" must not read as "allocated".
 _MESSAGE_RULES = tuple(

@@ -469,9 +469,10 @@ def test_validate_reports_problems_and_sends_nothing(
     done = main_in_process(capsys, "validate", source)
     assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION
     assert done.stderr.splitlines() == [
-        "line 3, row 2 (order A-1): duplicate: same order_no and warehouse_id as row 1",
         "line 4, row 3 (order A-2): invalid: warehouse_id is 21 characters; the API allows "
         "at most 20",
+        f"{source}: 1 duplicate row(s), an order already on an earlier row (not sent again); "
+        "--show-duplicates lists them",
         f"{source}: 3 data row(s): 1 valid, 1 invalid, 1 duplicate",
     ]
     assert not list(tmp_path.glob("*.results.csv"))

@@ -69,6 +69,38 @@ def test_the_run_table_names_exactly_the_run_flags() -> None:
     assert flags_in_readme == long_flags(commands()["run"])
 
 
+def test_run_help_groups_its_flags_as_the_readme_table_does_and_ends_with_examples(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = commands()["run"]
+    in_help = {
+        group.title: {
+            flag
+            for action in group._group_actions
+            for flag in action.option_strings
+            if flag.startswith("--") and flag != "--help"
+        }
+        for group in run._action_groups
+        if group.title in ("input", "sending", "state and re-runs", "outputs", "logging")
+    }
+    table = README.split("### `run` options", 1)[1].split("\n\n", 2)[1]
+    in_readme: dict[str, set[str]] = {}
+    for line in table.splitlines():
+        if heading := re.fullmatch(r"\| \*\*(.+)\*\* \| \| \|", line):
+            group = in_readme.setdefault(heading.group(1), set())
+        elif line.startswith("| `"):
+            group |= set(re.findall(r"--[a-z-]+", line.split("|")[1]))
+    assert list(in_readme) == ["input", "sending", "state and re-runs", "outputs", "logging"]
+    assert in_readme == in_help
+    text = help_of(["run"], capsys)
+    examples = text.split("\nexamples:\n", 1)[1].split("\n\n", 1)[0]
+    assert [line.split()[:3] for line in examples.splitlines() if "batch-cancel" in line] == [
+        ["batch-cancel", "run", "--config"],
+        ["batch-cancel", "run", "shopee.xlsx"],
+        ["batch-cancel", "run", "night/tokopedia.results.csv"],
+    ]
+
+
 @pytest.mark.parametrize("name", sorted(set(commands()) - {"run"}))
 def test_the_other_commands_table_names_exactly_their_flags(name: str) -> None:
     table = README.split("### The other commands", 1)[1].split("\n\n", 2)[1]

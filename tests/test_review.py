@@ -15,6 +15,7 @@ from batch_cancel.config import InputOptions
 from batch_cancel.errors import ConfigError, InputFileError
 from batch_cancel.formats.html_report import render_report
 from batch_cancel.formats.needs_attention_csv import (
+    ACTION_COLUMN,
     FILE_COLUMN,
     needs_attention_table,
     write_needs_attention,
@@ -44,7 +45,8 @@ INPUT_COLUMNS = ["order_no", "warehouse_id", "cancel_reason"]
 HEADER = [*INPUT_COLUMNS, *RESULT_COLUMNS]
 EVERY_STATUS_SENTENCE = (
     "11 rows need attention: 5 rejected (2 because stock is allocated, 1 because Shipper does "
-    "not know the order, 1 with HTTP 404, 1 with code 9003), 2 failed after retries (re-run), "
+    "not know the order, 1 because the order has shipped, 1 with HTTP 404), 2 failed after "
+    "retries (re-run), "
     "2 invalid, 2 were not sent (re-run)."
 )
 
@@ -281,15 +283,23 @@ def test_needs_attention_csv_keeps_rows_as_they_are(tmp_path: Path) -> None:
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     source = raw_rows(EVERY_STATUS)
     written = raw_rows(out)
-    assert written[0] == [*source[0], FILE_COLUMN]
+    assert written[0] == [*source[0], FILE_COLUMN, ACTION_COLUMN]
     # As they are, but never a formula: row 15's order_no is one (see the next test).
-    assert written[1:] == [
+    assert [row[:-1] for row in written[1:]] == [
         [*map(safe_cell, source[row]), str(EVERY_STATUS)] for row in ATTENTION_ROWS
     ]
+    # Each row says what to do, with the command for its own file where one helps.
+    actions = [row[-1] for row in written[1:]]
+    assert (
+        "ask the warehouse to release the stock, then re-send these rows (or let "
+        '`retry_rejected = "allocated"` retry them on the nights the config sets): '
+        f"batch-cancel run {EVERY_STATUS} --only rejected"
+    ) in actions
+    assert "too late to cancel: handle it as a return with the buyer or the marketplace" in actions
     # It is a results file itself: it can be summarised (and re-run) again, keeping its file names.
     again = review_files([out])
     assert again.total.needs_attention == 11
-    assert next(needs_attention_table(again)[1])[-1] == str(EVERY_STATUS)
+    assert next(needs_attention_table(again)[1])[-2] == str(EVERY_STATUS)
 
 
 def test_needs_attention_csv_cells_are_never_formulas(
@@ -310,12 +320,14 @@ def test_needs_attention_csv_cells_are_never_formulas(
     out = Path("needs.csv")
     assert write_needs_attention(review_files([path]), out) == 2
     header, *rows = raw_rows(out)
-    assert header == [*HEADER, "'@note", FILE_COLUMN]
+    assert header == [*HEADER, "'@note", FILE_COLUMN, ACTION_COLUMN]
     assert rows == [
         [f"'{formula}", "WH-1", "r", "", "rejected", "", "'-1", "'+SUM(A1:A9)", "0", "", "",
-         "ok", f"'{path}"],
+         "ok", f"'{path}", "read Shipper's message on the row; ask Shipper support with "
+         "its result_request_id"],
         ["'=already safe", "WH-1", "r", "", "failed", "", "", "'\t=tab first", "0", "", "",
-         "'\uff1dfull width", f"'{path}"],
+         "'\uff1dfull width", f"'{path}", "transient errors outlasted the retries: re-run "
+         f"(the ledger skips what was cancelled): batch-cancel run {path} --only failed"],
     ]  # fmt: skip
     # What the review reads from the file is still the file's own text.
     assert next(needs_attention_table(review_files([path]))[1])[0] == formula
@@ -331,8 +343,8 @@ def test_needs_attention_header_is_the_union_of_the_files(tmp_path: Path) -> Non
         [["Shopee", "B-1", "invalid"]],
     )
     header, rows = needs_attention_table(review_files([first, second]))
-    assert header == ["order_no", "result_status", "note", "marketplace", FILE_COLUMN]
-    assert list(rows) == [
+    assert header == ["order_no", "result_status", "note", "marketplace", FILE_COLUMN, "action"]
+    assert [row[:-1] for row in rows] == [
         ["A-1", "failed", "x", "", str(first)],
         ["B-1", "invalid", "", "Shopee", str(second)],
     ]

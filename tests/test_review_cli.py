@@ -40,9 +40,22 @@ def test_summarize_prints_counts_and_the_sentence_and_exits_1(
     assert lines[0] == f"{EVERY_STATUS}: 15 row(s), 11 need attention"
     assert lines[1] == (
         "11 rows need attention: 5 rejected (2 because stock is allocated, 1 because Shipper "
-        "does not know the order, 1 with HTTP 404, 1 with code 9003), 2 failed after retries "
-        "(re-run), 2 invalid, 2 were not sent (re-run)."
+        "does not know the order, 1 because the order has shipped, 1 with HTTP 404), 2 failed "
+        "after retries (re-run), 2 invalid, 2 were not sent (re-run)."
     )
+    # Grouped by cause, each with what to do and the command for this file.
+    assert lines[2:6] == [
+        "",
+        "What to do:",
+        "      2  failed after retries",
+        "         -> transient errors outlasted the retries: re-run (the ledger skips what was "
+        "cancelled)",
+    ]
+    assert f"            batch-cancel run {EVERY_STATUS} --only rejected" in lines
+    assert "      1  rejected: the order has shipped" in lines
+    assert (
+        "         -> too late to cancel: handle it as a return with the buyer or the marketplace"
+    ) in lines
     assert "  rejected         5  <- needs attention" in lines
     assert "  skipped          1" in lines
     assert done.err == ""

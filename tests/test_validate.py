@@ -29,11 +29,13 @@ def test_problems_are_named_by_line_row_and_order(
     path.write_text(NIGHT)
     out = tmp_path / "night.dry-run.csv"
     assert cli.main(["validate", str(path), "-o", str(out)]) == ExitStatus.ROWS_NEED_ATTENTION
+    # Invalid rows and notes first, then the duplicates counted in one line.
     assert capsys.readouterr().err.splitlines() == [
         "line 5, row 3 (order (blank)): invalid: order_no is blank",
-        "line 6, row 4 (order A-1): duplicate: same order_no and warehouse_id as row 1",
         "line 7, row 5 (order A-5): note: cancel_reason_shortened: cancel_reason was 60 "
         "characters, sent its first 50",
+        f"{path}: 1 duplicate row(s), an order already on an earlier row (not sent again); "
+        "--show-duplicates lists them",
         f"{path}: 5 data row(s): 3 valid, 1 invalid, 1 duplicate",
         f"  results: {out}",
     ]
@@ -43,6 +45,33 @@ def test_problems_are_named_by_line_row_and_order(
         ("invalid", "order_no_missing"),
         ("duplicate", "duplicate_row"),
         ("not_sent", "dry_run"),
+    ]
+
+
+def test_a_one_row_per_item_export_lists_its_invalid_row_before_any_duplicate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Lazada: one row per item, so 40 rows repeat the order of the row before them.
+    rows = [f"L-{n // 5},WH-1,r" for n in range(45)] + [",WH-1,r"]
+    path = tmp_path / "lazada.csv"
+    path.write_text("order_no,warehouse_id,cancel_reason\n" + "\n".join(rows) + "\n")
+    assert cli.main(["validate", str(path)]) == ExitStatus.ROWS_NEED_ATTENTION
+    assert capsys.readouterr().err.splitlines() == [
+        "line 47, row 46 (order (blank)): invalid: order_no is blank",
+        f"{path}: 36 duplicate row(s), an order already on an earlier row (not sent again); "
+        "--show-duplicates lists them",
+        f"{path}: 46 data row(s): 9 valid, 1 invalid, 36 duplicate",
+    ]
+    assert cli.main(["validate", str(path), "--show-duplicates"]) == ExitStatus.ROWS_NEED_ATTENTION
+    err = capsys.readouterr().err.splitlines()
+    assert err[:3] == [
+        "line 47, row 46 (order (blank)): invalid: order_no is blank",
+        f"{path}: 36 duplicate row(s), an order already on an earlier row (not sent again)",
+        "line 3, row 2 (order L-0): duplicate: same order_no and warehouse_id as row 1",
+    ]
+    assert err[-2:] == [
+        "... and more: 36 duplicate row(s) in all",
+        f"{path}: 46 data row(s): 9 valid, 1 invalid, 36 duplicate",
     ]
 
 

@@ -29,7 +29,9 @@ from ..configfile import CONFIG_ENV, encoding_problem
 from ..models import Outcome
 
 
-def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+def _add_input_options(parser: Any, *, several: bool = False, logging: Any = None) -> None:
+    """The export's layout flags, on a parser or one of its groups (`logging`: where -q
+    and -v go, if not beside them)."""
     if several:
         parser.add_argument(
             "input",
@@ -66,9 +68,20 @@ def _add_input_options(parser: argparse.ArgumentParser, *, several: bool = False
         "--sheet",
         help="the .xlsx sheet to read (default: the only visible one; hidden sheets only by name)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    logging = parser if logging is None else logging
+    logging.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
+    logging.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
+
+RUN_EXAMPLES = """\
+examples:
+  batch-cancel run --config night.toml              # the whole night, every source
+  batch-cancel run shopee.xlsx --dry-run            # check an export, send nothing
+  batch-cancel run night/tokopedia.results.csv --only rejected
+                                                    # re-send after the warehouse releases stock"""
+
+# run --help's groups, in order; README's `run` table has the same, and a test holds them.
+RUN_GROUPS = ("input", "sending", "state and re-runs", "outputs", "logging")
 
 EXIT_STATUSES = """\
 exit status:
@@ -103,7 +116,7 @@ class _HelpFormatter(argparse.HelpFormatter):
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         return "\n\n".join(
             paragraph
-            if paragraph.startswith("exit status:")
+            if paragraph.startswith(("exit status:", "examples:"))
             else super(_HelpFormatter, self)._fill_text(paragraph, width, indent)
             for paragraph in text.split("\n\n")
         )
@@ -141,11 +154,12 @@ def _add_run(commands: Any) -> None:
         "sources), validate every row, send the cancels rate-limited and write each input's "
         "results CSV beside it. Re-running is safe: orders the ledger knows are cancelled "
         "are skipped.",
-        epilog=EXIT_STATUSES,
+        epilog=f"{RUN_EXAMPLES}\n\n{EXIT_STATUSES}",
     )
-    _add_input_options(run, several=True)
-    _add_config_option(run)
-    run.add_argument(
+    group = {name: run.add_argument_group(name) for name in RUN_GROUPS}
+    _add_input_options(group["input"], several=True, logging=group["logging"])
+    _add_config_option(group["input"])
+    group["input"].add_argument(
         "--source",
         action="append",
         default=[],
@@ -153,22 +167,24 @@ def _add_run(commands: Any) -> None:
         help="only this [sources.NAME] of the config (repeatable); with INPUT files: read "
         "them with this source's layout",
     )
-    run.add_argument(
+    group["sending"].add_argument(
         "--account",
         action="append",
         default=[],
         metavar="NAME",
         help="only this [accounts.NAME] of the config (repeatable; default: every account)",
     )
-    run.add_argument("-o", "--output", type=Path, help="results CSV (default: INPUT.results.csv)")
-    run.add_argument("--base-url", help=f"API base URL (default: ${BASE_URL_ENV})")
+    group["outputs"].add_argument(
+        "-o", "--output", type=Path, help="results CSV (default: INPUT.results.csv)"
+    )
+    group["sending"].add_argument("--base-url", help=f"API base URL (default: ${BASE_URL_ENV})")
 
-    _add_pace_flags(run)
-    _add_key_and_ledger_flags(run)
-    _add_stop_and_report_flags(run)
+    _add_pace_flags(group["sending"])
+    _add_key_and_ledger_flags(group["sending"], group["state and re-runs"])
+    _add_stop_and_report_flags(group["sending"], group["outputs"], group["logging"])
 
 
-def _add_pace_flags(run: argparse.ArgumentParser) -> None:
+def _add_pace_flags(run: Any) -> None:
     """How fast and how hard: --rate to --allow-insecure-http."""
     run.add_argument(
         "--rate",
@@ -212,9 +228,9 @@ def _add_pace_flags(run: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_key_and_ledger_flags(run: argparse.ArgumentParser) -> None:
-    """The key, what is sent (--dry-run, --only) and the ledger: --api-key-file to
-    --already-cancelled-code."""
+def _add_key_and_ledger_flags(run: Any, state: Any) -> None:
+    """The key and what is sent (--dry-run); the ledger and re-runs (--only, --state to
+    --already-cancelled-code)."""
     run.add_argument(
         "--api-key-file",
         type=Path,
@@ -224,15 +240,15 @@ def _add_key_and_ledger_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--dry-run", action="store_true", help="read and validate, write results, send nothing"
     )
-    run.add_argument(
+    state.add_argument(
         "--only",
         type=_statuses_arg,
         metavar="STATUS[,STATUS]",
         help="INPUT is a results CSV: re-send only the rows whose result_status is one of these "
         "(e.g. failed,not_sent); the other rows keep their old results and are not sent",
     )
-    _add_state_option(run)
-    run.add_argument(
+    _add_state_option(state)
+    state.add_argument(
         "--keep-days",
         type=float,
         default=None,  # DEFAULT_KEEP_DAYS, unless the config file sets it
@@ -241,17 +257,17 @@ def _add_key_and_ledger_flags(run: argparse.ArgumentParser) -> None:
         "so the re-run skip is sure for that long; 0 = keep everything "
         f"(default: {DEFAULT_KEEP_DAYS:g})",
     )
-    run.add_argument(
+    state.add_argument(
         "--no-state",
         action="store_true",
         help="keep no ledger: no re-run protection, no lock (benchmarks only; not for cron)",
     )
-    run.add_argument(
+    state.add_argument(
         "--force-resend",
         action="store_true",
         help="send rows an earlier run already cancelled (default: report them skipped)",
     )
-    run.add_argument(
+    state.add_argument(
         "--already-cancelled-code",
         action="append",
         default=[],
@@ -261,7 +277,7 @@ def _add_key_and_ledger_flags(run: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_stop_and_report_flags(run: argparse.ArgumentParser) -> None:
+def _add_stop_and_report_flags(run: Any, outputs: Any, logging: Any) -> None:
     """When to stop for tonight, and what is said: --max-consecutive-failures to --log-format."""
     run.add_argument(
         "--max-consecutive-failures",
@@ -279,7 +295,7 @@ def _add_stop_and_report_flags(run: argparse.ArgumentParser) -> None:
         help="stop for tonight when nothing but transient failures came back for this long, "
         f"0 = never (default: {DEFAULT_DOWN_AFTER_S:g})",
     )
-    run.add_argument(
+    logging.add_argument(
         "--progress-every",
         type=float,
         default=DEFAULT_PROGRESS_EVERY_S,
@@ -287,10 +303,10 @@ def _add_stop_and_report_flags(run: argparse.ArgumentParser) -> None:
         help="progress log line interval without a terminal "
         f"(default: {DEFAULT_PROGRESS_EVERY_S:g})",
     )
-    run.add_argument(
+    outputs.add_argument(
         "--summary-json", type=Path, metavar="PATH", help="write a run summary as JSON"
     )
-    run.add_argument(
+    logging.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="stderr log format"
     )
 
@@ -386,8 +402,8 @@ def _add_validate(commands: Any) -> None:
         "validate",
         help="check an export, send nothing",
         description="Read INPUT as `run` would and name every problem by its order number and "
-        "file line: rows that are invalid or duplicates, and values that will be shortened. "
-        "Exit 1 when a row is invalid.",
+        "file line: rows that are invalid and values that will be shortened, then how many "
+        "rows are duplicates (--show-duplicates lists them). Exit 1 when a row is invalid.",
     )
     _add_input_options(validate)
     _add_config_option(validate)
@@ -396,6 +412,11 @@ def _add_validate(commands: Any) -> None:
     )
     validate.add_argument(
         "-o", "--output", type=Path, metavar="PATH", help="also write a results CSV (as a dry run)"
+    )
+    validate.add_argument(
+        "--show-duplicates",
+        action="store_true",
+        help="list every duplicate row too, after the invalid ones (default: count them)",
     )
 
 
@@ -485,7 +506,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def _add_config_option(parser: argparse.ArgumentParser) -> None:
+def _add_config_option(parser: Any) -> None:
     parser.add_argument(
         "--config",
         type=Path,
@@ -495,7 +516,7 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_state_option(parser: argparse.ArgumentParser) -> None:
+def _add_state_option(parser: Any) -> None:
     parser.add_argument(
         "--state",
         type=Path,

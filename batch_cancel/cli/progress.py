@@ -85,7 +85,7 @@ class Progress:
         total = self._total()
         left = max(total - done, 0) if total is not None else 0
         eta = f", ETA {left / rate:.0f}s" if rate > 0 and left else ""
-        of = f"/~{total}" if total is not None else ""
+        of = f"/{'' if self._scan.exact else '~'}{total}" if total is not None else ""
         pace = self._pace()
         paced = f", pace {pace:.1f}/s" if pace is not None else ""
         return f"{done}{of} rows, {rate:.1f} rows/s{eta}{paced} ({self.counts()})"

@@ -193,7 +193,10 @@ def _run_night(
         for note in notes:
             print(f"  note: {note}", file=sys.stderr)
         return _empty_night(args, empty_sources, notes=notes)
-    scan = InputScan([night_file.input.path for job in jobs for night_file in job.options.files])
+    scan = InputScan(
+        [night_file.input.path for job in jobs for night_file in job.options.files],
+        [orders.counted_rows for job in jobs for orders in job.orders],
+    )
     progress = Progress(scan, quiet=args.quiet, every_s=args.progress_every)
     try:
         reports = run_night(

@@ -18,10 +18,11 @@ import base64
 import hashlib
 import html
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from .. import __version__
+from ..actions import BY_CAUSE, action_of
 from ..models import NEEDS_ATTENTION
 from ..results_file import ResultRow
 from ..review import Review, Summary
@@ -70,8 +71,35 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.msg, td.list { white-space: normal; overflow-wrap: break-word; word-break: normal; }
 td.msg { min-width: 18em; max-width: 36em; }
 td.list { min-width: 11em; max-width: 22em; }
-th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
-            cursor: pointer; color: inherit; }
+/* The whole header cell sorts: its button fills it (and takes the keyboard's focus). */
+th { padding: 0; }
+th button { font: inherit; font-weight: 600; background: none; border: 0; cursor: pointer;
+            color: inherit; display: block; width: 100%; padding: .3rem .5rem;
+            text-align: inherit; }
+/* What to do: the causes, their counts, actions and commands, first on the page. */
+ul.actions { padding-left: 0; list-style: none; }
+ul.actions li { border-left: 4px solid #c62828; padding: .3rem .8rem; margin: .6rem 0;
+                background: #fafafa; }
+ul.actions code { display: block; white-space: pre-wrap; overflow-wrap: anywhere;
+                  margin-top: .2rem; }
+/* Rows needing attention fit a laptop: every cell wraps, the table takes the width. */
+table.attention { width: 100%; }
+table.attention th, table.attention td { white-space: normal; overflow-wrap: anywhere; }
+table.attention td.msg { overflow-wrap: break-word; min-width: 12em; max-width: 24em; }
+table.attention td.list { min-width: 6em; }
+table.attention td.word { white-space: nowrap; }  /* a status stays one word */
+/* On a phone, each row needing attention is a card: every field labelled, none off screen. */
+@media (max-width: 40rem) {
+  table.attention, table.attention tbody, table.attention tr, table.attention td {
+    display: block; width: auto; }
+  table.attention thead { display: none; }
+  table.attention tr { border: 1px solid #d8dde2; border-radius: 6px; margin: .6rem 0;
+                       padding: .3rem .5rem; }
+  table.attention td { border: 0; padding: .1rem 0; max-width: none; min-width: 0; }
+  table.attention td, table.attention td.num { text-align: left; }
+  table.attention td::before { content: attr(data-label) ": "; font-weight: 600; }
+  .sort-hint { display: none; }  /* cards have no column titles to click */
+}
 th[aria-sort=ascending] button::after { content: " \\25B2"; }
 th[aria-sort=descending] button::after { content: " \\25BC"; }
 svg text { font: 13px system-ui, sans-serif; fill: #1d2327; }
@@ -110,7 +138,9 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
   }
   var headers = table.querySelectorAll("thead th");
   headers.forEach(function (th, column) {
-    th.querySelector("button").addEventListener("click", function () {
+    // On the cell, not its button: a click anywhere in the cell sorts; the button's
+    // own click (Enter or Space on the keyboard) reaches it too.
+    th.addEventListener("click", function () {
       var ascending = th.getAttribute("aria-sort") !== "ascending";
       headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
       th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
@@ -196,7 +226,8 @@ def _tr(columns: Sequence[_Column], row: Sequence[object]) -> str:
     return (
         "<tr>"
         + "".join(
-            f"<td{_cell_class(column)}>{_cell(value, column)}</td>"
+            f'<td{_cell_class(column)} data-label="{_text(column.title)}">'
+            f"{_cell(value, column)}</td>"
             for column, value in zip(columns, row, strict=True)
         )
         + "</tr>"
@@ -204,7 +235,12 @@ def _tr(columns: Sequence[_Column], row: Sequence[object]) -> str:
 
 
 def _table_of(
-    columns: Sequence[_Column], trs: Sequence[str], *, label: str, sort_hint: bool
+    columns: Sequence[_Column],
+    trs: Sequence[str],
+    *,
+    label: str,
+    sort_hint: bool,
+    css: str = "",
 ) -> str:
     head = "".join(
         f'<th scope="col"{_cell_class(column)}>'
@@ -214,7 +250,7 @@ def _table_of(
     body = "\n".join(trs)
     hint = " data-sort-hint" if sort_hint else ""
     return (
-        f'<div class="scroll">\n<table class="sortable" aria-label="{_text(label)}"{hint}>\n'
+        f'<div class="scroll">\n<table class="sortable{css}" aria-label="{_text(label)}"{hint}>\n'
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n</div>"
     )
 
@@ -241,13 +277,14 @@ def _bar_chart(summary: Summary) -> str:
         bar = round(BAR_MAX_WIDTH * count / largest) if count else 0
         bar = max(bar, 2) if count else 0  # one row in ten thousand still shows
         middle = top + BAR_HEIGHT * 0.7
-        parts += [
-            f'<text x="0" y="{middle:.0f}">{_text(outcome.value)}</text>',
-            f'<rect class="bar bar-{_text(outcome.value)}" x="{LABEL_WIDTH}" y="{top}" '
-            f'width="{bar}" height="{BAR_HEIGHT}"><title>{_text(outcome.value)}: {count}</title>'
-            "</rect>",
-            f'<text x="{LABEL_WIDTH + bar + 6}" y="{middle:.0f}">{count}</text>',
-        ]
+        parts.append(f'<text x="0" y="{middle:.0f}">{_text(outcome.value)}</text>')
+        if bar:  # a status with no rows has its label and its 0, and no empty bar
+            parts.append(
+                f'<rect class="bar bar-{_text(outcome.value)}" x="{LABEL_WIDTH}" y="{top}" '
+                f'width="{bar}" height="{BAR_HEIGHT}"><title>{_text(outcome.value)}: {count}'
+                "</title></rect>"
+            )
+        parts.append(f'<text x="{LABEL_WIDTH + bar + 6}" y="{middle:.0f}">{count}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -330,11 +367,13 @@ def _attention_table(review: Review) -> tuple[str, int]:
     row_column, status_column, *other_columns = (_result_column(name) for name in RESULT_COLUMNS)
     columns = [
         row_column,
-        status_column,
+        replace(status_column, css="word"),
         *([_Column("results file")] if several else []),
         _Column("order_no"),
         _Column("warehouse_id"),
         *other_columns,
+        _Column("cause", css="list"),
+        _Column("action", css="msg"),
     ]
     trs: list[str] = []
     size = 0
@@ -344,7 +383,9 @@ def _attention_table(review: Review) -> tuple[str, int]:
         if size > MAX_ATTENTION_BYTES:  # rows of long, escaped cells: fewer of them
             break
         trs.append(tr)
-    table = _table_of(columns, trs, label="rows that need attention", sort_hint=True)
+    table = _table_of(
+        columns, trs, label="rows that need attention", sort_hint=True, css=" attention"
+    )
     return table, len(trs)
 
 
@@ -361,6 +402,7 @@ def _attention_cells(row: ResultRow, several: bool) -> list[object]:
     # The row number and its status first (on a phone's first screen), then what
     # identifies the order, then the rest of the result.
     source_row, status, *result = result_cells(row.result)
+    action = action_of(row.result)
     return [
         source_row,
         status,
@@ -368,7 +410,25 @@ def _attention_cells(row: ResultRow, several: bool) -> list[object]:
         row.order_no,
         row.warehouse_id,
         *result,
+        action.cause if action else "",
+        action.todo if action else "",  # its commands are in "What to do", above
     ]
+
+
+def _what_to_do(review: Review) -> str:
+    """The causes, their counts, what to do and the commands: what the page leads with."""
+    items = []
+    for cause, rows in review.total.causes.items():
+        action = BY_CAUSE[cause]
+        commands = "".join(
+            f"<code>{_text(action.command_for(name))}</code>"
+            for name in (review.cause_files.get(cause, ()) if action.command else ())
+        )
+        items.append(
+            f"<li><strong>{rows}</strong> {_text(cause)}<br>{_text(action.todo)}{commands}</li>"
+        )
+    listed = "\n".join(items)
+    return f'<h2>What to do</h2>\n<ul class="actions">\n{listed}\n</ul>'
 
 
 def render_report(review: Review) -> str:
@@ -384,6 +444,7 @@ def render_report(review: Review) -> str:
         f"<h1>batch-cancel: morning review</h1>\n"
         f'<p class="meta">{_text(total.label)}: {total.rows} row(s){finished}</p>',
         f'<p class="sentence {sentence_class}">{_text(total.sentence)}</p>',
+        *([_what_to_do(review)] if total.causes else []),
         f"<h2>Outcome</h2>\n{_bar_chart(total)}\n{_counts_table(total)}",
     ]
     if len(review.files) > 1:

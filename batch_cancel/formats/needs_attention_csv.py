@@ -8,12 +8,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ..actions import action_text
 from ..outputs import write_atomically
-from ..review import Review
+from ..review import ADDED_COLUMNS, Review
 from ..schema import RESULTS_ENCODING, safe_cell
 
-# Added to the needs-attention CSV so rows from a week of files can be told apart.
-FILE_COLUMN = "results_file"
+# Added to the needs-attention CSV: the file, so rows from a week of files can be told
+# apart, and what to do about the row (actions.py), with the command that helps.
+FILE_COLUMN, ACTION_COLUMN = ADDED_COLUMNS
 
 
 def needs_attention_table(review: Review) -> tuple[list[str], Iterator[list[str]]]:
@@ -28,11 +30,13 @@ def needs_attention_table(review: Review) -> tuple[list[str], Iterator[list[str]
         keys.update(dict.fromkeys(keyed))
     # A needs-attention file fed back in already names each row's file: keep that name.
     keys.setdefault((FILE_COLUMN, 0), None)
+    keys.setdefault((ACTION_COLUMN, 0), None)
 
     def rows() -> Iterator[list[str]]:
         for row in review.attention_rows():
             cells = dict(zip(keyed_headers[row.results_file], row.cells, strict=False))
             cells[FILE_COLUMN, 0] = cells.get((FILE_COLUMN, 0)) or row.results_file
+            cells[ACTION_COLUMN, 0] = action_text(row.result, row.results_file)
             yield [cells.get(key, "") for key in keys]
 
     return [name for name, _ in keys], rows()

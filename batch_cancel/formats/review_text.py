@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..actions import action_lines
 from ..models import breakdown, status_lines
 from ..review import Review
 from ..text import clip, printable
@@ -30,6 +31,7 @@ def format_text(review: Review) -> str:
             if review.superseded
             else []
         ),
+        *(["", "What to do:", *_what_to_do(review)] if total.causes else []),
         "",
         f"  {'status':<10} {'rows':>7}",
         *status_lines(total.by_status),
@@ -66,3 +68,11 @@ def format_text(review: Review) -> str:
                 f"  {_clip(summary.label)}: {summary.rows} row(s); {printable(summary.sentence)}"
             )
     return "\n".join(lines)
+
+
+def _what_to_do(review: Review) -> list[str]:
+    files = {
+        cause: [printable(label) for label in labels]
+        for cause, labels in review.cause_files.items()
+    }
+    return action_lines(review.total.causes, files)
