@@ -46,7 +46,7 @@ from .models import (
     needs_attention,
     status_lines,
 )
-from .pacing import AUTO_START_RATE
+from .pacing import AUTO_START_RATE, AutoPace
 from .report import ResultsWriter
 from .results_file import resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
@@ -272,8 +272,8 @@ def run_job(
             for row in rows:
                 record(row, row.verdict or dry_run_result(row))
         else:
-            start_rate = _start_pace(options, ledger if run is not None else None)
-            end = asyncio.run(_send_all(rows, options, run, record, start_rate, on_pace))
+            auto = _start_pace(options, ledger if run is not None else None)
+            end = asyncio.run(_send_all(rows, options, run, record, auto, on_pace))
         # Every results file is complete and in place before the ledger's run record
         # is closed: a ledger that fails now must not cost the reviewer the results.
         for writer in reversed(writers):
@@ -282,8 +282,8 @@ def run_job(
         status, headline = _verdict(counts, end, dry_run=options.send is None)
         if run is not None:
             run.end(status, input_sha256=",".join(scan.sha256() for scan in input_scans))
-            if end.final_rate is not None and options.send is not None:
-                ledger.remember_pace(pace_endpoint(options.send), end.final_rate)
+            if end.pace_to_remember is not None and options.send is not None:
+                ledger.remember_pace(pace_endpoint(options.send), end.pace_to_remember)
             if options.keep_days > 0:
                 try:
                     ledger.prune(options.keep_days, current_run=run.run_id)
@@ -399,14 +399,14 @@ def pace_endpoint(send: SendOptions) -> str:
     return hashlib.sha256(f"{send.base_url}\n{send.api_key}".encode()).hexdigest()[:32]
 
 
-def _start_pace(options: JobOptions, ledger: Ledger | None) -> float | None:
+def _start_pace(options: JobOptions, ledger: Ledger | None) -> AutoPace | None:
     """--rate auto starts where the last night ended (capped by --max-rate); None: fixed."""
     send = options.send
     if send is None or not send.auto_rate:
         return None
     remembered = ledger.remembered_pace(pace_endpoint(send)) if ledger is not None else None
     start = remembered if remembered is not None else AUTO_START_RATE
-    return min(start, send.max_rate)
+    return AutoPace(min(start, send.max_rate), send.max_rate, remembered is not None)
 
 
 def _open_before_first_send(
@@ -433,7 +433,7 @@ async def _send_all(
     options: JobOptions,
     run: RunRecord | None,
     on_result: ResultListener,
-    start_rate: float | None = None,
+    auto: AutoPace | None = None,
     on_pace: Callable[[Callable[[], float | None]], None] | None = None,
 ) -> RunEnd:
     send = options.send
@@ -453,13 +453,13 @@ async def _send_all(
             attempt_log=run,
             health=options.health,
             already_cancelled_codes=options.already_cancelled_codes,
-            auto_rate=(start_rate, send.max_rate) if start_rate is not None else None,
+            auto_rate=auto,
         )
-        if start_rate is not None and on_pace is not None:
+        if auto is not None and on_pace is not None:
             on_pace(lambda: runner.current_rate)  # the progress lines show the pace
-        if start_rate is not None:
+        if auto is not None:
             log.info(
-                "--rate auto: starting at %.3g starts/s, never above %g", start_rate, send.max_rate
+                "--rate auto: starting at %.3g starts/s, never above %g", auto.start, send.max_rate
             )
         log.info(
             "sending to %s: at most %g starts/s, %d in flight, %d attempts per row",

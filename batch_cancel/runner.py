@@ -32,7 +32,7 @@ from .models import (
     RowResult,
     utc_now,
 )
-from .pacing import HealthWatch, ProbingThrottle, Throttle, rate_limiter
+from .pacing import AutoPace, HealthWatch, ProbingThrottle, Throttle, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,15 @@ class RunEnd:
     rate_reached: float | None = None
     final_rate: float | None = None
     first_throttled_s: float | None = None
+    pace_to_remember: float | None = None  # where the next night's --rate auto starts
 
 
 def _is_transient(status: int) -> bool:
     return status in (408, 429) or status >= 500
+
+
+# The API asking us to slow down: 429, or 503 from a server that sheds load instead.
+PUSH_BACK = frozenset({429, 503})
 
 
 class Runner:
@@ -122,15 +127,16 @@ class Runner:
         attempt_log: AttemptLog | None = None,
         health: HealthPolicy | None = None,
         already_cancelled_codes: frozenset[str] = frozenset(),
-        auto_rate: tuple[float, float] | None = None,  # --rate auto: (start, --max-rate)
+        auto_rate: AutoPace | None = None,  # --rate auto
     ) -> None:
         self._send = send
         self._throttle: Throttle
         if auto_rate is not None:
-            start, ceiling = auto_rate
             # The hard cap is --max-rate; the probing pace stays under it.
-            self._limiter: AsyncLimiter | None = rate_limiter(ceiling)
-            self._throttle = ProbingThrottle(start, ceiling)
+            self._limiter: AsyncLimiter | None = rate_limiter(auto_rate.ceiling)
+            self._throttle = ProbingThrottle(
+                auto_rate.start, auto_rate.ceiling, remembered=auto_rate.remembered
+            )
         else:
             # rate 0: no client-side limit (benchmarks, local sandboxes).
             self._limiter = rate_limiter(rate) if rate else None
@@ -187,7 +193,13 @@ class Runner:
             rate_reached=probing.rate_reached if probing else None,
             final_rate=probing.current_rate if probing else None,
             first_throttled_s=probing.first_throttled_s if probing else None,
+            pace_to_remember=probing.pace_to_remember(finished=self._finished) if probing else None,
         )
+
+    @property
+    def _finished(self) -> bool:
+        """Every row had its chance: no stop, and the input read to its end."""
+        return self._stop_reason is None and not self._input_error
 
     @property
     def current_rate(self) -> float | None:
@@ -323,7 +335,7 @@ class Runner:
         """What an answer says about the API as a whole: pace, and whether it looks down."""
         status = answer.http_status
         why = None
-        if status == 429:
+        if status in PUSH_BACK:
             self._throttle.on_throttled(answer.retry_after_s)
             why = self._health.on_throttled()
         elif status and not _is_transient(status):
