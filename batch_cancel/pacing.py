@@ -124,15 +124,21 @@ CUBIC_BETA = 0.9  # a push-back cuts the rate to 90% of what the server let thro
 # How fast the rate grows back, in W_max per s^3 (so a limit of 20/s and one of 200/s
 # are found alike): from a cut to 90% it is back on the plateau in cbrt(0.07 / C) = 3 s.
 CUBIC_C = 0.0025
-# Every 429 costs a full Retry-After pause, so probing past a limit that has not moved is
-# made rarer each time (C quarters, down to this: 3% past the plateau after 14 s).
-CUBIC_C_MIN = 0.00001
+# Every probe past a limit that has not moved costs a full Retry-After pause and a cut, so
+# probes are made rarer each time (C quarters, down to this: 3% past the plateau after
+# 25 s, which keeps a probe's cost near 5% of the time).
+CUBIC_C_MIN = 0.000002
 SAME_LIMIT = 0.15  # a push-back within 15% of the last one's rate: the same limit
-PLATEAU = 0.97  # the curve flattens at 97% of the rate where push-back began
+# The curve flattens at 97% of the rate where push-back began, and at least 2/s below it
+# (a window lets N through: a late start's catch-up and arrival jitter need room), but
+# never below 90% of it.
+PLATEAU = 0.97
+PLATEAU_MARGIN = 2.0
+PLATEAU_LOWEST = 0.9
 # A server that queues instead of refusing: latency this far above the quietest seen
 # (ratio and seconds) while fewer answers come back than the pace sends.
 STRAIN_RATIO = 1.5
-STRAIN_FLOOR_S = 0.01
+STRAIN_FLOOR_S = 0.03
 ANSWERS_LAG = 0.95
 RECHECK_S = 0.05  # a start waiting for its turn looks at the (rising) pace this often
 # A remembered pace is a plateau found before: probes past it are as rare as can be.
@@ -177,8 +183,9 @@ class ProbingThrottle(Throttle):
         self._epoch = self._started_at  # when the last cut (or the start) happened
         self._epoch_rate = self.current_rate
         self._start = self.current_rate
-        self._w_max: float | None = self.current_rate / PLATEAU if remembered else None
+        self._w_max = _limit_above(self.current_rate) if remembered else None
         self._remembered_limit = self._w_max  # until a push-back confirms or replaces it
+        self._last_limit = self._w_max  # the last limit found: is a push-back the same one?
         self._c = REMEMBERED_C if remembered else CUBIC_C
         self._turn = asyncio.Lock()  # first come, first served
         self._last_start = -INF
@@ -200,7 +207,7 @@ class ProbingThrottle(Throttle):
         if self._w_max is None:
             settled = self.current_rate
         else:
-            settled = min(self._ceiling, max(MIN_RATE, self._w_max * PLATEAU))
+            settled = min(self._ceiling, max(MIN_RATE, _plateau(self._w_max)))
         if finished and self.clean_answers >= ANSWERS_TO_LEARN:
             return settled
         return max(settled, self._start)
@@ -242,7 +249,13 @@ class ProbingThrottle(Throttle):
         self.clean_answers += 1
         if len(self._answered) > 4 * self._ceiling:
             self._forget_answers_before(now - 1.0)
-        if latency_s is not None and self._strained(now, latency_s) and now >= self._last_cut + 1:
+        queued = latency_s is not None and self._queued(latency_s)
+        if queued and self._w_max is not None:
+            # While requests queue, the answer rate is what the server can serve: a limit
+            # found while the pace was still rising (and under-counted) moves up to it.
+            self._w_max = max(self._w_max, self._answered_last_second(now))
+        lagging = self._answered_last_second(now) < ANSWERS_LAG * self.current_rate
+        if queued and lagging and now >= self._last_cut + 1:
             self._last_cut = now
             self._cut(now, from_rate=self._answered_last_second(now))
             return
@@ -253,14 +266,14 @@ class ProbingThrottle(Throttle):
         if self._w_max is None:
             rate = self._epoch_rate * 2 ** (elapsed / AUTO_DOUBLING_S)
         else:
-            plateau = self._w_max * PLATEAU
+            plateau = _plateau(self._w_max)
             c = self._c * self._w_max
             k = (max(plateau - self._epoch_rate, 0.0) / c) ** (1 / 3)
             rate = plateau + c * (elapsed - k) ** 3
             if self._remembered_limit is not None and rate >= self._remembered_limit:
                 # Past the remembered limit with no push-back: it has moved. Find the
                 # new one as a first night would, doubling from here.
-                self._w_max = self._remembered_limit = None
+                self._w_max = self._remembered_limit = None  # _last_limit stays
                 self._epoch, self._epoch_rate = now, rate
         self.current_rate = min(self._ceiling, max(MIN_RATE, rate))
         self.rate_reached = max(self.rate_reached, self.current_rate)
@@ -275,22 +288,31 @@ class ProbingThrottle(Throttle):
 
     def _cut(self, now: float, *, from_rate: float) -> None:
         self._remembered_limit = None
-        same = self._w_max is not None and abs(from_rate - self._w_max) <= SAME_LIMIT * self._w_max
+        last = self._last_limit
+        same = last is not None and abs(from_rate - last) <= SAME_LIMIT * last
         self._c = max(self._c / 4, CUBIC_C_MIN) if same else CUBIC_C
-        self._w_max = from_rate
+        self._w_max = self._last_limit = from_rate
         self.current_rate = min(self._ceiling, max(MIN_RATE, from_rate * CUBIC_BETA))
         self._epoch, self._epoch_rate = now, self.current_rate
 
-    def _strained(self, now: float, latency_s: float) -> bool:
-        """Latency well above its quietest while the answers fall behind the pace: the
-        server queues what it cannot serve (a flat answer rate is its limit)."""
+    def _queued(self, latency_s: float) -> bool:
+        """Latency well above its quietest: requests wait in a queue at the server. With
+        the answers falling behind the pace, the answer rate is the server's limit."""
         self._quietest_s = min(self._quietest_s, latency_s)
         previous = self._latency_ewma_s
         self._latency_ewma_s = latency_s if previous is None else 0.8 * previous + 0.2 * latency_s
-        slow = self._latency_ewma_s > max(
+        return self._latency_ewma_s > max(
             STRAIN_RATIO * self._quietest_s, self._quietest_s + STRAIN_FLOOR_S
         )
-        return slow and self._answered_last_second(now) < ANSWERS_LAG * self.current_rate
+
+
+def _plateau(limit: float) -> float:
+    return max(limit * PLATEAU_LOWEST, min(limit * PLATEAU, limit - PLATEAU_MARGIN))
+
+
+def _limit_above(plateau: float) -> float:
+    """The limit whose plateau this is (_plateau's inverse)."""
+    return max(plateau / PLATEAU, min(plateau + PLATEAU_MARGIN, plateau / PLATEAU_LOWEST))
 
 
 class HealthWatch:
