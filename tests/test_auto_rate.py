@@ -27,7 +27,7 @@ from batch_cancel.runner import RetryPolicy, Runner
 from batch_cancel.sandbox import parse_rate_schedule
 
 from .conftest import Sandbox
-from .helpers import cli_env, orders_csv
+from .helpers import ROOT, cli_env, orders_csv
 
 
 class Clock:
@@ -134,6 +134,23 @@ def test_max_rate_caps_it_and_the_next_night_starts_where_this_one_ended(
 
 # --- the climb, as the README says it: starts counted on a fake clock -----------------
 
+FIRST_NIGHT = (
+    "On a first night the pace starts at 5/s and doubles every second until the first "
+    "push-back; starts wait for their turn at the pace in force, never at a slower one "
+    "booked earlier."
+)
+LATER_NIGHT = (
+    "A later night starts at the remembered pace and holds it, probing past it slowly: it "
+    "reaches the limit that pace sat below (3% to 10% above it) after 25 to 37 s; no "
+    "push-back by then means the limit has moved, and the pace doubles every second again."
+)
+
+
+def test_the_readme_says_what_these_tests_check() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert FIRST_NIGHT in readme
+    assert LATER_NIGHT in readme
+
 
 def starts_per_second(
     throttle: ProbingThrottle, clock: Clock, seconds: int, monkeypatch: pytest.MonkeyPatch
@@ -166,8 +183,7 @@ def starts_per_second(
 
 
 def test_a_first_night_doubles_its_pace_every_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    # README: "Before the first push-back the pace doubles every second (from 5/s on a
-    # first night)". The turns are not booked ahead at the slower pace: 32 workers
+    # README (FIRST_NIGHT). The turns are not booked ahead at the slower pace: 32 workers
     # booking 0.2 s apart at 5/s held the climb back for 6 s.
     clock = Clock()
     counts = starts_per_second(
@@ -181,10 +197,7 @@ def test_a_first_night_doubles_its_pace_every_second(monkeypatch: pytest.MonkeyP
 def test_from_a_remembered_pace_it_holds_then_doubles_past_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # README: "a later night starts at the remembered pace and holds it, probing past it
-    # slowly: it reaches the limit that pace sat below (3% to 10% above it) after 25 to
-    # 37 s; no push-back by then means the limit has moved, and the pace doubles every
-    # second again."
+    # README (LATER_NIGHT): 180/s sits 3% below its limit.
     clock = Clock()
     throttle = ProbingThrottle(180, 10_000, clock, remembered=True)
     counts = starts_per_second(throttle, clock, 29, monkeypatch)
@@ -195,7 +208,8 @@ def test_from_a_remembered_pace_it_holds_then_doubles_past_it(
 
 def test_even_a_remembered_crawl_climbs(monkeypatch: pytest.MonkeyPatch) -> None:
     # The issue's night after a night of nothing but 429s: 9 requests in its first 44 s.
-    # (Such a night no longer lowers the memory; a real 0.2/s limit still climbs.)
+    # (Such a night no longer lowers the memory; a real 0.2/s limit still climbs: 10%
+    # above it, the README's slowest case, after 37 s.)
     clock = Clock()
     throttle = ProbingThrottle(MIN_RATE, 10_000, clock, remembered=True)
     counts = starts_per_second(throttle, clock, 46, monkeypatch)
