@@ -56,7 +56,7 @@ from .models import (
 )
 from .outcome import ATTENTION_ROWS_SHOWN, AttentionRow, FileReport, RunOutcome, UnreadFile
 from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
-from .pacing import AUTO_START_RATE
+from .pacing import AUTO_START_RATE, AutoPace
 from .readback import statuses
 from .results_file import ResultsFile, resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
@@ -502,7 +502,7 @@ class _AccountRun:
         self.unread = tuple(job.unread)
         self.counts: Counter[Outcome] = Counter()
         self.verdict = (ExitStatus.SUCCESS, "")
-        self.pace: float | None = None  # --rate auto's first pace
+        self.pace: AutoPace | None = None  # where --rate auto starts
         self.attention_rows: list[AttentionRow] = []
         resend = self.options.resend_only
         # A list, not a generator: resend_only checks its whole file here, before any lock.
@@ -587,7 +587,7 @@ class _AccountRun:
         for row in self.rows:
             self.record(row, row.verdict or dry_run_result(row))
 
-    def start_rate(self, ledger: Ledger | None) -> float | None:
+    def start_rate(self, ledger: Ledger | None) -> AutoPace | None:
         return _start_pace(
             self.options, (ledger, self.run.account) if ledger and self.run else None
         )
@@ -615,8 +615,8 @@ class _AccountRun:
         if run is not None and ledger is not None and end.recording_error is None:
             paths = [night_file.input.path for night_file in options.files]
             run.end(self.verdict[0], input_sha256=",".join(input_scan.sha256s_of(paths)))
-            if end.final_rate is not None and options.send is not None:
-                ledger.remember_pace(run.account, end.final_rate)
+            if end.pace_to_remember is not None and options.send is not None:
+                ledger.remember_pace(run.account, end.pace_to_remember)
 
     def outcome(self) -> RunOutcome:
         options, end = self.options, self.end
@@ -907,14 +907,14 @@ def _rows_verdict(
     return (ExitStatus.ROWS_NEED_ATTENTION if attention else ExitStatus.SUCCESS), headline
 
 
-def _start_pace(options: JobOptions, ledger: tuple[Ledger, Account] | None) -> float | None:
+def _start_pace(options: JobOptions, ledger: tuple[Ledger, Account] | None) -> AutoPace | None:
     """--rate auto starts where this account's last night ended (capped by --max-rate)."""
     send = options.send
     if send is None or not send.auto_rate:
         return None
     remembered = ledger[0].remembered_pace(ledger[1]) if ledger is not None else None
     start = remembered if remembered is not None else AUTO_START_RATE
-    return min(start, send.max_rate)
+    return AutoPace(min(start, send.max_rate), send.max_rate, remembered is not None)
 
 
 def _open_before_first_send(
@@ -981,7 +981,7 @@ async def _send_account(
             attempt_log=account.run,
             health=options.health,
             already_cancelled_codes=options.already_cancelled_codes,
-            auto_rate=(start_rate, send.max_rate) if start_rate is not None else None,
+            auto_rate=start_rate,
             key_from=send.key_from,
         )
         signals.watch(runner, account.run)
@@ -992,7 +992,7 @@ async def _send_account(
             log.info(
                 "%s--rate auto: starting at %.3g starts/s, never above %g",
                 named,
-                start_rate,
+                start_rate.start,
                 send.max_rate,
             )
         log.info(

@@ -16,6 +16,7 @@ import collections
 import logging
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from aiolimiter import AsyncLimiter
 
@@ -118,31 +119,62 @@ class Throttle:
 
 # --rate auto (ProbingThrottle): CUBIC's shape (RFC 9438) over the request rate.
 AUTO_START_RATE = 5.0  # a first night starts as politely as a fixed --rate would
-AUTO_DOUBLING_S = 1.0  # before the first 429: the rate doubles every second of clean answers
-CUBIC_BETA = 0.9  # a 429 cuts the rate to 90% of what the server let through
-CUBIC_C = 0.1  # how fast the rate grows back: it regains the lost ground in cbrt(lost / C) s
-# Every 429 costs a full Retry-After pause, so probing past a limit that has not moved is
-# made rarer each time (C quarters, down to this), and the plateau sits just below it.
-CUBIC_C_MIN = 0.0005
-SAME_LIMIT = 0.15  # a 429 within 15% of the last one's rate: the same limit
-PLATEAU = 0.97  # the curve flattens at 97% of the rate where 429s began
-LATENCY_STRAIN = 3.0  # latency this many times the quietest seen: the server is straining
-LATENCY_FLOOR_S = 0.05  # ... and at least this much above it (small jitter is not strain)
-STRAIN_FACTOR = 0.85  # a milder cut than a 429's
+AUTO_DOUBLING_S = 1.0  # before the first push-back: the rate doubles every second
+CUBIC_BETA = 0.9  # a push-back cuts the rate to 90% of what the server let through
+# How fast the rate grows back, in W_max per s^3 (so a limit of 20/s and one of 200/s
+# are found alike): from a cut to 90% it is back on the plateau in cbrt(0.07 / C) = 3 s.
+CUBIC_C = 0.0025
+# Every probe past a limit that has not moved costs a full Retry-After pause and a cut, so
+# probes are made rarer each time (C quarters, down to this: 3% past the plateau after
+# 25 s, which keeps a probe's cost near 5% of the time).
+CUBIC_C_MIN = 0.000002
+SAME_LIMIT = 0.15  # a push-back within 15% of the last one's rate: the same limit
+# The curve flattens at 97% of the rate where push-back began, and at least 2/s below it
+# (a window lets N through: a late start's catch-up and arrival jitter need room), but
+# never below 90% of it.
+PLATEAU = 0.97
+PLATEAU_MARGIN = 2.0
+PLATEAU_LOWEST = 0.9
+# A server that queues instead of refusing: latency this far above the quietest seen
+# (ratio and seconds) while fewer answers come back than the pace sends.
+STRAIN_RATIO = 1.5
+STRAIN_FLOOR_S = 0.03
+ANSWERS_LAG = 0.95
+RECHECK_S = 0.05  # a start waiting for its turn looks at the (rising) pace this often
+# A remembered pace is a plateau found before: probes past it are as rare as can be.
+REMEMBERED_C = CUBIC_C_MIN
+# A night may lower the remembered pace only after this many clean answers.
+ANSWERS_TO_LEARN = 100
+
+
+class AutoPace(NamedTuple):
+    """Where --rate auto starts, its cap (--max-rate), and whether the start was remembered."""
+
+    start: float
+    ceiling: float
+    remembered: bool = False
 
 
 class ProbingThrottle(Throttle):
     """`--rate auto`: find how fast the API lets us go, and stay just below it.
 
-    Every start is paced at `current_rate` (never above `ceiling`, --max-rate).
-    Before any push-back the rate doubles every AUTO_DOUBLING_S; a 429 (or latency
-    climbing to LATENCY_STRAIN times its quietest) records the rate as W_max and
-    cuts it; then it grows back along CUBIC's curve, quickly to just below W_max,
-    slowly around it, and probes beyond it only after a while at that plateau.
+    Every start is paced at `current_rate` (never above `ceiling`, --max-rate), each
+    measured at the pace in force when it leaves. Before any push-back the rate doubles
+    every AUTO_DOUBLING_S; a push-back (429 or 503, or latency rising while the answers
+    fall behind the pace) records what the server let through in the last second as
+    W_max and cuts below it; then the rate grows back along CUBIC's curve, quickly to
+    just below W_max, slowly around it, and probes beyond it only after a while there.
+    A remembered pace (`remembered=True`) is taken as such a plateau: the night starts
+    there and probes beyond it along the curve, not by doubling into the limit.
     """
 
     def __init__(
-        self, start: float, ceiling: float, clock: Callable[[], float] = time.monotonic
+        self,
+        start: float,
+        ceiling: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        remembered: bool = False,
     ) -> None:
         super().__init__(ceiling, clock)
         self._ceiling = ceiling
@@ -150,11 +182,17 @@ class ProbingThrottle(Throttle):
         self._started_at = clock()
         self._epoch = self._started_at  # when the last cut (or the start) happened
         self._epoch_rate = self.current_rate
-        self._w_max: float | None = None
-        self._c = CUBIC_C
+        self._start = self.current_rate
+        self._w_max = _limit_above(self.current_rate) if remembered else None
+        self._remembered_limit = self._w_max  # until a push-back confirms or replaces it
+        self._last_limit = self._w_max  # the last limit found: is a push-back the same one?
+        self._c = REMEMBERED_C if remembered else CUBIC_C
+        self._turn = asyncio.Lock()  # first come, first served
+        self._last_start = -INF
         self._answered = collections.deque[float]()  # clean answers of the last second
         self._quietest_s = INF
         self._latency_ewma_s: float | None = None
+        self.clean_answers = 0
         self.rate_reached = self.current_rate
         self.first_throttled_s: float | None = None  # seconds from the start to the first 429
 
@@ -162,12 +200,38 @@ class ProbingThrottle(Throttle):
     def engaged(self) -> bool:
         return True  # every start is paced: the rate is the thing being found
 
+    def pace_to_remember(self, *, finished: bool) -> float:
+        """Where the next night should start: the plateau below the last limit found (or
+        the pace reached, if none was). A night that did not finish, or had too few clean
+        answers to learn from (only refusals, say), never lowers it below its own start."""
+        if self._w_max is None:
+            settled = self.current_rate
+        else:
+            settled = min(self._ceiling, max(MIN_RATE, _plateau(self._w_max)))
+        if finished and self.clean_answers >= ANSWERS_TO_LEARN:
+            return settled
+        return max(settled, self._start)
+
+    async def wait_turn(self) -> None:
+        # One start waits at a time, the rest queue on the lock: a turn is never booked
+        # ahead at a slower pace, so a rising pace takes effect within RECHECK_S.
+        async with self._turn:
+            while True:
+                now = self._clock()
+                self._follow_curve(now)
+                slot = max(self._paused_until, self._last_start + 1 / self.current_rate)
+                if slot <= now:
+                    # A start that woke a little late keeps the pace instead of losing it.
+                    self._last_start = max(slot, now - MAX_SLACK / self.current_rate)
+                    return
+                await asyncio.sleep(min(slot - now, RECHECK_S))
+
     def on_throttled(self, retry_after_s: float | None) -> None:
         now = self._clock()
         if self.first_throttled_s is None:
             self.first_throttled_s = now - self._started_at
             log.info(
-                "--rate auto: first 429 after %.1fs, at %.1f starts/s",
+                "--rate auto: first push-back after %.1fs, at %.1f starts/s",
                 self.first_throttled_s,
                 self.current_rate,
             )
@@ -176,47 +240,79 @@ class ProbingThrottle(Throttle):
         super().on_throttled(retry_after_s)  # the pause, and at most one cut per pause
         if self._last_cut != before:
             # What the server let through in the last second is its limit, near enough;
-            # the pace the 429 came at may be well above it (the first overshoot).
-            self._forget_answers_before(now - 1.0)
-            self._cut(now, CUBIC_BETA, from_rate=min(rate, max(len(self._answered), MIN_RATE)))
+            # the pace the push-back came at may be well above it (the first overshoot).
+            self._cut(now, from_rate=min(rate, self._answered_last_second(now)))
 
     def on_clean_answer(self, latency_s: float | None = None) -> None:
         now = self._clock()
         self._answered.append(now)
+        self.clean_answers += 1
         if len(self._answered) > 4 * self._ceiling:
             self._forget_answers_before(now - 1.0)
-        if latency_s is not None and self._strained(latency_s) and now >= self._last_cut + 1.0:
+        queued = latency_s is not None and self._queued(latency_s)
+        if queued and self._w_max is not None:
+            # While requests queue, the answer rate is what the server can serve: a limit
+            # found while the pace was still rising (and under-counted) moves up to it.
+            self._w_max = max(self._w_max, self._answered_last_second(now))
+        lagging = self._answered_last_second(now) < ANSWERS_LAG * self.current_rate
+        if queued and lagging and now >= self._last_cut + 1:
             self._last_cut = now
-            self._cut(now, STRAIN_FACTOR, from_rate=self.current_rate)
+            self._cut(now, from_rate=self._answered_last_second(now))
             return
-        elapsed = now - self._epoch
+        self._follow_curve(now)
+
+    def _follow_curve(self, now: float) -> None:
+        elapsed = max(now - self._epoch, 0.0)
         if self._w_max is None:
             rate = self._epoch_rate * 2 ** (elapsed / AUTO_DOUBLING_S)
         else:
-            plateau = self._w_max * PLATEAU
-            k = (max(plateau - self._epoch_rate, 0.0) / self._c) ** (1 / 3)
-            rate = plateau + self._c * (elapsed - k) ** 3
+            plateau = _plateau(self._w_max)
+            c = self._c * self._w_max
+            k = (max(plateau - self._epoch_rate, 0.0) / c) ** (1 / 3)
+            rate = plateau + c * (elapsed - k) ** 3
+            if self._remembered_limit is not None and rate >= self._remembered_limit:
+                # Past the remembered limit with no push-back: it has moved. Find the
+                # new one as a first night would, doubling from here.
+                self._w_max = self._remembered_limit = None  # _last_limit stays
+                self._epoch, self._epoch_rate = now, rate
         self.current_rate = min(self._ceiling, max(MIN_RATE, rate))
         self.rate_reached = max(self.rate_reached, self.current_rate)
+
+    def _answered_last_second(self, now: float) -> float:
+        self._forget_answers_before(now - 1.0)
+        return max(len(self._answered), MIN_RATE)
 
     def _forget_answers_before(self, moment: float) -> None:
         while self._answered and self._answered[0] < moment:
             self._answered.popleft()
 
-    def _cut(self, now: float, factor: float, *, from_rate: float) -> None:
-        same = self._w_max is not None and abs(from_rate - self._w_max) <= SAME_LIMIT * self._w_max
+    def _cut(self, now: float, *, from_rate: float) -> None:
+        self._remembered_limit = None
+        last = self._last_limit
+        same = last is not None and abs(from_rate - last) <= SAME_LIMIT * last
         self._c = max(self._c / 4, CUBIC_C_MIN) if same else CUBIC_C
-        self._w_max = from_rate
-        self.current_rate = min(self._ceiling, max(MIN_RATE, from_rate * factor))
+        self._w_max = self._last_limit = from_rate
+        self.current_rate = min(self._ceiling, max(MIN_RATE, from_rate * CUBIC_BETA))
         self._epoch, self._epoch_rate = now, self.current_rate
 
-    def _strained(self, latency_s: float) -> bool:
+    def _queued(self, latency_s: float) -> bool:
+        """Latency well above its quietest: requests wait in a queue at the server. With
+        the answers falling behind the pace, the answer rate is the server's limit."""
         self._quietest_s = min(self._quietest_s, latency_s)
         previous = self._latency_ewma_s
         self._latency_ewma_s = latency_s if previous is None else 0.8 * previous + 0.2 * latency_s
         return self._latency_ewma_s > max(
-            LATENCY_STRAIN * self._quietest_s, self._quietest_s + LATENCY_FLOOR_S
+            STRAIN_RATIO * self._quietest_s, self._quietest_s + STRAIN_FLOOR_S
         )
+
+
+def _plateau(limit: float) -> float:
+    return max(limit * PLATEAU_LOWEST, min(limit * PLATEAU, limit - PLATEAU_MARGIN))
+
+
+def _limit_above(plateau: float) -> float:
+    """The limit whose plateau this is (_plateau's inverse)."""
+    return max(plateau / PLATEAU, min(plateau + PLATEAU_MARGIN, plateau / PLATEAU_LOWEST))
 
 
 class HealthWatch:

@@ -34,7 +34,7 @@ from .models import (
     RowResult,
     utc_now,
 )
-from .pacing import HealthWatch, ProbingThrottle, Throttle, rate_limiter
+from .pacing import AutoPace, HealthWatch, ProbingThrottle, Throttle, rate_limiter
 from .readback import Meaning, meaning_of, statuses, verdict
 from .text import describe_error
 
@@ -118,10 +118,15 @@ class RunEnd:
     first_throttled_s: float | None = None
     # RECORDING_FAILED: what could not be written (the ledger's error, or the results file's)
     recording_error: Exception | None = None
+    pace_to_remember: float | None = None  # where the next night's --rate auto starts
 
 
 def _is_transient(status: int) -> bool:
     return status in (408, 429) or status >= 500
+
+
+# The API asking us to slow down: 429, or 503 from a server that sheds load instead.
+PUSH_BACK = frozenset({429, 503})
 
 
 class Runner:
@@ -136,7 +141,7 @@ class Runner:
         attempt_log: AttemptLog | None = None,
         health: HealthPolicy | None = None,
         already_cancelled_codes: frozenset[str] = frozenset(),
-        auto_rate: tuple[float, float] | None = None,  # --rate auto: (start, --max-rate)
+        auto_rate: AutoPace | None = None,  # --rate auto
         key_from: str = "SHIPPER_API_KEY",  # where the key came from, for a refusal's message
         read: Reader | None = None,  # the read-back; None: an order in doubt is sent again
         order_statuses: Mapping[str, Meaning] | None = None,  # so_status -> meaning
@@ -147,10 +152,11 @@ class Runner:
         self._statuses = order_statuses if order_statuses is not None else statuses()
         self._throttle: Throttle
         if auto_rate is not None:
-            start, ceiling = auto_rate
             # The hard cap is --max-rate; the probing pace stays under it.
-            self._limiter: AsyncLimiter | None = rate_limiter(ceiling)
-            self._throttle = ProbingThrottle(start, ceiling)
+            self._limiter: AsyncLimiter | None = rate_limiter(auto_rate.ceiling)
+            self._throttle = ProbingThrottle(
+                auto_rate.start, auto_rate.ceiling, remembered=auto_rate.remembered
+            )
         else:
             # rate 0: no client-side limit (benchmarks, local sandboxes).
             self._limiter = rate_limiter(rate) if rate else None
@@ -210,7 +216,13 @@ class Runner:
             final_rate=probing.current_rate if probing else None,
             first_throttled_s=probing.first_throttled_s if probing else None,
             recording_error=self._record_error,
+            pace_to_remember=probing.pace_to_remember(finished=self._finished) if probing else None,
         )
+
+    @property
+    def _finished(self) -> bool:
+        """Every row had its chance: no stop, and the input read to its end."""
+        return self._stop_reason is None and not self._input_error
 
     @property
     def current_rate(self) -> float | None:
@@ -444,7 +456,7 @@ class Runner:
         """What an answer says about the API as a whole: pace, and whether it looks down."""
         status = answer.http_status
         why = None
-        if status == 429:
+        if status in PUSH_BACK:
             self._throttle.on_throttled(answer.retry_after_s)
             why = self._health.on_throttled()
         elif status and not _is_transient(status):

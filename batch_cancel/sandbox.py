@@ -22,6 +22,7 @@ code    HTTP   meaning
 9002    400    order is already cancelled
 9003    400    order already left the warehouse (SHIPPED, CLOSED)
 9429    429    rate limit exceeded (the real limits are undocumented)
+9503    503    over the limit, ``--limit-kind 503`` (a server that sheds load)
 ======  =====  ==========================================================
 
 The ``FAULTY`` order state is sandbox-only too: such an order always gets a
@@ -35,6 +36,7 @@ import bisect
 import csv
 import hmac
 import json
+import math
 import random
 import signal
 import time
@@ -63,7 +65,18 @@ INTERNAL_ERROR = (803, "Internal Server error.")
 UNKNOWN_ORDER = (3012, "Order Doesn't Exist in WMS and OMS.")
 ALREADY_CANCELLED = (9002, "Order is already cancelled.")
 TOO_MANY_REQUESTS = (9429, "Too Many Requests (sandbox)")
+OVERLOADED = (9503, "Service Unavailable: over capacity (sandbox)")
 UNAUTHORIZED = (802, "Unauthorized Access. You are not authorized to access this resource.")
+
+
+class LimitKind(StrEnum):
+    """How --rate-limit is enforced: the kinds of limit API gateways use."""
+
+    WINDOW = "window"  # 429 above LIMIT arrivals in the trailing second
+    BUCKET = "bucket"  # token bucket: LIMIT tokens a second, at most --burst saved up
+    MINUTE = "minute"  # 60 x LIMIT a minute; 429 with Retry-After to the next minute
+    OVERLOAD = "503"  # like window, but answers 503 without Retry-After
+    QUEUE = "queue"  # refuses nothing: serves LIMIT a second, the rest wait their turn
 
 
 class OrderState(StrEnum):
@@ -87,6 +100,8 @@ class SandboxConfig:
     # 429 above this many requests in the trailing second; a schedule "40,15@60" changes it
     # over time (40/s, then 15/s from 60 s after the first request).
     rate_limit: float | str | None = None
+    limit_kind: LimitKind = LimitKind.WINDOW
+    burst: float | None = None  # --limit-kind bucket: tokens saved up (default: a quarter second's)
     retry_after_s: int = 1
     drop_rate: float = 0.0
     seed: int | None = None
@@ -98,6 +113,9 @@ class SandboxConfig:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.latency_ms < 0 or self.retry_after_s < 0:
             raise ValueError("latency_ms and retry_after_s must not be negative")
+        if self.burst is not None and self.burst < 1:
+            raise ValueError("burst must be at least 1")
+        object.__setattr__(self, "limit_kind", LimitKind(self.limit_kind))
         object.__setattr__(self, "limits", tuple(parse_rate_schedule(self.rate_limit)))
 
     def limit_at(self, elapsed_s: float) -> float | None:
@@ -169,6 +187,9 @@ class SandboxState:
         self.read_calls: Counter[str] = Counter()  # "ORDER|WH" -> reads with a valid key
         self.cancelled: list[str] = []
         self.events: list[tuple[float, str, int]] = []  # (arrival, "ORDER|WH", HTTP status)
+        self._tokens, self._tokens_at = math.inf, 0.0  # --limit-kind bucket
+        self._minute, self._minute_count = -1, 0  # --limit-kind minute
+        self._queue_free_at = 0.0  # --limit-kind queue: when the server is next free
 
     def lookup(self, key: tuple[str, str]) -> OrderState | None:
         if self.config.orders is None:
@@ -178,6 +199,35 @@ class SandboxState:
     def recent_arrivals(self, now: float) -> int:
         # arrivals is sorted because time.monotonic() never goes back.
         return len(self.arrivals) - bisect.bisect_right(self.arrivals, now - 1.0)
+
+    def check_limit(self, arrived: float, limit: float) -> tuple[int, int | None] | float:
+        """Over `limit`: the refusal (HTTP status, Retry-After); else how long the request
+        waits for its turn (only a queueing server makes it wait)."""
+        kind, retry_after = self.config.limit_kind, self.config.retry_after_s
+        if kind is LimitKind.QUEUE:
+            start = max(arrived, self._queue_free_at)
+            self._queue_free_at = start + 1 / limit
+            return start - arrived
+        if kind is LimitKind.BUCKET:
+            burst = self.config.burst or max(1.0, limit / 4)
+            self._tokens = min(burst, self._tokens + (arrived - self._tokens_at) * limit)
+            self._tokens_at = arrived
+            if self._tokens < 1:
+                return 429, retry_after
+            self._tokens -= 1
+            return 0.0
+        if kind is LimitKind.MINUTE:
+            elapsed = arrived - self.arrivals[0]
+            minute = int(elapsed // 60)
+            if minute != self._minute:
+                self._minute, self._minute_count = minute, 0
+            if self._minute_count >= 60 * limit:
+                return 429, max(1, math.ceil(60 * (minute + 1) - elapsed))
+            self._minute_count += 1
+            return 0.0
+        if self.recent_arrivals(arrived) > limit:
+            return (503, None) if kind is LimitKind.OVERLOAD else (429, retry_after)
+        return 0.0
 
     def busiest_second(self) -> int:
         """The most arrivals in any window [t, t + 1 s): what a rate limit is judged by."""
@@ -189,7 +239,7 @@ class SandboxState:
         return best
 
     def snapshot(self) -> dict[str, Any]:
-        answers = {key: self.answers[key] for key in ("200", "400", "401", "429", "500")}
+        answers = {key: self.answers[key] for key in ("200", "400", "401", "429", "500", "503")}
         return {
             "arrivals": list(self.arrivals),
             "busiest_second": self.busiest_second(),
@@ -332,12 +382,15 @@ async def _fault(
         return web.Response(status=444, reason="Dropped by sandbox")
 
     limit = config.limit_at(arrived - state.arrivals[0]) if state.arrivals else None
-    if limit is not None and state.recent_arrivals(arrived) > limit:
-        retry_after = {"Retry-After": str(config.retry_after_s)}
-        return _answer(state, request, 429, TOO_MANY_REQUESTS, headers=retry_after)
+    decision = state.check_limit(arrived, limit) if limit is not None else 0.0
+    if isinstance(decision, tuple):
+        status, retry_after_s = decision
+        retry_after = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+        error = OVERLOADED if status == 503 else TOO_MANY_REQUESTS
+        return _answer(state, request, status, error, headers=retry_after)
 
-    if config.latency_ms:
-        await asyncio.sleep(config.latency_ms / 1000)
+    if decision or config.latency_ms:  # a queueing server's wait, then its own latency
+        await asyncio.sleep(decision + config.latency_ms / 1000)
     if not key_is_valid:
         return _unauthorized(state, request)
     if config.fail_rate and state.rng.random() < config.fail_rate:

@@ -25,7 +25,17 @@ from types import ModuleType
 
 from .common import ROOT, BenchError, Row, Section
 
-BENCHMARKS = ("overhead", "versus", "rate", "scale", "ledger", "auto_rate", "review", "skip")
+BENCHMARKS = (
+    "overhead",
+    "versus",
+    "rate",
+    "scale",
+    "ledger",
+    "auto_rate",
+    "review",
+    "skip",
+    "limit_kinds",
+)
 BEGIN = "<!-- bench:begin: written by `make bench`; edit outside these markers -->"
 END = "<!-- bench:end -->"
 PACKAGES = ("aiohttp", "aiolimiter", "pandas", "numpy", "yarl", "multidict", "requests")

@@ -120,10 +120,11 @@ def trial(
     *,
     minimal: bool = False,
     concurrency: int = CONCURRENCY,
+    latency_ms: int = 0,
 ) -> Trial:
     """One run of `ROWS` fresh orders against a fresh sandbox."""
     orders = write_orders(directory / f"{tag}.csv", ROWS, tag.upper().replace("-", ""))
-    with Sandbox() as sandbox:
+    with Sandbox(["--latency-ms", str(latency_ms)]) as sandbox:
         if minimal:
             command = [PYTHON, "-m", "bench.minimal_aiohttp", sandbox.url, str(orders)]
             command.append(str(concurrency))

@@ -293,6 +293,44 @@ async def test_rate_limit_window_slides(make_client: MakeClient) -> None:
     assert (await cancel(client, "ORD-2"))[0] == 200
 
 
+async def test_limit_kind_503_sheds_load_without_retry_after(make_client: MakeClient) -> None:
+    client = await make_client(orders=None, rate_limit=1, limit_kind="503")
+    assert (await cancel(client, "ORD-1"))[0] == 200
+    status, body, headers = await cancel(client, "ORD-2")
+    assert (status, "Retry-After" in headers) == (503, False)
+    assert error_of(body) == (9503, "Service Unavailable: over capacity (sandbox)")
+    assert (await stats(client))["answers"]["503"] == 1
+
+
+def limit_answers(kind: str, limit: float, times: list[float], **config: Any) -> list[object]:
+    """What the limit says to requests arriving at `times` (seconds after the first)."""
+    state = SandboxState(SandboxConfig(rate_limit=limit, limit_kind=kind, **config))
+    answers = []
+    for moment in times:
+        state.arrivals.append(1000.0 + moment)
+        answers.append(state.check_limit(1000.0 + moment, limit))
+    return answers
+
+
+def test_a_token_bucket_lets_a_burst_through_then_the_rate() -> None:
+    # 10 a second, 3 saved up: three at once, then one every 0.1 s.
+    answers = limit_answers("bucket", 10, [0, 0, 0, 0, 0.1, 0.15, 0.2], burst=3)
+    assert answers == [0.0, 0.0, 0.0, (429, 1), 0.0, (429, 1), 0.0]
+
+
+def test_a_minute_quota_says_when_the_next_minute_starts() -> None:
+    # 0.05/s is 3 a minute: the fourth waits for the next minute, which takes three more.
+    times = [0, 1, 2, 20.5, 60, 61, 62, 63]
+    answers = limit_answers("minute", 0.05, times)
+    assert answers == [0.0, 0.0, 0.0, (429, 40), 0.0, 0.0, 0.0, (429, 57)]
+
+
+def test_a_queueing_server_refuses_nothing_and_makes_the_excess_wait() -> None:
+    # It serves 10 a second: 4 arriving at once wait 0, 0.1, 0.2 and 0.3 s.
+    waits = limit_answers("queue", 10, [0, 0, 0, 0, 1.0])
+    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.0])
+
+
 async def test_drop_closes_the_connection_without_an_answer(make_client: MakeClient) -> None:
     client = await make_client(drop_rate=1.0)
     with pytest.raises((aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
@@ -347,6 +385,7 @@ async def test_stats_count_arrivals_answers_and_calls(make_client: MakeClient) -
         "401": 1,
         "429": 0,
         "500": 1,
+        "503": 0,
         "dropped": 0,
     }
     assert snapshot["cancel_calls"] == {

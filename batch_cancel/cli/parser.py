@@ -479,6 +479,18 @@ def _add_sandbox(commands: Any) -> None:
         help="answer 429 above this many requests per second; a schedule such as 40,15@60 "
         "changes it over time (15/s from 60 s after the first request) (default: no limit)",
     )
+    sandbox.add_argument(
+        "--limit-kind",
+        choices=("window", "bucket", "minute", "503", "queue"),  # sandbox.LimitKind
+        default="window",
+        help="how --rate-limit is enforced: window (429 above RATE in the trailing second), "
+        "bucket (a token bucket of RATE a second and --burst), minute (60 x RATE a minute, "
+        "429 with Retry-After to the next minute), 503 (like window, answering 503), "
+        "queue (refuses nothing, serves RATE a second: the latency grows with the excess)",
+    )
+    sandbox.add_argument(
+        "--burst", type=float, help="--limit-kind bucket: tokens saved up (default: RATE / 4)"
+    )
     sandbox.add_argument("--retry-after", type=int, default=1, help="seconds, on 429 answers")
     sandbox.add_argument(
         "--drop-rate", type=float, default=0.0, help="share of dropped connections"

@@ -22,6 +22,8 @@ def sandbox_command(args: argparse.Namespace) -> ExitStatus:
             latency_ms=args.latency_ms,
             fail_rate=args.fail_rate,
             rate_limit=args.rate_limit,
+            limit_kind=args.limit_kind,
+            burst=args.burst,
             retry_after_s=args.retry_after,
             drop_rate=args.drop_rate,
             seed=args.seed,
