@@ -95,6 +95,10 @@ class SheetSource:
     def head_text(self) -> str:
         return next(self.lines(), "")
 
+    def first_line_bytes(self) -> int:
+        """The header row as the CSV line it becomes, in UTF-8 bytes (inputfile.Source's)."""
+        return len(self.head_text().rstrip("\r\n").encode())
+
 
 @dataclass
 class Sheet:
