@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,22 @@ def key_file(directory: Path, content: str, mode: int = 0o600) -> Path:
     path.write_text(content)
     path.chmod(mode)
     return path
+
+
+# --- waiting for another process ----------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    """Poll until `condition()` holds; fail naming `what` if it never does.
+
+    For a state another process reaches (a server's counts, a lock file), never a
+    fixed sleep: the test waits as long as it takes, and no longer.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout_s:g} s, and still not: {what}", pytrace=False)
+        time.sleep(0.02)
 
 
 # --- what a test needs of the machine ------------------------------------------------------

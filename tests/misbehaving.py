@@ -21,6 +21,7 @@ class MisbehavingServer:
     def __init__(self, script: Script) -> None:
         self._script = script
         self.requests: list[dict[str, Any]] = []  # each request's JSON body, as received
+        self.api_keys: list[str] = []  # each request's x-api-key header, as received
         self.url = ""
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -32,6 +33,8 @@ class MisbehavingServer:
                     name, _, value = line.partition(":")
                     if name.strip().lower() == "content-length":
                         length = int(value)
+                    if name.strip().lower() == "x-api-key":
+                        self.api_keys.append(value.strip())
                 body = json.loads(await reader.readexactly(length)) if length else {}
                 self.requests.append(body)
                 await self._script(body, writer)

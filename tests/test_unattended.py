@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,16 @@ import pytest
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import API_KEY, ROOT, cli_env, orders_csv, read_results, run_cli, write_csv
+from .helpers import (
+    API_KEY,
+    ROOT,
+    cli_env,
+    orders_csv,
+    read_results,
+    run_cli,
+    wait_until,
+    write_csv,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +47,10 @@ def start_run(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
+def settled(sandbox: Sandbox) -> bool:
+    """Every request that reached the sandbox has been answered (one event each)."""
+    stats = sandbox.stats()
+    return len(stats["events"]) == len(stats["arrivals"])
 
 
 def test_kill_9_then_rerun_loses_nothing_and_never_resends_a_confirmed_cancel(
@@ -65,10 +72,11 @@ def test_kill_9_then_rerun_loses_nothing_and_never_resends_a_confirmed_cancel(
         "9002",
     ]
     first = start_run(source, "-o", out, *flags, env=env)
-    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 30)
+    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 30, "30 orders cancelled")
     first.kill()  # SIGKILL: no handler runs, whatever was in flight is in doubt
     first.communicate(timeout=10)
-    time.sleep(0.5)  # requests the kill left in flight still finish on the server
+    # Requests the kill left in flight still finish on the server.
+    wait_until(lambda: settled(sandbox), "the sandbox answered every request it got")
     cancelled_by_first = set(sandbox.stats()["cancelled"])
     # What the ledger knew as confirmed when the process died.
     db = sqlite3.connect(state)
