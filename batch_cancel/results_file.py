@@ -377,15 +377,20 @@ class ResultsFile:
         with anything unusual in it (a blank or short line, a result that does not
         read) is made row by row, which gives the same rows or names the first bad one.
         """
-        # The collector stays paused across the yields too (re-enabling it for the
-        # caller's code between blocks cost a collection per block, 18% of the time).
-        with self._reading() as handle, _collector_paused():
+        with self._reading() as handle:
             handle.readline()  # the header, read in __init__
             place = 0
-            while written := self._read_block(handle):
-                block = self._fast_block(written, place) or self._slow_block(written, place)
+            while (block := self._next_block(handle, place)) is not None:  # len 0: blank lines
                 place += len(block)
                 yield block
+
+    def _next_block(self, handle: TextIO, place: int) -> RowBlock | None:
+        """The next block read and checked; None at the end of the file."""
+        with _collector_paused():  # never across a yield: the caller's code runs as it was
+            written = self._read_block(handle)
+            if not written:
+                return None
+            return self._fast_block(written, place) or self._slow_block(written, place)
 
     def _read_block(self, handle: TextIO) -> list[list[str]]:
         """The records of the next BLOCK_ROWS lines (and of the lines a quoted cell spans)."""
@@ -454,9 +459,10 @@ class ResultsFile:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while blocks are read and used: their rows hold no
-    cycles, and a collection every 700 new row lists cost a sixth of the reading time.
-    It is the whole process's collector: it resumes when the generator ends or closes."""
+    """No cyclic garbage collection while a block is read and checked: its rows hold no
+    cycles, and a collection every 700 new row lists buys nothing (BENCHMARKS.md).
+    It is the whole process's collector, so it is paused only around code that
+    runs to its end without handing control to anyone else."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
