@@ -17,7 +17,6 @@ review's counting and output code (review.py).
 from __future__ import annotations
 
 import csv
-import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -380,17 +379,10 @@ class ResultsFile:
         with self._reading() as handle:
             handle.readline()  # the header, read in __init__
             place = 0
-            while (block := self._next_block(handle, place)) is not None:  # len 0: blank lines
+            while written := self._read_block(handle):
+                block = self._fast_block(written, place) or self._slow_block(written, place)
                 place += len(block)
                 yield block
-
-    def _next_block(self, handle: TextIO, place: int) -> RowBlock | None:
-        """The next block read and checked; None at the end of the file."""
-        with _collector_paused():  # never across a yield: the caller's code runs as it was
-            written = self._read_block(handle)
-            if not written:
-                return None
-            return self._fast_block(written, place) or self._slow_block(written, place)
 
     def _read_block(self, handle: TextIO) -> list[list[str]]:
         """The records of the next BLOCK_ROWS lines (and of the lines a quoted cell spans)."""
@@ -455,21 +447,6 @@ class ResultsFile:
                 )
             )
         return rows
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a block is read and checked: its rows hold no
-    cycles, and a collection every 700 new row lists buys nothing (BENCHMARKS.md).
-    It is the whole process's collector, so it is paused only around code that
-    runs to its end without handing control to anyone else."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _column_getter(position: int | None) -> Callable[[list[list[str]]], list[str]]:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -27,7 +27,7 @@ from batch_cancel import cli
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import ROOT, cli_env, orders_csv, read_results, spawn_cli, wait_until
+from .helpers import DATA, ROOT, cli_env, orders_csv, read_results, spawn_cli, wait_until
 from .misbehaving import MisbehavingServer, reply
 
 FAST = ["--rate", "0", "--concurrency", "4", "--timeout", "1", "--max-attempts", "2"]
@@ -316,6 +316,36 @@ def test_the_exit_status_is_true_with_stdout_or_stderr_closed(
     done = subprocess.run(["/bin/sh", "-c", command], env=cli_env(), cwd=ROOT, check=False)
     assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION
     assert [row["result_status"] for row in read_results(tmp_path / "out.csv")] == ["rejected"] * 3
+
+
+def cli_into(stdout: int | BinaryIO, *args: str) -> tuple[int, str]:
+    """The CLI as a process whose stdout is `stdout` (buffered, as under cron): its status
+    and its stderr."""
+    env = cli_env()
+    env.pop("PYTHONUNBUFFERED", None)  # what reaches stdout stays buffered until the exit
+    done = subprocess.run(
+        [sys.executable, "-m", "batch_cancel", *args],
+        stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=ROOT, check=False, text=True,
+    )  # fmt: skip
+    return done.returncode, done.stderr
+
+
+def test_stdout_on_a_full_disk_at_the_exit_is_status_120_and_no_noise() -> None:
+    with open("/dev/full", "wb") as full:  # every write: ENOSPC, as a full disk under `> file`
+        status, err = cli_into(full, "--version")
+    assert status == ExitStatus.OUTPUT_LOST
+    assert err == ""  # no "Exception ignored" from the interpreter's own flush at exit
+
+
+def test_stdout_whose_reader_went_away_keeps_the_status() -> None:
+    reading, writing = os.pipe()
+    os.close(reading)  # `| head` that has already left
+    try:
+        status, err = cli_into(writing, "summarize", str(DATA / "results-every-status.csv"))
+    finally:
+        os.close(writing)
+    assert status == ExitStatus.ROWS_NEED_ATTENTION  # the file's rows need attention
+    assert err == ""
 
 
 def test_sighup_is_an_orderly_stop_with_complete_results(

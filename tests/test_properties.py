@@ -337,15 +337,13 @@ def write_rows(
 def test_rows_joined_by_hand_are_byte_for_byte_what_csv_writer_writes(
     rows: list[tuple[list[str], bool]], message: str, http_status: int | None
 ) -> None:
-    """The writer joins a row needing no escaping or quotes itself (faster): the file must
-    be the one csv.writer writes for every row, and read back to the cells meant."""
+    """The writer joins a row needing no escaping or quotes itself (results_csv._plain_line,
+    its one fast path): the file must be the one csv.writer writes for every row, and read
+    back to the cells meant."""
     with tempfile.TemporaryDirectory() as directory:
         fast, reference = Path(directory) / "fast.csv", Path(directory) / "reference.csv"
         write_rows(fast, rows, message, http_status)
-        with (
-            patch("batch_cancel.formats.results_csv._plain_line", return_value=None),
-            patch("batch_cancel.formats.results_csv._needs_quotes", return_value=True),
-        ):
+        with patch("batch_cancel.formats.results_csv._plain_line", return_value=None):
             write_rows(reference, rows, message, http_status)  # csv.writer for every row
         assert fast.read_bytes() == reference.read_bytes()
         with fast.open(encoding="utf-8-sig", newline="") as handle:
