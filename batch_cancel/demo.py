@@ -1,7 +1,7 @@
 """`make demo`: the main job end to end against the local sandbox, nothing else needed.
 
 Starts `batch-cancel sandbox` with the sample order book and a little latency
-and 10% injected 500s, then runs the real CLI four times, as an operator would:
+and 10% injected 500s, then runs the real CLI five times, as an operator would:
 1. a wrong API key: the run stops at once, the rest is `not_sent`, exit 3;
 2. the nightly export: every per-row outcome (cancelled, rejected, failed,
    invalid, duplicate) and retries that recover;

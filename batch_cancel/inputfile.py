@@ -25,6 +25,7 @@ import codecs
 import io
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,11 +110,21 @@ class Source:
 
     def head_text(self) -> str:
         """The start of the file as text (for the header line), whatever its encoding."""
+        return self._head_decoded("replace")
+
+    def first_line_bytes(self) -> int:
+        """The first line's length in the file's own bytes (past SNIFF_BYTES: more than that)."""
+        # surrogateescape: an undecodable byte is one character that encodes back to itself.
+        line = re.split("[\r\n]", self._head_decoded("surrogateescape"), maxsplit=1)[0]
+        encoding = self.encoding or "utf-8"
+        bom = len("".encode(encoding))  # utf-16 and utf-32 encode one
+        return len(line.encode(encoding, "surrogateescape")) - bom
+
+    def _head_decoded(self, errors: str) -> str:
         with self.path.open("rb") as handle:
             handle.seek(self.start)
             head = handle.read(SNIFF_BYTES + 4)
-        decoder = codecs.getincrementaldecoder(self.encoding or "utf-8")(errors="replace")
-        return decoder.decode(head)
+        return codecs.getincrementaldecoder(self.encoding or "utf-8")(errors=errors).decode(head)
 
     def _blocks(self, handle: io.BufferedReader) -> Iterator[bytes]:
         while True:

@@ -308,7 +308,7 @@ class OrdersFile:
         """The first line, for the delimiter guess; read a bounded amount, whatever the file."""
         head = self._source.head_text()
         line = re.split("[\r\n]", head, maxsplit=1)[0]
-        if len(line) > MAX_HEADER_BYTES:
+        if self._source.first_line_bytes() > MAX_HEADER_BYTES:  # bytes: a character may be 4
             raise InputFileError(
                 f"{self.path}: the first line is longer than {MAX_HEADER_BYTES // 1024} KiB; "
                 "that is not a CSV header"

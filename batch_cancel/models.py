@@ -184,18 +184,7 @@ class LoadedRow:
     file: int = 0  # which of the night's input files it came from (their order in the run)
 
 
-_second_stamp: tuple[int, str] = (-1, "")
-
-
 def utc_now() -> str:
-    """Now as the results and the ledger write it: ISO-8601 UTC to the millisecond.
-
-    The date and time are formatted once per second: a run at full speed asks
-    several times a row, and formatting a datetime each time was a measurable
-    share of its CPU.
-    """
-    global _second_stamp
+    """Now as the results and the ledger write it: ISO-8601 UTC to the millisecond."""
     seconds, millis = divmod(time.time_ns() // 1_000_000, 1000)
-    if seconds != _second_stamp[0]:
-        _second_stamp = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
-    return f"{_second_stamp[1]}.{millis:03d}Z"
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"

@@ -17,7 +17,6 @@ review's counting and output code (review.py).
 from __future__ import annotations
 
 import csv
-import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -377,9 +376,7 @@ class ResultsFile:
         with anything unusual in it (a blank or short line, a result that does not
         read) is made row by row, which gives the same rows or names the first bad one.
         """
-        # The collector stays paused across the yields too (re-enabling it for the
-        # caller's code between blocks cost a collection per block, 18% of the time).
-        with self._reading() as handle, _collector_paused():
+        with self._reading() as handle:
             handle.readline()  # the header, read in __init__
             place = 0
             while written := self._read_block(handle):
@@ -450,20 +447,6 @@ class ResultsFile:
                 )
             )
         return rows
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while blocks are read and used: their rows hold no
-    cycles, and a collection every 700 new row lists cost a sixth of the reading time.
-    It is the whole process's collector: it resumes when the generator ends or closes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _column_getter(position: int | None) -> Callable[[list[list[str]]], list[str]]:

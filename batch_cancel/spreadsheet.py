@@ -100,6 +100,10 @@ class SheetSource:
         """The rows the loader will give, counted: those with a value, less the header."""
         return max(sum(any(cell.strip() for cell in row) for row in self._rows.values()) - 1, 0)
 
+    def first_line_bytes(self) -> int:
+        """The header row as the CSV line it becomes, in UTF-8 bytes (inputfile.Source's)."""
+        return len(self.head_text().rstrip("\r\n").encode())
+
 
 @dataclass
 class Sheet:

@@ -14,7 +14,7 @@ from aioresponses import aioresponses
 
 from batch_cancel.sandbox_process import SandboxProcess
 
-from .helpers import API_KEY, ROOT, cli_env, read_results, run_cli, write_csv
+from .helpers import API_KEY, ROOT, cli_env, lacking, read_results, run_cli, write_csv
 
 __all__ = ["cli_env", "read_results", "run_cli", "write_csv"]  # re-exported for tests
 
@@ -71,14 +71,16 @@ def held_fds() -> Iterator[list[int]]:
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs: a disk that fills up mid-run (root only, as CI runs)."""
+    """A 64 KiB tmpfs: a disk that fills up mid-run (root only; CI runs as root)."""
     mount = tmp_path / "tiny"
     mount.mkdir()
     done = subprocess.run(
-        ["/bin/mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=False
+        ["/bin/mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        check=False,
+        capture_output=True,
     )
     if done.returncode != 0:
-        pytest.fail("cannot mount a tmpfs: these tests need root, as CI has")
+        lacking(f"needs root to mount a tmpfs: {done.stderr.decode().strip()}")
     try:
         yield mount
     finally:

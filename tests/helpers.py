@@ -11,10 +11,11 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from aiohttp import web
@@ -213,13 +214,43 @@ def key_file(directory: Path, content: str, mode: int = 0o600) -> Path:
     return path
 
 
+# --- waiting for another process ----------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    """Poll until `condition()` holds; fail naming `what` if it never does.
+
+    For a state another process reaches (a server's counts, a lock file), never a
+    fixed sleep: the test waits as long as it takes, and no longer.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout_s:g} s, and still not: {what}", pytrace=False)
+        time.sleep(0.02)
+
+
+# --- what a test needs of the machine ------------------------------------------------------
+
+
+def lacking(reason: str) -> NoReturn:
+    """This machine lacks what the test needs (root, chromium, openssl): skip, saying what.
+
+    Under CI=true (.ci/run sets it) the same is a failure: CI has all of them, so a skip
+    there would hide a test that never ran.
+    """
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: CI must run this test)", pytrace=False)
+    pytest.skip(reason)
+
+
 # --- an HTTPS API whose certificate nothing trusts -----------------------------------------
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("openssl is not installed")
+        lacking("openssl is not installed")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [

@@ -22,6 +22,7 @@ class MisbehavingServer:
         self._script = script
         self.requests: list[dict[str, Any]] = []  # each request's JSON body, as received
         self.request_lines: list[str] = []  # each request's first line: "GET /path HTTP/1.1"
+        self.api_keys: list[str] = []  # each request's x-api-key header, as received
         self.url = ""
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -34,6 +35,8 @@ class MisbehavingServer:
                     name, _, value = line.partition(":")
                     if name.strip().lower() == "content-length":
                         length = int(value)
+                    if name.strip().lower() == "x-api-key":
+                        self.api_keys.append(value.strip())
                 body = json.loads(await reader.readexactly(length)) if length else {}
                 self.requests.append(body)
                 await self._script(body, writer)

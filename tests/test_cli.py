@@ -7,10 +7,13 @@ a process of the CLI's own (signals, kill -9, racing runs, closed descriptors,
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +31,7 @@ from .helpers import (
     use_cli_env,
     write_csv,
 )
+from .misbehaving import MisbehavingServer, reply
 
 pytestmark = pytest.mark.integration
 
@@ -478,28 +482,37 @@ def test_validate_reports_problems_and_sends_nothing(
     assert not list(tmp_path.glob("*.results.csv"))
 
 
-def test_api_key_never_appears_in_output_or_results(
-    tmp_path: Path,
-    start_sandbox: Callable[..., Sandbox],
-    capfd: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_key_the_server_echoes_back_never_reaches_output_or_results(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A gateway that quotes back the key it received, in every field of its answer.
+
+    The key echoed is the one the server got (not a constant), so the test cannot pass
+    with a key that never reached it."""
+    received: list[str] = []
+
+    async def echo_the_key(body: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        key = received[-1]
+        error = {"metadata": {"errors": [{"code": f"E-{key}", "message": f"bad key {key}!"}]}}
+        payload = json.dumps(error).encode()
+        writer.write(reply("400 Bad Request", payload, f"x-request-id: req-{key}"))
+        await writer.drain()
+
     use_cli_env(monkeypatch)
-    sandbox = start_sandbox("--fail-rate", "0.3", "--seed", "1")
-    out = tmp_path / "r.csv"
-    done = main_in_process(
-        capfd,
-        "run",
-        orders_csv(tmp_path / "in.csv", 10),
-        "-o",
-        out,
-        "--base-url",
-        sandbox.url,
-        "--max-attempts",
-        "2",
-        "-v",
-        *FAST,
-    )
-    assert done.returncode in (ExitStatus.SUCCESS, ExitStatus.ROWS_NEED_ATTENTION)
-    for text in (done.stdout, done.stderr, out.read_text(encoding="utf-8-sig")):
+    out, summary = tmp_path / "r.csv", tmp_path / "summary.json"
+    server = MisbehavingServer(echo_the_key)
+    received = server.api_keys
+    with server.running():
+        done = main_in_process(
+            capfd, "run", orders_csv(tmp_path / "in.csv", 3), "-o", out,
+            "--base-url", server.url, "--summary-json", summary, "-v", *FAST,
+        )  # fmt: skip
+    assert received == [API_KEY] * 3
+    assert done.returncode == ExitStatus.ROWS_NEED_ATTENTION, done.stderr
+    rows = read_results(out)
+    assert {(row["result_error_code"], row["result_error_message"]) for row in rows} == {
+        ("E-[REDACTED]", "bad key [REDACTED]!")
+    }
+    assert {row["result_request_id"] for row in rows} == {"req-[REDACTED]"}
+    for text in (done.stdout, done.stderr, out.read_text("utf-8-sig"), summary.read_text()):
         assert API_KEY not in text

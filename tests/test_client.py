@@ -7,6 +7,7 @@ so nothing could ever leave the machine.
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -285,9 +286,20 @@ async def test_cancel_reads_a_huge_body_only_up_to_the_cap(
     assert len(answer.error_message) == MAX_MESSAGE_CHARS
 
 
-async def test_cancel_connection_error_raises(mock_api: aioresponses) -> None:
-    with pytest.raises(aiohttp.ClientConnectionError, match="refused"):
-        await cancel_once(mock_api, exception=aiohttp.ClientConnectionError("refused"))
+async def test_a_refused_connection_raises_a_client_error_naming_the_address() -> None:
+    """A real refusal (a loopback port nobody listens on), not a mock's exception: the
+    client raises what the runner turns into `connection_error`, without the key."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed at once: nothing listens there
+    async with ShipperClient(
+        base_url=f"http://127.0.0.1:{port}", api_key=API_KEY, timeout_s=5, max_connections=1
+    ) as client:
+        with pytest.raises(aiohttp.ClientConnectorError) as refused:
+            await client.cancel(REQUEST)
+    assert (refused.value.host, refused.value.port) == ("127.0.0.1", port)
+    assert isinstance(refused.value.os_error, ConnectionRefusedError)
+    assert API_KEY not in str(refused.value)
 
 
 async def test_repr_hides_the_key() -> None:

@@ -17,10 +17,9 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -28,7 +27,7 @@ from batch_cancel import cli
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import ROOT, cli_env, orders_csv, read_results, spawn_cli
+from .helpers import DATA, ROOT, cli_env, orders_csv, read_results, spawn_cli, wait_until
 from .misbehaving import MisbehavingServer, reply
 
 FAST = ["--rate", "0", "--concurrency", "4", "--timeout", "1", "--max-attempts", "2"]
@@ -147,7 +146,7 @@ def test_a_key_echoed_by_the_server_reaches_no_output(
         assert status == ExitStatus.ROWS_NEED_ATTENTION
     assert cli.main(["summarize", str(out), "--needs-attention", str(attention)]) == 1
     assert cli.main(["report", str(out), "-o", str(report)]) == 1
-    assert cli.main(["history", "ORD-00000", "--state", str(env)]) in (0, 1)
+    assert cli.main(["history", "ORD-00000", "--state", str(env)]) == ExitStatus.SUCCESS
     (row, _) = read_results(out)
     assert row["result_error_message"] == "bad key [REDACTED]!"
     assert row["result_request_id"] == "req-[REDACTED]"
@@ -226,9 +225,9 @@ def test_a_second_run_on_the_same_results_file_exits_4_before_sending(
     )
     try:
         lock = out.with_name(f".{out.name}.lock")
-        deadline = time.monotonic() + 20
-        while not (lock.exists() and lock.stat().st_size) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(
+            lambda: lock.exists() and lock.stat().st_size > 0, "the first run holds the lock"
+        )
         # Another ledger (an operator's), the same results file.
         for name, value in cli_env(state=tmp_path / "b" / "ledger.sqlite3").items():
             monkeypatch.setenv(name, value)
@@ -319,6 +318,36 @@ def test_the_exit_status_is_true_with_stdout_or_stderr_closed(
     assert [row["result_status"] for row in read_results(tmp_path / "out.csv")] == ["rejected"] * 3
 
 
+def cli_into(stdout: int | BinaryIO, *args: str) -> tuple[int, str]:
+    """The CLI as a process whose stdout is `stdout` (buffered, as under cron): its status
+    and its stderr."""
+    env = cli_env()
+    env.pop("PYTHONUNBUFFERED", None)  # what reaches stdout stays buffered until the exit
+    done = subprocess.run(
+        [sys.executable, "-m", "batch_cancel", *args],
+        stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=ROOT, check=False, text=True,
+    )  # fmt: skip
+    return done.returncode, done.stderr
+
+
+def test_stdout_on_a_full_disk_at_the_exit_is_status_120_and_no_noise() -> None:
+    with open("/dev/full", "wb") as full:  # every write: ENOSPC, as a full disk under `> file`
+        status, err = cli_into(full, "--version")
+    assert status == ExitStatus.OUTPUT_LOST
+    assert err == ""  # no "Exception ignored" from the interpreter's own flush at exit
+
+
+def test_stdout_whose_reader_went_away_keeps_the_status() -> None:
+    reading, writing = os.pipe()
+    os.close(reading)  # `| head` that has already left
+    try:
+        status, err = cli_into(writing, "summarize", str(DATA / "results-every-status.csv"))
+    finally:
+        os.close(writing)
+    assert status == ExitStatus.ROWS_NEED_ATTENTION  # the file's rows need attention
+    assert err == ""
+
+
 def test_sighup_is_an_orderly_stop_with_complete_results(
     tmp_path: Path, start_sandbox: Callable[..., Sandbox]
 ) -> None:
@@ -329,9 +358,7 @@ def test_sighup_is_an_orderly_stop_with_complete_results(
         *("run", source, "-o", out, "--base-url", sandbox.url, "--rate", "0", "--concurrency", "2"),
         env=cli_env(),
     )
-    deadline = time.monotonic() + 20
-    while len(sandbox.stats()["arrivals"]) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 2, "two requests in flight")
     process.send_signal(signal.SIGHUP)
     _, err = process.communicate(timeout=30)
     assert process.returncode == ExitStatus.HANGUP, err

@@ -94,7 +94,6 @@ def check(section: str, outputs: Outputs) -> None:
 def stopped_clock(monkeypatch: pytest.MonkeyPatch) -> StoppedClock:
     clock = StoppedClock()
     monkeypatch.setattr(models, "time", clock)
-    monkeypatch.setattr(models, "_second_stamp", (-1, ""))
     return clock
 
 

@@ -556,6 +556,37 @@ def test_header_line_without_end_is_not_a_csv(tmp_path: Path) -> None:
         OrdersFile(InputOptions(path=path))
 
 
+@pytest.mark.parametrize(
+    ("encoding", "line_bytes", "refused"),
+    [
+        ("utf-8", 90 * 1024, True),  # 30,720 characters of three bytes each
+        ("utf-8", 64 * 1024, False),
+        ("utf-8", 64 * 1024 + 3, True),
+        ("cp1252", 90 * 1024, True),  # one byte each, not valid UTF-8: read as cp1252
+        ("utf-16", 90 * 1024, True),  # with its BOM, two bytes each
+        ("utf-16", 64 * 1024, False),
+    ],
+)
+def test_the_header_limit_counts_the_files_bytes_not_characters(
+    tmp_path: Path, encoding: str, line_bytes: int, refused: bool
+) -> None:
+    path = tmp_path / "euro-header.csv"
+
+    def size(text: str) -> int:
+        return len(text.encode(encoding)) - len("".encode(encoding))  # without a BOM
+
+    names = "order_no,warehouse_id,cancel_reason,"
+    euros, rest = divmod(line_bytes - size(names), size("\u20ac"))
+    header = names + "\u20ac" * euros + "x" * (rest // size("x"))
+    path.write_bytes(f"{header}\nA-1,WH-1,r,x\n".encode(encoding))
+    assert size(header) == line_bytes
+    if refused:
+        with pytest.raises(InputFileError, match="the first line is longer than 64 KiB"):
+            OrdersFile(InputOptions(path=path))
+    else:
+        assert OrdersFile(InputOptions(path=path)).header[0] == "order_no"
+
+
 def test_header_after_blank_first_line(tmp_path: Path) -> None:
     path = tmp_path / "late-header.csv"
     path.write_text("\norder_no,warehouse_id,cancel_reason\nA,B,C\n")

@@ -15,7 +15,7 @@ from batch_cancel.ledger import Ledger
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import API_KEY, ROOT, cli_env, key_file, orders_csv, read_results
+from .helpers import API_KEY, ROOT, cli_env, key_file, lacking, orders_csv, read_results
 
 EVERY_STATUS = ROOT / "tests" / "data" / "results-every-status.csv"
 
@@ -382,7 +382,7 @@ def other_disk(tmp_path: Path) -> Iterator[Path]:
         capture_output=True,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs (root only): {done.stderr.decode().strip()}")
+        lacking(f"needs root to mount a tmpfs: {done.stderr.decode().strip()}")
     try:
         yield mount
     finally:

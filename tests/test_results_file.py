@@ -4,6 +4,7 @@ statuses (parse_statuses), and re-sending from a results file (resend_only)."""
 from __future__ import annotations
 
 import csv
+import gc
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from batch_cancel.errors import ConfigError, InputFileError
 from batch_cancel.formats.results_csv import ResultsWriter
 from batch_cancel.loader import OrdersFile
 from batch_cancel.models import CancelRequest, LoadedRow, LocalCode, Outcome, RowResult
-from batch_cancel.results_file import ResultsFile, parse_statuses, resend_only
+from batch_cancel.results_file import BLOCK_ROWS, ResultsFile, parse_statuses, resend_only
 from batch_cancel.schema import WRITTEN_COLUMNS
 
 from .helpers import write_csv
@@ -98,6 +99,22 @@ def test_a_written_results_file_reads_back_as_written(tmp_path: Path) -> None:
     assert rows[2].result == RowResult(source_row=3, status=Outcome.NOT_SENT)
     assert {row.results_file for row in rows} == {str(tmp_path / "n.results.csv")}
     assert rows[1].cells[:3] == ("A-2", "WH-1", "r")
+
+
+def test_the_caller_runs_with_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
+    """The reader may pause the collector while it reads a block, never across a yield:
+    the review's code between blocks runs with the process's collector on."""
+    rows = [((f"A-{n}", "WH-1", "r"), REJECTED) for n in range(1, 2 * BLOCK_ROWS + 2)]
+    results = ResultsFile(write_results(tmp_path / "big.results.csv", rows))
+    assert gc.isenabled()
+    seen = [gc.isenabled() for _block in results.blocks()]
+    assert seen == [True, True, True]
+    assert gc.isenabled()
+    gc.disable()  # and a caller that turned it off finds it off
+    try:
+        assert not any(gc.isenabled() for _block in results.blocks())
+    finally:
+        gc.enable()
 
 
 def test_a_results_file_resaved_with_semicolons_is_read(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -18,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDictProxy
 
+from batch_cancel import sandbox as sandbox_module
 from batch_cancel.sandbox import (
     CANCEL_PATH,
     STATS_PATH,
@@ -285,11 +288,21 @@ async def test_rate_limit_answers_429_with_retry_after(make_client: MakeClient) 
     assert snapshot["answers"]["429"] == 1
 
 
-async def test_rate_limit_window_slides(make_client: MakeClient) -> None:
+async def test_rate_limit_window_slides(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window is one second of the sandbox's clock, replaced here (no sleep)."""
+    now = [1000.0]
+    monkeypatch.setattr(
+        sandbox_module, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time)
+    )
     client = await make_client(orders=None, rate_limit=1)
     assert (await cancel(client, "ORD-1"))[0] == 200
-    assert (await cancel(client, "ORD-2"))[0] == 429
-    await asyncio.sleep(1.05)
+    now[0] += 0.999
+    assert (await cancel(client, "ORD-2"))[0] == 429  # ORD-1 is still in the window
+    now[0] += 0.001
+    assert (await cancel(client, "ORD-2"))[0] == 429  # the 429 arrived too, 0.001 s ago
+    now[0] += 1.0
     assert (await cancel(client, "ORD-2"))[0] == 200
 
 

@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,16 @@ import pytest
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import API_KEY, ROOT, cli_env, orders_csv, read_results, run_cli, write_csv
+from .helpers import (
+    API_KEY,
+    ROOT,
+    cli_env,
+    orders_csv,
+    read_results,
+    run_cli,
+    wait_until,
+    write_csv,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +47,10 @@ def start_run(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
+def settled(sandbox: Sandbox) -> bool:
+    """Every request that reached the sandbox has been answered (one event each)."""
+    stats = sandbox.stats()
+    return len(stats["events"]) == len(stats["arrivals"])
 
 
 def test_kill_9_then_rerun_loses_nothing_and_never_resends_a_confirmed_cancel(
@@ -65,10 +72,11 @@ def test_kill_9_then_rerun_loses_nothing_and_never_resends_a_confirmed_cancel(
         "9002",
     ]
     first = start_run(source, "-o", out, *flags, env=env)
-    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 30)
+    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 30, "30 orders cancelled")
     first.kill()  # SIGKILL: no handler runs, whatever was in flight is in doubt
     first.communicate(timeout=10)
-    time.sleep(0.5)  # requests the kill left in flight still finish on the server
+    # Requests the kill left in flight still finish on the server.
+    wait_until(lambda: settled(sandbox), "the sandbox answered every request it got")
     cancelled_by_first = set(sandbox.stats()["cancelled"])
     # What the ledger knew as confirmed when the process died.
     db = sqlite3.connect(state)
@@ -199,7 +207,7 @@ def test_second_concurrent_run_exits_4_naming_the_holder(
     env = cli_env(state=tmp_path / "ledger.sqlite3")
     source = orders_csv(tmp_path / "in.csv", 40)
     first = start_run(source, "--base-url", sandbox.url, "--rate", "10", env=env)
-    wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 1)
+    wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 1, "a request arrived")
     second = run_cli("run", source, "-o", tmp_path / "b.csv", "--base-url", sandbox.url, env=env)
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=30)
@@ -228,7 +236,7 @@ def test_sigterm_exits_143_with_every_row_recorded(
         summary,
         env=cli_env(state=state),
     )
-    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 5)
+    wait_until(lambda: len(sandbox.stats()["cancelled"]) >= 5, "5 orders cancelled")
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 143, stderr
@@ -370,9 +378,11 @@ def test_second_signal_exits_at_once_and_leaves_the_ledger_sound(
         tmp_path, orders_csv(tmp_path / "in.csv", 20), "--base-url", sandbox.url,
         "--rate", "50", "--concurrency", "4", state=state,
     )  # fmt: skip
-    wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 4)
+    wait_until(lambda: len(sandbox.stats()["arrivals"]) >= 4, "4 requests arrived")
     process.send_signal(signal.SIGTERM)
-    wait_until(lambda: "stopping: interrupted by SIGTERM" in log_path.read_text())
+    wait_until(
+        lambda: "stopping: interrupted by SIGTERM" in log_path.read_text(), "the stop logged"
+    )
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=4)  # far less than the 5 s the requests in flight still need
     assert process.returncode == 143
@@ -418,7 +428,7 @@ def test_sigterm_during_a_long_retry_after_stops_promptly(
         "2",
         state=tmp_path / "ledger.sqlite3",
     )
-    wait_until(lambda: sandbox.stats()["answers"]["429"] >= 1)
+    wait_until(lambda: sandbox.stats()["answers"]["429"] >= 1, "a 429 answered")
     process.send_signal(signal.SIGINT)
     process.wait(timeout=15)  # a liveness bound: nothing may wait out the hour (or 120 s cap)
     assert process.returncode == 130, log_path.read_text()
@@ -437,7 +447,7 @@ def test_first_signal_after_a_refused_key_is_still_an_orderly_stop(
         "--rate", "2", "--concurrency", "4",
         state=tmp_path / "ledger.sqlite3", api_key="wrong-key-0000",
     )  # fmt: skip
-    wait_until(lambda: sandbox.stats()["answers"]["401"] >= 1)
+    wait_until(lambda: sandbox.stats()["answers"]["401"] >= 1, "a 401 answered")
     # Starts are 0.5 s apart and answers take 1.5 s: two requests are still in flight.
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)

@@ -7,12 +7,14 @@ sys.exit deep inside, so tests can call it directly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import BatchCancelError
 from ..models import ExitStatus
@@ -128,11 +130,9 @@ def _open_closed_std_streams() -> None:
 
 
 def console_main() -> None:
-    """The `batch-cancel` command and `python -m batch_cancel`: main(), then leave at once.
+    """The `batch-cancel` command and `python -m batch_cancel`: main(), then its status.
 
-    Everything is written, closed and flushed by the time main() returns; the
-    interpreter's teardown (freeing every module and object one at a time) only
-    adds to every run (BENCHMARKS.md).
+    stdout and stderr are flushed here, so that output lost changes the status.
     """
     _open_closed_std_streams()
     status = main()
@@ -141,8 +141,18 @@ def console_main() -> None:
         try:
             stream.flush()
         except BrokenPipeError:
-            pass  # the reader went away (`| head`): nothing left to say
+            _discard(stream)  # the reader went away (`| head`): nothing left to say
         except (OSError, ValueError):
             # Output lost (a full disk under `> file`): as CPython itself exits then.
+            _discard(stream)
             status = ExitStatus.OUTPUT_LOST
-    os._exit(status)
+    raise SystemExit(status)
+
+
+def _discard(stream: TextIO) -> None:
+    """Point a stream that cannot be written at /dev/null: the interpreter flushes it once
+    more at exit, and would print its own complaint and status."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)

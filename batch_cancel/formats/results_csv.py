@@ -84,7 +84,11 @@ _MAX_CODE, _MAX_MESSAGE, _MAX_REQUEST_ID = (
 
 def _plain_line(cells: Sequence[str], result: RowResult, request: CancelRequest) -> str | None:
     """The row's line as the general path would write it, when nothing in it needs
-    escaping, quoting or cleaning (most rows); None otherwise. A third of its cost."""
+    escaping, quoting or cleaning (most rows); None otherwise.
+
+    The one fast path of the results: it buys the skip path and `--dry-run` a quarter
+    of their CPU (BENCHMARKS.md, "Speed debt"). test_properties holds it byte for byte
+    to csv.writer (test_rows_joined_by_hand_are_byte_for_byte_what_csv_writer_writes)."""
     code, message, request_id = result.error_code, result.error_message, result.request_id
     text = code + message + request_id
     if (
@@ -192,13 +196,7 @@ class ResultsWriter:
         else:
             sent = tuple(cells[i] if i < len(cells) else "" for i in self._old_sent) or ("", "", "")
         written += map(safe_cell, sent)
-        line = ",".join(written)
-        if line.count(",") == len(written) - 1 and not _needs_quotes(line):
-            # No cell needs quoting: the line csv.writer would write, at a quarter
-            # of its cost (BENCHMARKS.md, "The skip path").
-            self._handle.write(line + "\r\n")
-        else:
-            self._writer.writerow(written)
+        self._writer.writerow(written)
 
     @property
     def partial_path(self) -> Path:
