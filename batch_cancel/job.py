@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import logging
 import os
-import re
 import signal
 import threading
 import time
@@ -21,11 +19,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .actions import RETRYABLE, action_of
+from .actions import action_of
 from .client import ShipperClient
 from .config import (
     DEFAULT_KEEP_DAYS,
@@ -38,12 +35,9 @@ from .errors import (
     ClockLooksWrong,
     InputFileError,
     LedgerError,
-    LockHeldError,
     RecordingError,
-    write_failed,
 )
-from .formats.results_csv import ResultsWriter, incomplete_path
-from .ledger import Account, Ledger, OrderKey, RunFile, RunRecord, skip_already_cancelled
+from .ledger import Account, Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile, SeenOrders
 from .lock import RunLock
 from .models import (
@@ -54,13 +48,14 @@ from .models import (
     RowResult,
     needs_attention,
 )
+from .night_results import _ResultsFiles, results_lock
 from .outcome import ATTENTION_ROWS_SHOWN, AttentionRow, FileReport, RunOutcome, UnreadFile
-from .outputs import free_names, keep_beside, kept_names, move_into, results_lock_path
 from .pacing import AUTO_START_RATE, AutoPace
 from .readback import statuses
-from .results_file import ResultsFile, resend_only
+from .results_file import resend_only
 from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .schema import is_results_header
+from .settling import _settle, read_back_cancels
 from .validation import (
     WRITTEN_BY_US,
     dry_run_result,
@@ -237,131 +232,6 @@ def _not_an_export(path: Path) -> str | None:
     except OSError:
         return None  # the loader says what is wrong with it
     return "the file is empty (0 bytes)" if empty else None
-
-
-def results_lock(path: Path) -> RunLock:
-    """One writer per results file, whatever ledger each run uses."""
-    return RunLock(results_lock_path(path), what="the results file's lock")
-
-
-class _ResultsFiles:
-    """Each input's results lock and writer, open only while its rows are in flight.
-
-    A file's lock and writer are taken as the run reaches the file (before its first
-    row can be sent) and closed once its last row is recorded, so a night of any
-    number of files holds only the few whose rows are queued or in flight.
-    """
-
-    def __init__(
-        self,
-        files: Sequence[NightFile],
-        headers: Sequence[Sequence[str]],
-        *,
-        live: bool,
-        run: RunRecord | None = None,
-    ) -> None:
-        self._files = files
-        self._run = run  # told of each file begun (RunRecord.file_started)
-        self._headers = headers
-        self._live = live  # a live run's results never replace an earlier run's
-        self._writers: list[ResultsWriter | None] = [None] * len(files)  # while open
-        self.counts: list[Counter[Outcome] | None] = [None] * len(files)  # once started
-        self.previous: list[Path | None] = [None] * len(files)  # where an earlier run's went
-        self.unread: list[UnreadFile] = []
-        self.failure: RecordingError | None = None  # a results file could not be started
-        self._open: dict[int, ExitStack] = {}
-        self._read = [0] * len(files)
-        self._recorded = [0] * len(files)
-        self._reading: set[int] = set()
-
-    def rows(self, per_file: Sequence[Iterable[LoadedRow]]) -> Iterator[LoadedRow]:
-        for index, rows in enumerate(per_file):
-            if self.failure is not None:
-                return
-            yield from self._rows_of(index, rows)
-
-    def _rows_of(self, index: int, rows: Iterable[LoadedRow]) -> Iterator[LoadedRow]:
-        night_file = self._files[index]
-        try:
-            self._start(index)
-        except LockHeldError as exc:  # taken since the check at the start: one file lost
-            self._lost(night_file, str(exc))
-            return
-        except RecordingError as exc:
-            self.failure = exc
-            return
-        self._reading.add(index)
-        try:
-            for row in rows:
-                self._read[index] += 1
-                yield row
-        except (InputFileError, OSError) as exc:  # changed or vanished since it was opened
-            if not night_file.from_glob:
-                raise
-            reason = (
-                str(exc) if isinstance(exc, InputFileError) else f"{exc.filename}: {exc.strerror}"
-            )
-            self._lost(night_file, reason)  # its rows read so far go on as usual
-        self._reading.discard(index)
-        self._finish_if_done(index)
-
-    def _start(self, index: int) -> None:
-        night_file = self._files[index]
-        with ExitStack() as stack:
-            stack.enter_context(results_lock(night_file.output))
-            header = self._headers[index]
-            writer = stack.enter_context(ResultsWriter(night_file.output, header))
-            if self._run is not None:
-                try:
-                    self._run.file_started(
-                        index, night_file.output, writer.partial_path, night_file.archive
-                    )
-                except LedgerError:
-                    pass  # no row is sent from now on; this file still records every row
-                except OSError as exc:
-                    raise write_failed(writer.partial_path, exc) from exc
-            self._writers[index], self.counts[index] = writer, writer.counts
-            self._open[index] = stack.pop_all()
-
-    def add(self, row: LoadedRow, result: RowResult) -> None:
-        writer = self._writers[row.file]
-        assert writer is not None
-        writer.add(row, result)
-        self._recorded[row.file] += 1
-        self._finish_if_done(row.file)
-
-    def _finish_if_done(self, index: int) -> None:
-        reading = index in self._reading
-        if index in self._open and not reading and self._recorded[index] == self._read[index]:
-            self._finish(index)
-
-    def _finish(self, index: int) -> None:
-        writer = self._writers[index]
-        assert writer is not None
-        if self._live:
-            self.previous[index] = _keep_previous(writer.path)
-        writer.close()
-        self._open.pop(index).close()
-        self._writers[index] = None  # a closed writer still holds its buffers
-
-    def _lost(self, night_file: NightFile, reason: str) -> None:
-        log.error("%s", reason)
-        self.unread.append(
-            UnreadFile(input_path=night_file.input.path, source=night_file.source, reason=reason)
-        )
-
-    def close(self) -> None:
-        """Every file started is complete (a stop still records every row it read)."""
-        for index in sorted(self._open):
-            self._finish(index)
-
-    def __enter__(self) -> _ResultsFiles:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        # An error on its way: what each open file has is kept as its .incomplete.csv.
-        for index in sorted(self._open):
-            self._open.pop(index).__exit__(*exc_info)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -669,136 +539,6 @@ class _AccountRun:
             account=self.job.name,
             attention_rows=tuple(self.attention_rows),
         )
-
-
-def _keep_previous(results: Path) -> Path | None:
-    """A live run's results never replace an earlier run's: that file is kept beside them."""
-    try:
-        kept = keep_beside(results)
-    except OSError as exc:  # then the new results stay .incomplete.csv: nothing is replaced
-        raise write_failed(results, exc) from exc
-    if kept is not None:
-        log.info("%s: the earlier results are kept as %s", results, kept)
-    return kept
-
-
-NEEDS_PERSON = "needs-person"  # beside a source's files: where a file goes when we give up
-
-
-def _settle(
-    night_file: NightFile, counts: Counter[Outcome], causes: Counter[str], end: RunEnd
-) -> tuple[Path | None, int]:
-    """Archive a finished file, or after `give_up_after` nights of rows still needing
-    attention move it to needs-person/, out of the nightly loop. Returns where its results
-    are now (None: left where they are) and, when it was given up, after how many nights.
-    """
-    unread = end.input_error or end.internal_error  # rows after the break are still to send
-    if unread or end.signal is not None or end.recording_error is not None:
-        return None, 0  # the re-run reads these results where they are
-    # Rows a later night may still settle: failures, and rejections whose cause can change.
-    retry = {RETRYABLE[name] for name in night_file.retry_rejected} & causes.keys()
-    left = counts[Outcome.FAILED] + counts[Outcome.IN_DOUBT] + counts[Outcome.NOT_SENT] + len(retry)
-    if not left and night_file.archive is not None:
-        return _move(night_file, [night_file.output], night_file.archive, "archived"), 0
-    if not night_file.from_glob or not night_file.give_up_after:
-        return None, 0
-    if not needs_attention(counts) or (nights := _nights(night_file.output)) < (
-        night_file.give_up_after
-    ):
-        return None, 0
-    kept = [*kept_names(night_file.output), night_file.output]
-    folder = night_file.input.path.parent / NEEDS_PERSON
-    return _move(night_file, kept, folder, f"given up on after {nights} night(s)"), nights
-
-
-def _nights(results: Path) -> int:
-    """The nights a file has been run: tonight, and the days its kept results were written
-    (each live run keeps the results before it under a stamped name: outputs.keep_beside).
-    Days in UTC: several runs in one night count once."""
-    days = {datetime.now(UTC).strftime("%Y%m%d")}
-    for kept in kept_names(results):
-        if found := _STAMPED_DAY.search(kept.name):
-            days.add(found.group(1))
-    return len(days)
-
-
-_STAMPED_DAY = re.compile(r"\.(\d{8})T\d{6}Z(?:-\d+)?\.results\.csv$")
-
-
-def _move(night_file: NightFile, results: list[Path], target: Path, what: str) -> Path | None:
-    """Move the file and its results into `target`, never over a file already there (the
-    same export name every night gets stamped names), across filesystems too. Returns
-    where the night's results are now; None if not moved (a warning says why)."""
-    moving = (night_file.input.path, *results)
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        names = free_names(moving, target, datetime.now(UTC))
-        for path, name in zip(moving, names, strict=True):
-            move_into(path, name)
-    except OSError as exc:
-        log.warning("%s: not moved to %s (%s): %s", night_file.input.path, target, what, exc)
-        return None
-    log.info("%s and its results %s: %s", night_file.input.path, what, ", ".join(map(str, names)))
-    return names[-1]
-
-
-def read_back_cancels(ledger: Ledger) -> None:
-    """Before anything is sent: cancels a run could not put in the ledger (killed, or its
-    disk was full) are read back from the results files that run wrote, so they are never
-    sent again. Only those bytes count: found by the identity the run recorded, wherever
-    they are now; any other file (another run's, another account's) is not that run's.
-    """
-    files = ledger.unfinished_files()
-    for run_id, group in itertools.groupby(files, key=lambda recorded: recorded.run_id):
-        for recorded in group:
-            path = _own_file(recorded)
-            if path is None:
-                log.warning(
-                    "run %d's results for %s were not found as that run wrote them (moved to "
-                    "another filesystem, or removed): the answers the ledger could not record "
-                    "are not read back from it; those orders are asked of Shipper before "
-                    "they are sent again",
-                    run_id,
-                    recorded.output,
-                )
-                continue
-            settled = ledger.read_back_cancels(run_id, _cancels_in(path), path)
-            if settled:
-                log.info(
-                    "%d cancel(s) the ledger could not record were read back from %s",
-                    settled,
-                    path,
-                )
-        ledger.forget_files(run_id)
-
-
-def _own_file(recorded: RunFile) -> Path | None:
-    """The file the run recorded, by its (st_dev, st_ino): where the run left it (in place,
-    .incomplete.csv, or still partial), kept beside under a stamped name, or archived."""
-    output = recorded.output
-    places = [output, incomplete_path(output), recorded.partial, *kept_names(output)]
-    if recorded.archive is not None:
-        places += [recorded.archive / output.name, *kept_names(recorded.archive / output.name)]
-    for path in places:
-        try:
-            found = os.stat(path)
-        except OSError:
-            continue
-        if (found.st_dev, found.st_ino) == (recorded.dev, recorded.ino):
-            return path
-    return None
-
-
-def _cancels_in(path: Path) -> dict[OrderKey, RowResult]:
-    """The `cancelled` rows of a results file; those read before damage (a cut last line)."""
-    cancels: dict[OrderKey, RowResult] = {}
-    try:
-        for row in ResultsFile(path).rows():
-            if row.result.status is Outcome.CANCELLED and row.order_no:
-                cancels[row.order_no, row.warehouse_id] = row.result
-    except (InputFileError, OSError) as exc:
-        log.warning("%s: read back only up to where it broke off: %s", path, exc)
-    return cancels
 
 
 def _raise_unless_results_complete(end: RunEnd, results_failed: Sequence[RecordingError]) -> None:

@@ -15,7 +15,7 @@ the reader expects damage (README, "Input files"):
   or a lost row; a line that repeats the header (two exports joined) is one too;
 - values lose the invisible debris of copy and paste and are NFC-normalised
   before their lengths are checked; control characters and spreadsheet damage
-  (an order number in scientific notation) make the row invalid.
+  (an order number in scientific notation) make the row invalid (`row_rules`).
 """
 
 from __future__ import annotations
@@ -24,24 +24,21 @@ import csv
 import itertools
 import logging
 import re
-import unicodedata
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
 
 from .config import InputOptions
 from .errors import InputFileError, MissingColumnsError
 from .inputfile import Source, open_source
 from .models import (
-    CANCEL_REASON_MAX,
     FIELDS,
-    ORDER_NO_MAX,
-    WAREHOUSE_ID_MAX,
     CancelRequest,
     LoadedRow,
     LocalCode,
     Outcome,
     RowResult,
 )
+from .row_rules import _date_as_order_no, _invalid, _is_blank, _quick_request
+from .row_rules import validate_row as validate_row
 from .schema import (
     DELIMITER_NAMES,
     SENT_COLUMNS,
@@ -51,182 +48,11 @@ from .schema import (
     unsafe_cell,
 )
 from .spreadsheet import SheetSource, is_spreadsheet
-from .text import TRIM, clean_identifier, describe_char
+from .text import TRIM
 
 log = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 64 * 1024
-
-# Categories that make an identifier invalid: control (Cc), format (Cf: bidi
-# overrides and the like, after the zero-width ones are gone), surrogates, and
-# line/paragraph separators.
-_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-# A cancel reason is free text typed by a buyer: a line break or a tab in it is
-# layout, so runs of them (with the spaces around) become one space.
-_LAYOUT_RUNS = re.compile("[ \t]*[\r\n\t\u2028\u2029]+[ \t]*")
-# How a spreadsheet shows a long number it has rounded: 1.23457E+14 (or with a
-# decimal comma, 1,23457E+14). Excel always writes the exponent's sign.
-_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+-][0-9]+")
-
-
-@dataclass(frozen=True, slots=True)
-class _Problem:
-    code: LocalCode
-    message: str
-
-
-def clean_reason(value: str) -> str:
-    """Trim, fold line breaks and tabs into spaces, NFC-normalise (free text: keep the rest)."""
-    value = value.strip(TRIM)
-    if value.isascii() and value.isprintable():
-        return value
-    value = _LAYOUT_RUNS.sub(" ", value)
-    return value if value.isascii() else unicodedata.normalize("NFC", value)
-
-
-def _first_control(value: str, categories: frozenset[str]) -> tuple[int, str] | None:
-    if value.isprintable():
-        return None
-    for position, char in enumerate(value):
-        if unicodedata.category(char) in categories:
-            return position, char
-    return None
-
-
-def _control_problem(name: str, value: str, categories: frozenset[str]) -> _Problem | None:
-    found = _first_control(value, categories)
-    if found is None:
-        return None
-    position, char = found
-    return _Problem(
-        LocalCode.CONTROL_CHARACTERS,
-        f"{name} contains a control character ({describe_char(char)}) at position {position + 1}",
-    )
-
-
-def _identifier_problems(name: str, value: str, limit: int) -> list[_Problem]:
-    if not value:
-        return [_Problem(LocalCode(f"{name}_missing"), f"{name} is blank")]
-    problems: list[_Problem] = []
-    control = _control_problem(name, value, _CONTROL_CATEGORIES)
-    if control is not None:
-        problems.append(control)
-    if not value.isascii() and "\ufffd" in value:
-        problems.append(
-            _Problem(
-                LocalCode.GARBLED_TEXT,
-                f"{name} contains U+FFFD, the mark of a character lost in an earlier "
-                "encoding conversion",
-            )
-        )
-    if name == "order_no" and _SCIENTIFIC.fullmatch(value):
-        problems.append(
-            _Problem(
-                LocalCode.SCIENTIFIC_NOTATION,
-                f"order_no {value} is in scientific notation: a spreadsheet turned the order "
-                "number into a rounded number and its digits are lost; format the column as "
-                "Text and export again",
-            )
-        )
-    if len(value) > limit:
-        problems.append(
-            _Problem(
-                LocalCode(f"{name}_too_long"),
-                f"{name} is {len(value)} characters; the API allows at most {limit}",
-            )
-        )
-    return problems
-
-
-def validate_row(
-    source_row: int, order_no: str, warehouse_id: str, cancel_reason: str
-) -> CancelRequest | RowResult:
-    """Clean the values (see `clean_identifier`, `clean_reason`), then apply the API's rules.
-
-    An identifier that is too long is refused (shortening it would target another
-    order); a cancel_reason that is too long is free text, so it is shortened and
-    the row still goes out, with a note.
-    """
-    order_no = clean_identifier(order_no)
-    warehouse_id = clean_identifier(warehouse_id)
-    cancel_reason = clean_reason(cancel_reason)
-    problems = _identifier_problems("order_no", order_no, ORDER_NO_MAX)
-    problems += _identifier_problems("warehouse_id", warehouse_id, WAREHOUSE_ID_MAX)
-    if not cancel_reason:
-        problems.append(_Problem(LocalCode.CANCEL_REASON_MISSING, "cancel_reason is blank"))
-    else:
-        # Only control characters proper: format characters such as the zero-width
-        # joiner inside emoji are legitimate in free text.
-        control = _control_problem("cancel_reason", cancel_reason, frozenset({"Cc"}))
-        if control is not None:
-            problems.append(control)
-    if problems:
-        return RowResult(
-            source_row=source_row,
-            status=Outcome.INVALID,
-            error_code=problems[0].code,
-            error_message="; ".join(problem.message for problem in problems),
-        )
-    note = ""
-    if len(cancel_reason) > CANCEL_REASON_MAX:
-        note = (
-            f"{LocalCode.CANCEL_REASON_SHORTENED}: cancel_reason was {len(cancel_reason)} "
-            f"characters, sent its first {CANCEL_REASON_MAX}"
-        )
-        cancel_reason = cancel_reason[:CANCEL_REASON_MAX]
-    return CancelRequest(source_row, order_no, warehouse_id, cancel_reason, note)
-
-
-def _quick_request(
-    source_row: int, order_no: str, warehouse_id: str, cancel_reason: str
-) -> CancelRequest | None:
-    """The common row, checked in a few string operations; None: let `validate_row` decide.
-
-    Printable text (no control, format or zero-width characters, no spaces but
-    U+0020) that is already NFC needs no cleaning beyond spaces, so only lengths
-    and the scientific-notation shape are left to check: most rows of most
-    exports take this path (its speed is in BENCHMARKS.md).
-    """
-    joined = order_no + warehouse_id + cancel_reason
-    if not joined.isprintable():
-        return None
-    if not joined.isascii() and (
-        "\ufffd" in joined or not unicodedata.is_normalized("NFC", joined)
-    ):
-        return None
-    order_no, warehouse_id, cancel_reason = (
-        order_no.strip(),
-        warehouse_id.strip(),
-        cancel_reason.strip(),
-    )
-    if not (
-        0 < len(order_no) <= ORDER_NO_MAX
-        and 0 < len(warehouse_id) <= WAREHOUSE_ID_MAX
-        and 0 < len(cancel_reason) <= CANCEL_REASON_MAX
-    ):
-        return None
-    if order_no[-1].isdigit() and ("E" in order_no or "e" in order_no):
-        return None  # perhaps 1.23457E+14
-    return CancelRequest(source_row, order_no, warehouse_id, cancel_reason)
-
-
-def _is_blank(cells: Sequence[str]) -> bool:
-    return all(not cell.strip(TRIM) for cell in cells)
-
-
-def _invalid(source_row: int, code: LocalCode, message: str) -> RowResult:
-    return RowResult(
-        source_row=source_row, status=Outcome.INVALID, error_code=code, error_message=message
-    )
-
-
-def _date_as_order_no(source_row: int, shown: str) -> RowResult:
-    return _invalid(
-        source_row,
-        LocalCode.DATE_AS_ORDER_NO,
-        f"order_no is a date or time in the workbook ({shown}), not an order number: format "
-        "the column as Text or Number and export again",
-    )
 
 
 class SeenOrders:
@@ -437,17 +263,13 @@ class OrdersFile:
         """The rows csv reads; returns the last source_row."""
         width = len(self.header)
         min_fields = self._min_fields
-        order_index, warehouse_index, reason_index = map(self._field_index.get, FIELDS)
-        assert order_index is not None  # order_no has no default
-        order_key = header_key(self.header[order_index])
-        default_warehouse = (self.options.default_warehouse_id or "").strip(TRIM)
-        default_reason = (self.options.default_cancel_reason or "").strip(TRIM)
+        order_index, warehouse_index, reason_index, order_key = self._key_fields()
+        default_warehouse, default_reason = self._defaults()
         written_by_us = self._written_by_us
         first_seen = self._seen.first
         file = self._file
         file_base = file << SeenOrders.ROW_BITS
-        source_row = 0
-        only_delimiters = 0
+        source_row = only_delimiters = 0
         end = _End()
         records = self._records(end)
         next(records)  # the header, checked in __init__
@@ -468,29 +290,17 @@ class OrdersFile:
                     only_delimiters += count > 1
                     continue
                 source_row += 1
-                row = LoadedRow(
-                    source_row,
-                    tuple(record[:width]),
-                    None,
-                    self._wrong_width(source_row, count),
-                    file,
-                )
+                row = self._misshapen_row(source_row, record, count)
                 yield row
                 continue
             if written_by_us:
-                record = [unsafe_cell(cell) for cell in record]
-            if count != width:
+                record = self._our_record(record, count)
+            elif count != width:
                 record = record[:width] if count > width else record + [""] * (width - count)
-            if written_by_us:
-                for sent_at, own_at in self._fallbacks:
-                    if not record[sent_at].strip():
-                        record[sent_at] = record[own_at]
             cells = tuple(record)
             if dated and order_index in dated.get(sheet_row, ()):
                 source_row += 1
-                row = LoadedRow(
-                    source_row, cells, None, _date_as_order_no(source_row, cells[order_index]), file
-                )
+                row = self._dated_row(source_row, cells, order_index)
                 yield row
                 continue
             order_no = cells[order_index]
@@ -502,7 +312,6 @@ class OrdersFile:
                 warehouse_id or default_warehouse,
                 reason or default_reason,
             )
-            checked: CancelRequest | RowResult | None
             # A quick row's order_no is printable and NFC already: its header_key is
             # its casefold (a repeated header line is checked closely).
             if quick is None or quick.order_no.casefold() == order_key:
@@ -524,19 +333,55 @@ class OrdersFile:
                 here = file_base + source_row
                 earlier = seen_here.setdefault(checked.order_no, here)
                 if earlier != here:
-                    duplicate = RowResult(
-                        source_row=source_row,
-                        status=Outcome.DUPLICATE,
-                        error_code=LocalCode.DUPLICATE_ROW,
-                        error_message="same order_no and warehouse_id as "
-                        + self._seen.describe(earlier, file),
-                    )
-                    row = LoadedRow(source_row, cells, checked, duplicate, file)
+                    row = self._duplicate_row(source_row, cells, checked, earlier)
                 else:
                     row = LoadedRow(source_row, cells, checked, None, file)
             yield row
         self._note_the_end(only_delimiters, row, order_index)
         return source_row
+
+    def _key_fields(self) -> tuple[int, int | None, int | None, str]:
+        """The indexes of order_no, warehouse_id and cancel_reason; order_no's header key."""
+        order_index, warehouse_index, reason_index = map(self._field_index.get, FIELDS)
+        assert order_index is not None  # order_no has no default
+        return order_index, warehouse_index, reason_index, header_key(self.header[order_index])
+
+    def _defaults(self) -> tuple[str, str]:
+        """The warehouse_id and cancel_reason a row without its own gets."""
+        default_warehouse = (self.options.default_warehouse_id or "").strip(TRIM)
+        return default_warehouse, (self.options.default_cancel_reason or "").strip(TRIM)
+
+    def _our_record(self, record: list[str], count: int) -> list[str]:
+        """A row of a results file this tool wrote: its cells as they were, its columns filled."""
+        width = len(self.header)
+        record = [unsafe_cell(cell) for cell in record]
+        if count != width:
+            record = record[:width] if count > width else record + [""] * (width - count)
+        for sent_at, own_at in self._fallbacks:
+            if not record[sent_at].strip():
+                record[sent_at] = record[own_at]
+        return record
+
+    def _dated_row(self, source_row: int, cells: tuple[str, ...], order_index: int) -> LoadedRow:
+        verdict = _date_as_order_no(source_row, cells[order_index])
+        return LoadedRow(source_row, cells, None, verdict, self._file)
+
+    def _misshapen_row(self, source_row: int, record: list[str], count: int) -> LoadedRow:
+        width = len(self.header)
+        verdict = self._wrong_width(source_row, count)
+        return LoadedRow(source_row, tuple(record[:width]), None, verdict, self._file)
+
+    def _duplicate_row(
+        self, source_row: int, cells: tuple[str, ...], checked: CancelRequest, earlier: int
+    ) -> LoadedRow:
+        duplicate = RowResult(
+            source_row=source_row,
+            status=Outcome.DUPLICATE,
+            error_code=LocalCode.DUPLICATE_ROW,
+            error_message="same order_no and warehouse_id as "
+            + self._seen.describe(earlier, self._file),
+        )
+        return LoadedRow(source_row, cells, checked, duplicate, self._file)
 
     def _check_closely(
         self,
