@@ -12,7 +12,7 @@ import pytest
 from batch_cancel.models import ExitStatus
 from batch_cancel.sandbox_process import SandboxProcess
 
-from .helpers import main_in_process, use_cli_env, write_csv
+from .helpers import ORDERS_HEADER, main_in_process, read_results, use_cli_env, write_csv
 
 BOOK = [
     ("OPEN-1", "CREATED"),
@@ -86,3 +86,31 @@ def test_check_exits_0_when_every_order_is_cancelled_and_3_when_the_key_is_refus
     refused = main_in_process(capsys, "check", "DONE-1", "OPEN-1", *flags)
     assert refused.returncode == ExitStatus.API_REFUSED_OR_DOWN
     assert "sk-live-not-the-sandbox-key" not in refused.stdout + refused.stderr
+
+
+def test_a_lost_answer_is_settled_by_one_read_back_without_a_second_cancel(
+    tmp_path: Path,
+    start_sandbox: Callable[..., SandboxProcess],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # --lose-answer: the sandbox applies OPEN-1's cancel, then drops the connection unanswered.
+    use_cli_env(monkeypatch, state=tmp_path / "ledger.sqlite3")
+    rows = [[order, "WH-1", state] for order, state in BOOK]
+    book = write_csv(tmp_path / "book.csv", ["order_no", "warehouse_id", "state"], rows)
+    sandbox = start_sandbox("--orders", str(book), "--lose-answer", "OPEN-1")
+    export = write_csv(tmp_path / "in.csv", ORDERS_HEADER, [["OPEN-1", "WH-1", "oos"]])
+    out = tmp_path / "out.csv"
+    done = main_in_process(capsys, "run", export, "-o", out, "--base-url", sandbox.url)
+    assert done.returncode == ExitStatus.SUCCESS, done.stderr
+    [row] = read_results(out)
+    assert row["result_status"] == "cancelled"
+    assert row["result_attempts"] == "1"
+    read_id = row["result_request_id"]
+    assert read_id.startswith("sbx-")
+    expected = f"confirmed cancelled by read-back (CANCELLED; request id {read_id})"
+    assert row["result_error_message"] == expected
+    stats = sandbox.stats()
+    assert stats["cancel_calls"] == {"OPEN-1|WH-1": 1}
+    assert stats["read_calls"] == {"OPEN-1|WH-1": 1}
+    assert stats["answers"]["dropped"] == 1
