@@ -1,7 +1,7 @@
 """`make demo`: the main job end to end against the local sandbox, nothing else needed.
 
 Starts `batch-cancel sandbox` with the sample order book and a little latency
-and 10% injected 500s, then runs the real CLI five times, as an operator would:
+and 10% injected 500s, then runs the real CLI eight times, as an operator would:
 1. a wrong API key: the run stops at once, the rest is `not_sent`, exit 3;
 2. the nightly export: every per-row outcome (cancelled, rejected, failed,
    invalid, duplicate) and retries that recover;
@@ -10,6 +10,10 @@ and 10% injected 500s, then runs the real CLI five times, as an operator would:
    and sends only the rest (the re-run that recovers a failed night);
 5. the whole night in one command: samples/night/night.toml names three
    marketplaces (a semicolon CSV, a tab CSV, an .xlsx); one run reads them all.
+6. the morning: what to do about each cause, and the rows needing a person;
+7. the morning report, for a phone or a laptop;
+8. a lost answer: the sandbox cancels one order and drops the connection; the
+   run reads the order back and records it cancelled, without a second cancel.
 The demo keeps its own ledger in demo-out/ (fresh each time, like its sandbox)
 and succeeds when each run ends with the exit status it should.
 """
@@ -37,6 +41,8 @@ LEDGER = OUT / "ledger.sqlite3"
 SANDBOX_FLAGS = [
     *("--orders", str(SAMPLES / "orders.csv")),
     *("--latency-ms", "40", "--fail-rate", "0.1", "--seed", "7"),
+    # Step 8's order (in no other sample): its cancel is applied and its answer lost.
+    *("--lose-answer", "TKP-2412020001"),
 ]
 
 
@@ -132,6 +138,7 @@ def _runs(url: str) -> list[bool]:
             expected=0,
         ),
         *_morning(),
+        _lost_answer(url),
     ]
 
 
@@ -153,6 +160,22 @@ def _morning() -> list[bool]:
             expected=1,
         ),
     ]
+
+
+def _lost_answer(url: str) -> bool:
+    """One read-back settling an order in doubt: its cancel was applied, the answer lost."""
+    return _run(
+        "8. a lost answer: the order is read back, found cancelled, not sent again",
+        [
+            "run",
+            str(SAMPLES / "lost-answer.csv"),
+            "-o",
+            str(OUT / "lost-answer.results.csv"),
+            *("--base-url", url, "--rate", "10", "--max-attempts", "3"),
+        ],
+        api_key=SANDBOX_KEY,
+        expected=0,
+    )
 
 
 if __name__ == "__main__":

@@ -35,13 +35,24 @@ from .models import (
     utc_now,
 )
 from .pacing import AutoPace, HealthWatch, ProbingThrottle, Throttle, rate_limiter
-from .readback import Meaning, meaning_of, statuses, verdict
+from .readback import Meaning, statuses
+from .settle import (
+    MAY_HAVE_ARRIVED,
+    ReadBack,
+    Reader,
+    is_transient,
+    join,
+    left_in_doubt,
+    no_answer,
+    refused_connect,
+    settled_by_read,
+    transport_failure,
+)
 from .text import describe_error
 
 log = logging.getLogger(__name__)
 
 Sender = Callable[[CancelRequest], Awaitable[ApiAnswer]]
-Reader = Callable[[str, str], Awaitable[ReadAnswer]]  # (order_no, warehouse_id)
 ResultSink = Callable[[LoadedRow, RowResult], None]
 
 BACKOFF_BASE_S = 0.5
@@ -121,10 +132,6 @@ class RunEnd:
     pace_to_remember: float | None = None  # where the next night's --rate auto starts
 
 
-def _is_transient(status: int) -> bool:
-    return status in (408, 429) or status >= 500
-
-
 # The API asking us to slow down: 429, or 503 from a server that sheds load instead.
 PUSH_BACK = frozenset({429, 503})
 
@@ -148,8 +155,6 @@ class Runner:
     ) -> None:
         self._send = send
         self._key_from = key_from
-        self._read = read
-        self._statuses = order_statuses if order_statuses is not None else statuses()
         self._throttle: Throttle
         if auto_rate is not None:
             # The hard cap is --max-rate; the probing pace stays under it.
@@ -180,6 +185,17 @@ class Runner:
         self._input_error = ""
         self._internal_error = ""
         self._record_error: Exception | None = None
+        self._read_back = (
+            ReadBack(
+                read,
+                order_statuses if order_statuses is not None else statuses(),
+                gate=self,
+                retries=policy,
+                log=self._attempt_log,
+            )
+            if read is not None
+            else None
+        )
 
     @property
     def stop_reason(self) -> StopReason | None:
@@ -277,9 +293,9 @@ class Runner:
         except Exception as exc:
             if self._record_error is None and not isinstance(exc, RecordingError):
                 log.exception("cannot record the result of row %d", row.source_row)
-            self._recording_failed(exc)
+            self.recording_failed(exc)
 
-    def _recording_failed(self, exc: Exception) -> None:
+    def recording_failed(self, exc: Exception) -> None:
         """What cannot be recorded must not be sent: stop, and fail the run at its end."""
         if self._record_error is None:
             self._record_error = exc
@@ -302,10 +318,10 @@ class Runner:
         request = row.request
         assert request is not None
         attempts = 0
-        answer = _transport_failure(LocalCode.RUN_INTERRUPTED, "")
+        answer = transport_failure(LocalCode.RUN_INTERRUPTED, "")
         in_doubt = request.in_doubt  # an earlier run's last attempt got no answer
         while True:
-            if in_doubt and self._read is not None:
+            if in_doubt and self._read_back is not None:
                 # Ask before sending again: the unanswered cancel may have been applied.
                 settled = await self._settle_by_reading(row, attempts, answer)
                 if settled is not None:
@@ -322,15 +338,15 @@ class Runner:
             attempts += 1
             sent_at = time.monotonic()
             answer, on_record, may_have_arrived = await self._send_recorded(request, attempt_id)
-            self._observe(answer, time.monotonic() - sent_at)
+            self.observe(answer, time.monotonic() - sent_at)
             settled = self._settle(row, answer, attempts)
             if settled is not None:
                 if not on_record:
-                    settled.error_message = _join(NOT_ON_RECORD, settled.error_message)
+                    settled.error_message = join(NOT_ON_RECORD, settled.error_message)
                 return settled
             if not on_record and may_have_arrived:
-                return _in_doubt(row, answer, attempts)
-            in_doubt = may_have_arrived and self._read is not None
+                return left_in_doubt(row, answer, attempts)
+            in_doubt = may_have_arrived and self._read_back is not None
             if self._stop.is_set() or (attempts >= self._policy.max_attempts and not in_doubt):
                 return _result(row, Outcome.FAILED, answer, attempts, gave_up=True)
             if in_doubt:
@@ -344,83 +360,28 @@ class Runner:
                 answer.error_message,
                 delay,
             )
-            await self._sleep_unless_stopped(delay)
+            await self.sleep_unless_stopped(delay)
 
     async def _settle_by_reading(
         self, row: LoadedRow, attempts: int, last: ApiAnswer
     ) -> RowResult | None:
         """The row's outcome from what Shipper shows; None when the order is still open."""
-        request = row.request
-        assert request is not None
-        answer, meaning, reads = await self.read_back(request)
-        if meaning is Meaning.OPEN:
-            return None
+        assert row.request is not None
+        answer, meaning, reads = await self.read_back(row.request)
         if meaning is None and not reads:  # the run stopped before the order could be read
             if attempts:
                 return _result(row, Outcome.FAILED, last, attempts, gave_up=True)
             return self._not_sent(row)
-        asked = _join(answer.so_status, f"request id {answer.request_id or '(none)'}")
-        result = RowResult(
-            source_row=row.source_row,
-            status=Outcome.REJECTED,
-            http_status=answer.http_status or None,
-            error_code=answer.so_status or answer.error_code,
-            attempts=attempts,
-            request_id=answer.request_id,
-            finished_at=utc_now(),
-        )
-        if meaning is Meaning.CANCELLED:
-            result.status, result.error_code = Outcome.CANCELLED, ""
-            message = f"confirmed cancelled by read-back ({asked})"
-        elif meaning is None:
-            return _in_doubt(row, answer, attempts, read_back=True)
-        else:
-            message = f"not sent again: {verdict(answer, meaning)} (read-back {asked})"
-            if meaning is Meaning.UNKNOWN:
-                message = _join(message, answer.error_message)
-        result.error_message = _join(message, request.note)
-        return result
+        return settled_by_read(row, answer, meaning, attempts)
 
     async def read_back(self, request: CancelRequest) -> tuple[ReadAnswer, Meaning | None, int]:
-        """Read the order back at the run's pace, with the cancel's retries: the last
-        answer, what it means (None: nothing known), and how many reads were made."""
-        assert self._read is not None
-        answer = ReadAnswer(
-            http_status=0, error_code=LocalCode.RUN_INTERRUPTED, error_message="the run stopped"
-        )
-        reads = 0
-        while reads < self._policy.max_attempts and await self._turn() and await self._slot():
-            reads += 1
-            sent_at = time.monotonic()
-            try:
-                answer = await self._read(request.order_no, request.warehouse_id)
-            except Exception as exc:
-                if (failure := _no_answer(exc)) is None:
-                    raise
-                answer = ReadAnswer(
-                    http_status=0,
-                    error_code=failure.error_code,
-                    error_message=failure.error_message,
-                )
-            self._observe(answer, time.monotonic() - sent_at)
-            meaning = meaning_of(answer, self._statuses)
-            try:
-                cancelled = meaning is Meaning.CANCELLED
-                self._attempt_log.read_answered(request, answer, cancelled=cancelled)
-            except Exception as exc:
-                self._recording_failed(exc)
-            if meaning is not None:
-                return answer, meaning, reads
-            self._stop_if_refused(answer)
-            if answer.http_status and not _is_transient(answer.http_status):
-                break  # a 3xx, 405, ...: asking again would get the same
-            if reads < self._policy.max_attempts:
-                await self._sleep_unless_stopped(self._policy.delay(reads, answer.retry_after_s))
-        return answer, None, reads
+        """Read the order back at the run's pace, with the cancel's retries (settle.ReadBack)."""
+        assert self._read_back is not None
+        return await self._read_back(request)
 
     async def _take_start(self, row: LoadedRow, request: CancelRequest, attempt: int) -> int | None:
         """The attempt on record and its start slot taken: its id; None if it may not go."""
-        if not await self._turn():
+        if not await self.turn():
             return None
         # On record before the start slot is taken, so that the time a commit
         # takes never lies between the slot and the request leaving.
@@ -428,14 +389,14 @@ class Runner:
             attempt_id = await self._record_attempt(request, attempt)
         except _AttemptNotRecorded as exc:
             log.debug("row %d: not sent: %s", row.source_row, exc.__cause__)
-            self._recording_failed(exc.__cause__ if isinstance(exc.__cause__, Exception) else exc)
+            self.recording_failed(exc.__cause__ if isinstance(exc.__cause__, Exception) else exc)
             return None
-        if not await self._slot():
+        if not await self.slot():
             self._answer_on_record(attempt_id, NEVER_SENT, cancelled=False)
             return None
         return attempt_id
 
-    async def _turn(self) -> bool:
+    async def turn(self) -> bool:
         """The throttle's turn (after a 429); False if the run stopped meanwhile."""
         # A stop must not wait for a slow turn: the throttle may hold everyone for
         # minutes after a long Retry-After, and a low --rate spaces turns seconds apart.
@@ -443,7 +404,7 @@ class Runner:
             await self._unless_stopped(self._throttle.wait_turn())
         return not self._stop.is_set()
 
-    async def _slot(self) -> bool:
+    async def slot(self) -> bool:
         """A start slot of the rate limit (cancels and reads share it); False if stopped."""
         if self._limiter is not None:
             if self._limiter.has_capacity():
@@ -452,14 +413,14 @@ class Runner:
                 await self._unless_stopped(self._limiter.acquire())
         return not self._stop.is_set()
 
-    def _observe(self, answer: ApiAnswer | ReadAnswer, latency_s: float) -> None:
+    def observe(self, answer: ApiAnswer | ReadAnswer, latency_s: float) -> None:
         """What an answer says about the API as a whole: pace, and whether it looks down."""
         status = answer.http_status
         why = None
         if status in PUSH_BACK:
             self._throttle.on_throttled(answer.retry_after_s)
             why = self._health.on_throttled()
-        elif status and not _is_transient(status):
+        elif status and not is_transient(status):
             self._throttle.on_clean_answer(latency_s)
             self._health.on_alive()
         else:
@@ -468,7 +429,7 @@ class Runner:
             last = f"HTTP {status}" if status else answer.error_code
             self.request_stop(
                 StopReason.API_DOWN,
-                f"the API looks down ({why}; last: {_join(last, answer.error_message)}); "
+                f"the API looks down ({why}; last: {join(last, answer.error_message)}); "
                 "the next run will resume",
             )
 
@@ -481,16 +442,16 @@ class Runner:
             return _result(
                 row, Outcome.CANCELLED, answer, attempts, note="already cancelled in Shipper"
             )
-        if self._stop_if_refused(answer):
+        if self.stop_if_refused(answer):
             outcome = (
                 Outcome.FAILED if answer.error_code == LocalCode.TLS_ERROR else Outcome.REJECTED
             )
             return _result(row, outcome, answer, attempts)
-        if status and not _is_transient(status):
+        if status and not is_transient(status):
             return _result(row, Outcome.REJECTED, answer, attempts)
         return None
 
-    def _stop_if_refused(self, answer: ApiAnswer | ReadAnswer) -> bool:
+    def stop_if_refused(self, answer: ApiAnswer | ReadAnswer) -> bool:
         """Stop the run on a TLS failure or a refused key (every row would fail alike)."""
         if answer.error_code == LocalCode.TLS_ERROR:
             # Not the network having a bad minute: this host is not the API, or a
@@ -532,15 +493,15 @@ class Runner:
         try:
             answer = await self._send(request)
         except Exception as exc:
-            no_answer = _no_answer(exc)
-            if no_answer is None:
+            unanswered = no_answer(exc)
+            if unanswered is None:
                 # Not sent, or not in a way we understand: close the attempt, so a later
                 # run does not report it as "killed mid-request"; the worker fails the row.
-                failure = _transport_failure(LocalCode.INTERNAL_ERROR, type(exc).__name__)
+                failure = transport_failure(LocalCode.INTERNAL_ERROR, type(exc).__name__)
                 self._answer_on_record(attempt_id, failure, cancelled=False)
                 raise
-            answer = no_answer
-            may_have_arrived = answer.error_code in MAY_HAVE_ARRIVED and not _refused_connect(exc)
+            answer = unanswered
+            may_have_arrived = answer.error_code in MAY_HAVE_ARRIVED and not refused_connect(exc)
         cancelled = 200 <= answer.http_status < 300 or self._confirms_cancel(answer)
         on_record = self._answer_on_record(attempt_id, answer, cancelled=cancelled)
         return answer, on_record, may_have_arrived
@@ -550,7 +511,7 @@ class Runner:
         try:
             self._attempt_log.attempt_answered(attempt_id, answer, cancelled=cancelled)
         except Exception as exc:
-            self._recording_failed(exc)
+            self.recording_failed(exc)
             return False
         return True
 
@@ -568,7 +529,7 @@ class Runner:
             turn.cancel()
             stopped.cancel()
 
-    async def _sleep_unless_stopped(self, delay: float) -> None:
+    async def sleep_unless_stopped(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=delay)
 
@@ -581,76 +542,10 @@ NEVER_SENT = ApiAnswer(
 
 # An answer the ledger could not take is the row's result all the same; its message says so.
 NOT_ON_RECORD = "answer not in the ledger, which could not be written; the re-run reads it here"
-# Failures after which the request may have reached Shipper (DNS and TLS failures never left).
-MAY_HAVE_ARRIVED = frozenset({LocalCode.TIMEOUT, LocalCode.CONNECTION_ERROR})
 
 
 class _AttemptNotRecorded(Exception):
     """The ledger could not record an attempt, so its request was not sent."""
-
-
-def _no_answer(exc: Exception) -> ApiAnswer | None:
-    """A send that raised, as an answer without an HTTP status; None: not a transport failure."""
-    # Imported here, not at the top: a night that sends nothing (every row skipped, or
-    # invalid) never loads aiohttp, a tenth of a second of start-up. A send that raised
-    # has loaded it already.
-    import aiohttp
-
-    if isinstance(exc, TimeoutError):
-        return _transport_failure(LocalCode.TIMEOUT, "no answer within the timeout")
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return _transport_failure(
-            LocalCode.TLS_ERROR, f"certificate verification failed: {exc.certificate_error}"
-        )
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return _transport_failure(
-            LocalCode.DNS_ERROR, f"cannot resolve host {exc.host}: {exc.os_error.strerror}"
-        )
-    if isinstance(exc, aiohttp.ClientError):
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return _transport_failure(LocalCode.CONNECTION_ERROR, detail)
-    return None
-
-
-def _refused_connect(exc: Exception) -> bool:
-    """The connection itself failed (refused, unreachable): the request never left."""
-    import aiohttp  # loaded already: a send raised
-
-    return isinstance(exc, aiohttp.ClientConnectorError)
-
-
-def _in_doubt(
-    row: LoadedRow, answer: ApiAnswer | ReadAnswer, attempts: int, *, read_back: bool = False
-) -> RowResult:
-    """A cancel that may have reached Shipper, and nothing says what it did: the ledger
-    could not record its missing answer, or the read-back that should have said failed."""
-    why = f"{answer.error_code or f'HTTP {answer.http_status}'}: {answer.error_message}"
-    if read_back:
-        said = f"in doubt: sent, no answer, and the read-back failed ({why})"
-    else:
-        said = (
-            f"in doubt: sent, but no answer before the run stopped ({why}) and the ledger "
-            "could not record it"
-        )
-    return RowResult(
-        source_row=row.source_row,
-        status=Outcome.IN_DOUBT,
-        http_status=answer.http_status or None,
-        error_code=LocalCode.IN_DOUBT,
-        error_message=_join(
-            f"{said}; Shipper may have cancelled it: check the order in Shipper "
-            "(batch-cancel check) before sending it again",
-            row.request.note if row.request else "",
-        ),
-        attempts=attempts,
-        request_id=answer.request_id,
-        finished_at=utc_now(),
-    )
-
-
-def _transport_failure(code: LocalCode, message: str) -> ApiAnswer:
-    """A failure with no HTTP answer, shaped like one so that every path ends the same way."""
-    return ApiAnswer(http_status=0, error_code=code, error_message=message)
 
 
 def _result(
@@ -673,12 +568,8 @@ def _result(
         status=status,
         http_status=answer.http_status or None,
         error_code=answer.error_code,
-        error_message=_join(message, row.request.note),
+        error_message=join(message, row.request.note),
         attempts=attempts,
         request_id=answer.request_id,
         finished_at=utc_now(),
     )
-
-
-def _join(*parts: str) -> str:
-    return "; ".join(part for part in parts if part)

@@ -5,7 +5,8 @@ It answers ``PATCH /v3/fulfillment/outbound/oms/cancel`` and the order read
 ``docs/api.md`` describes (a read shows the order book's state, with the same
 faults and rate limit as a cancel), keeps an in-memory order book, and can
 inject the faults a nightly run must survive: latency, 500s, 429s with
-``Retry-After`` and connections dropped without any answer. ``GET
+``Retry-After``, connections dropped without any answer, and (``--lose-answer``)
+a cancel applied whose answer is lost. ``GET
 /_sandbox/stats`` reports what arrived so tests can check pacing and that no
 order was cancelled twice.
 
@@ -104,6 +105,9 @@ class SandboxConfig:
     burst: float | None = None  # --limit-kind bucket: tokens saved up (default: a quarter second's)
     retry_after_s: int = 1
     drop_rate: float = 0.0
+    # Orders whose first cancel is applied and its answer lost (the connection dropped):
+    # the order in doubt that a read-back settles.
+    lose_answer: frozenset[str] = frozenset()
     seed: int | None = None
     limits: tuple[tuple[float, float], ...] = field(init=False, default=())  # from rate_limit
 
@@ -186,6 +190,7 @@ class SandboxState:
         self.cancel_calls: Counter[str] = Counter()
         self.read_calls: Counter[str] = Counter()  # "ORDER|WH" -> reads with a valid key
         self.cancelled: list[str] = []
+        self.answers_lost: set[str] = set()  # --lose-answer orders already applied unanswered
         self.events: list[tuple[float, str, int]] = []  # (arrival, "ORDER|WH", HTTP status)
         self._tokens, self._tokens_at = math.inf, 0.0  # --limit-kind bucket
         self._minute, self._minute_count = -1, 0  # --limit-kind minute
@@ -364,6 +369,9 @@ async def _decide(request: web.Request, state: SandboxState, arrived: float) -> 
         return _answer(state, request, 400, (9003, message))
     state.orders[order_no, warehouse_id] = OrderState.CANCELLED
     state.cancelled.append(f"{order_no}|{warehouse_id}")
+    if order_no in config.lose_answer and order_no not in state.answers_lost:
+        state.answers_lost.add(order_no)
+        return _drop(request, state)
     return _answer(state, request, 200)
 
 
@@ -373,13 +381,7 @@ async def _fault(
     """The faults every route injects alike (drop, rate limit, latency, key, 500); None: none."""
     config = state.config
     if config.drop_rate and state.rng.random() < config.drop_rate:
-        state.answers["dropped"] += 1
-        if request.transport is not None:
-            request.transport.abort()
-        # aiohttp cannot write this to the aborted transport, takes that for a
-        # client disconnect and stays quiet (raising would log a traceback). Only
-        # the access log sees it: 444 is nginx's "closed without response".
-        return web.Response(status=444, reason="Dropped by sandbox")
+        return _drop(request, state)
 
     limit = config.limit_at(arrived - state.arrivals[0]) if state.arrivals else None
     decision = state.check_limit(arrived, limit) if limit is not None else 0.0
@@ -396,6 +398,17 @@ async def _fault(
     if config.fail_rate and state.rng.random() < config.fail_rate:
         return _answer(state, request, 500, INTERNAL_ERROR)
     return None
+
+
+def _drop(request: web.Request, state: SandboxState) -> web.Response:
+    """Close the connection without an answer."""
+    state.answers["dropped"] += 1
+    if request.transport is not None:
+        request.transport.abort()
+    # aiohttp cannot write this to the aborted transport, takes that for a
+    # client disconnect and stays quiet (raising would log a traceback). Only
+    # the access log sees it: 444 is nginx's "closed without response".
+    return web.Response(status=444, reason="Dropped by sandbox")
 
 
 async def _read(request: web.Request) -> web.Response:

@@ -88,14 +88,15 @@ def test_readme_exit_status_table_numbers_every_status() -> None:
 
 
 def demo_steps() -> list[str]:
-    """The title of each `_run(...)` in demo._runs, in order."""
+    """The title of each `_run(...)` in demo.py (in `_runs` and the helpers it calls), in order."""
     tree = ast.parse((PACKAGE / "demo.py").read_text())
-    runs = next(
-        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "_runs"
+    calls = sorted(
+        (node for node in ast.walk(tree) if isinstance(node, ast.Call)),
+        key=lambda node: node.lineno,
     )
     titles = []
-    for node in ast.walk(runs):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_run":
+    for node in calls:
+        if getattr(node.func, "id", "") == "_run" and node.args:
             title = node.args[0]
             assert isinstance(title, ast.Constant)
             titles.append(title.value)

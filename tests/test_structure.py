@@ -13,9 +13,7 @@ from .helpers import ROOT
 PACKAGE = ROOT / "batch_cancel"
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
-DEBT = {
-    "batch_cancel/runner.py",  # the read-back (issue 24) moves to a module of its own
-}
+DEBT: set[str] = set()  # nothing over the limits: keep it so
 
 
 def oversized() -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..config import HealthPolicy, send_options_from_env
 from ..errors import ConfigError
@@ -65,21 +66,20 @@ def check_command(args: argparse.Namespace) -> ExitStatus:
     return ExitStatus.SUCCESS if settled == len(checked) else ExitStatus.ROWS_NEED_ATTENTION
 
 
-def review_checks(args: argparse.Namespace, *, report: bool) -> ExitStatus | None:
-    """`summarize` / `report` of check's CSVs (their header says so): the verdicts.
-    None: the files are results CSVs, for the usual review."""
+def review_checks(args: argparse.Namespace, *, report: Path | None) -> ExitStatus | None:
+    """`summarize` / `report` (to `report`, an output already checked) of check's CSVs
+    (their header says so): the verdicts. None: the files are results CSVs, for the usual
+    review."""
     from ..formats.check_csv import all_cancelled, is_check_file, verdicts_html, verdicts_text
 
     if not all(is_check_file(path) for path in args.results):
         return None
-    if report:
+    if report is not None:
         from ..outputs import write_atomically
-        from ..review import default_report_path
 
-        output = args.output or default_report_path(args.results[0])
         page = verdicts_html(args.results)
-        write_atomically(output, "utf-8", lambda handle: handle.write(page))
-        print(f"batch-cancel: report written to {output}", file=sys.stderr)
+        write_atomically(report, "utf-8", lambda handle: handle.write(page))
+        print(f"batch-cancel: report written to {report}", file=sys.stderr)
     else:
         print_to_pipe(verdicts_text(args.results))
     cancelled = all_cancelled(args.results)

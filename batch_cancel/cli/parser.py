@@ -496,6 +496,13 @@ def _add_sandbox(commands: Any) -> None:
         "--drop-rate", type=float, default=0.0, help="share of dropped connections"
     )
     sandbox.add_argument(
+        "--lose-answer",
+        action="append",
+        default=[],
+        metavar="ORDER",
+        help="apply ORDER's first cancel, then drop the connection unanswered (repeatable)",
+    )
+    sandbox.add_argument(
         "--seed", type=int, help="for reproducible fault injection (default: a random one)"
     )
 

@@ -18,23 +18,22 @@ if TYPE_CHECKING:
     from ..review import Review
 
 
-def _read_review(
-    args: argparse.Namespace, output: Path | None, *, flag: str, role: Role
-) -> tuple[Path | None, Review]:
-    """The output checked (before anything is read), and the review of the results files."""
+def _checked_output(args: argparse.Namespace, output: Path, *, flag: str, role: Role) -> Path:
+    """The file `output` writes, checked before anything is read (outputs.check_outputs)."""
     from ..configfile import find_config
+
+    # The review reads no config and no ledger, but keeps off the ones `run` would use.
+    kept = kept_files(args, None, args.results)
+    if (config := find_config(None)) is not None:
+        kept.append(Named(config, Role.CONFIG))
+    [target] = check_outputs([(flag, Named(output, role))], kept)
+    return target
+
+
+def _read_review(args: argparse.Namespace) -> Review:
     from ..review import review_files
 
-    if output is not None:
-        # The review reads no config and no ledger, but keeps off the ones `run` would use.
-        kept = kept_files(args, None, args.results)
-        if (config := find_config(None)) is not None:
-            kept.append(Named(config, Role.CONFIG))
-        [output] = check_outputs([(flag, Named(output, role))], kept)
-    review = review_files(
-        args.results, encoding=args.encoding, column_map=parse_column_map(args.map)
-    )
-    return output, review
+    return review_files(args.results, encoding=args.encoding, column_map=parse_column_map(args.map))
 
 
 def _review_status(review: Review) -> ExitStatus:
@@ -44,15 +43,17 @@ def _review_status(review: Review) -> ExitStatus:
 
 
 def summarize_command(args: argparse.Namespace) -> ExitStatus:
-    if (checked := review_checks(args, report=False)) is not None:
+    if (checked := review_checks(args, report=None)) is not None:
         return checked
     from ..formats.needs_attention_csv import write_needs_attention
     from ..formats.review_json import review_json
     from ..formats.review_text import format_text
 
-    needs_attention, review = _read_review(
-        args, args.needs_attention, flag="--needs-attention", role=Role.NEEDS_ATTENTION
-    )
+    needs_attention = args.needs_attention
+    if needs_attention is not None:
+        flag, role = "--needs-attention", Role.NEEDS_ATTENTION
+        needs_attention = _checked_output(args, needs_attention, flag=flag, role=role)
+    review = _read_review(args)
     if needs_attention is not None:
         written = write_needs_attention(review, needs_attention)
         print(
@@ -68,12 +69,11 @@ def report_command(args: argparse.Namespace) -> ExitStatus:
     from ..review import default_report_path
     from ..text import printable
 
-    if (checked := review_checks(args, report=True)) is not None:
+    output = args.output or default_report_path(args.results[0])
+    output = _checked_output(args, output, flag="-o", role=Role.REPORT)
+    if (checked := review_checks(args, report=output)) is not None:
         return checked
-    output, review = _read_review(
-        args, args.output or default_report_path(args.results[0]), flag="-o", role=Role.REPORT
-    )
-    assert output is not None
+    review = _read_review(args)
     page = render_report(review)
     write_atomically(output, "utf-8", lambda handle: handle.write(page))
     print(f"batch-cancel: report written to {output}", file=sys.stderr)

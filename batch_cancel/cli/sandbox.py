@@ -26,6 +26,7 @@ def sandbox_command(args: argparse.Namespace) -> ExitStatus:
             burst=args.burst,
             retry_after_s=args.retry_after,
             drop_rate=args.drop_rate,
+            lose_answer=frozenset(args.lose_answer),
             seed=args.seed,
         )
     except (OSError, ValueError) as exc:
