@@ -512,8 +512,9 @@ def _add_demo(commands: Any) -> None:
         "demo",
         help="run the main job end to end against a local sandbox (what `make demo` does)",
         description="Start a sandbox with the sample order book and run the real CLI on the "
-        "samples: a wrong key, the nightly export, a marketplace export, a re-run, and the "
-        "whole night from a config file. Results land in ./demo-out.",
+        "samples: a wrong key, the nightly export, a marketplace export, a re-run, the "
+        "whole night from a config file, the morning review (causes, actions, the report), "
+        "and a lost answer settled by read-back. Results land in ./demo-out.",
     )
 
 
