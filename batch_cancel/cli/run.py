@@ -17,6 +17,7 @@ from ..config import (
     health_policy,
     keep_days,
     night_files,
+    night_settings,
     send_options_from_env,
 )
 from ..errors import ConfigError
@@ -45,10 +46,11 @@ def run_command(args: argparse.Namespace) -> ExitStatus:
         else send_options_from_env(api_flags(args), config=config, account=name)
         for name in accounts
     }
-    health = health_policy(
-        max_consecutive_failures=args.max_consecutive_failures, down_after_s=args.down_after
-    )
-    check_progress_every(args.progress_every)
+    health = {name: _health(args, config, name) for name in accounts}
+    shared = night_settings(config, progress_every=args.progress_every, log_format=args.log_format)
+    # The file's values were checked as read; what logging and progress read is settled here.
+    args.progress_every = check_progress_every(shared["progress_every"].value)
+    args.log_format = shared["log_format"].value
     setup_logging(args, secret=[send.api_key for send in sends.values() if send is not None])
     nights = {
         name: night_files(
@@ -75,10 +77,21 @@ def run_command(args: argparse.Namespace) -> ExitStatus:
     for name, night in nights.items():
         paths = {night_file.input.path for night_file in night.files}
         own = [night_file for night_file in files if night_file.input.path in paths]
-        settings = (sends[name], health)
+        codes = api_settings(api_flags(args), config=config, account=name)[
+            "already_cancelled_codes"
+        ].value
+        settings = (sends[name], health[name], codes)
         if own or night.empty_sources:
             jobs.append((name, _job_options(args, config, own, settings, night.empty_sources)))
     return _run_night(args, config, jobs)
+
+
+def _health(args: argparse.Namespace, config: ConfigFile | None, account: str) -> HealthPolicy:
+    settings = api_settings(api_flags(args), config=config, account=account)
+    return health_policy(
+        max_consecutive_failures=settings["max_consecutive_failures"].value,
+        down_after_s=settings["down_after"].value,
+    )
 
 
 def _accounts(args: argparse.Namespace, config: ConfigFile | None) -> dict[str, list[str]]:
@@ -144,7 +157,7 @@ def _job_options(
     args: argparse.Namespace,
     config: ConfigFile | None,
     files: Sequence[NightFile],
-    settings: tuple[SendOptions | None, HealthPolicy],
+    settings: tuple[SendOptions | None, HealthPolicy, Sequence[str]],
     empty_sources: Sequence[ConfigSource],
 ) -> JobOptions:
     from ..job import JobOptions
@@ -155,7 +168,7 @@ def _job_options(
         send=settings[0],
         state_path=None if args.no_state else state,
         force_resend=args.force_resend,
-        already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
+        already_cancelled_codes=frozenset(code.strip() for code in settings[2]),
         resend_only=args.only or frozenset(),
         health=settings[1],
         keep_days=keep_days(args.keep_days, config),
