@@ -21,11 +21,11 @@ from ..config import (
     send_options_from_env,
 )
 from ..errors import ConfigError
-from ..models import ExitStatus
+from ..models import ExitStatus, utc_now
 from ..outputs import Named, Role, check_outputs, results_files
 from .common import api_flags, config_file, input_options_of, kept_files, write_json
 from .logs import setup_logging
-from .notify import notify_night
+from .notify import notify_night, zone_of
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def _run_night(
     notes += [note for job in jobs for orders in job.orders for note in orders.notes]
     # -q and a clean night: nothing at all, so cron mails only when someone must look.
     if not (args.quiet and report.exit_status == ExitStatus.SUCCESS and not notes):
-        print(format_summary(report), file=sys.stderr)
+        print(format_summary(report, zone=zone_of(config), finished=utc_now()), file=sys.stderr)
         # What the loader had to say about a file as a whole (lines read as cp1252, no
         # data rows, ...): in the summary, so `-q` and cron mail show it too.
         for note in notes:
