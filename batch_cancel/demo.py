@@ -8,8 +8,10 @@ and 10% injected 500s, then runs the real CLI five times, as an operator would:
 3. a marketplace export (semicolons, BOM, Indonesian headers) read with --map;
 4. the nightly export again: the ledger skips every order already cancelled
    and sends only the rest (the re-run that recovers a failed night);
-5. the whole night in one command: samples/night/night.toml names three
-   marketplaces (a semicolon CSV, a tab CSV, an .xlsx); one run reads them all.
+5. the whole night in one command: samples/night/night.toml names two accounts
+   (a second sandbox, another key) and three marketplaces (a semicolon CSV, a tab
+   CSV, an .xlsx); one run reads them all, each order sent to its own account,
+   and the demo says where [notify] would send word (the URL's scheme only).
 The demo keeps its own ledger in demo-out/ (fresh each time, like its sandbox)
 and succeeds when each run ends with the exit status it should.
 """
@@ -21,8 +23,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
+from .notify import scheme_of
 from .sandbox_process import SandboxError, SandboxProcess
 
 # The samples ship inside the package (batch_cancel/samples links to the top-level
@@ -31,6 +36,10 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 OUT = Path.cwd() / "demo-out"  # `make demo` runs it from the clone's root
 # The sandbox's own key: not a secret, it opens nothing but this local process.
 SANDBOX_KEY = "sandbox-demo-key"
+# The night's second merchant: its own sandbox and key (an order reaches only its account).
+SECOND_KEY = "sandbox-demo-key-2"
+# samples/night/night.toml's accounts and the base URL the sample names for each.
+NIGHT_ACCOUNTS = {"tokoabc": "http://127.0.0.1:8787", "gudangxyz": "http://127.0.0.1:8788"}
 LEDGER = OUT / "ledger.sqlite3"
 
 
@@ -58,9 +67,19 @@ def main() -> int:
     # The night's results land beside its inputs: a fresh copy, never samples/ itself.
     shutil.rmtree(OUT / "night", ignore_errors=True)
     shutil.copytree(SAMPLES / "night", OUT / "night")
+    second_flags = ["--orders", str(SAMPLES / "orders.csv"), "--latency-ms", "40"]
     try:
-        with SandboxProcess(SANDBOX_KEY, SANDBOX_FLAGS) as sandbox:
-            print(f"demo: the sandbox is listening on {sandbox.url}", flush=True)
+        with (
+            SandboxProcess(SANDBOX_KEY, SANDBOX_FLAGS) as sandbox,
+            SandboxProcess(SECOND_KEY, second_flags) as second,
+        ):
+            print(
+                f"demo: the sandboxes are listening on {sandbox.url} and {second.url}", flush=True
+            )
+            point_night_at(
+                OUT / "night" / "night.toml",
+                {"tokoabc": (sandbox.url, SANDBOX_KEY), "gudangxyz": (second.url, SECOND_KEY)},
+            )
             results = _runs(sandbox.url)
     except SandboxError as exc:
         raise SystemExit(f"demo: {exc}") from exc
@@ -68,9 +87,35 @@ def main() -> int:
     return 0 if all(results) else 1
 
 
+def point_night_at(config: Path, sandboxes: Mapping[str, tuple[str, str]]) -> None:
+    """The copied night's accounts at their sandboxes (account -> URL, key): each base
+    URL, and a key file (mode 600, as batch-cancel insists) beside the config."""
+    text = config.read_text(encoding="utf-8")
+    for account, sample_url in NIGHT_ACCOUNTS.items():
+        url, key = sandboxes[account]
+        text = text.replace(f'base_url = "{sample_url}"', f'base_url = "{url}"')
+        key_file = config.with_name(f"{account}.key")
+        key_file.unlink(missing_ok=True)
+        with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(key + "\n")
+    config.write_text(text, encoding="utf-8")
+
+
+def _would_notify(config: Path) -> None:
+    """Where the night's word would go: the scheme of each URL, never the rest (a secret)."""
+    notify = tomllib.loads(config.read_text(encoding="utf-8")).get("notify", {})
+    schemes = ", ".join(scheme_of(url) for url in notify.get("urls", [])) or "nowhere"
+    when = notify.get("when", "attention")
+    print(
+        f"demo: [notify] would send word of the night (when = {when}) to {schemes}; "
+        "the rest of each URL is a secret, never shown",
+        flush=True,
+    )
+
+
 def _runs(url: str) -> list[bool]:
     common = ["--base-url", url, "--rate", "10", "--concurrency", "4", "--max-attempts", "3"]
-    return [
+    first = [
         _run(
             "1. wrong API key: stops at once, the rest is not_sent (exit 3)",
             [
@@ -125,14 +170,15 @@ def _runs(url: str) -> list[bool]:
             api_key=SANDBOX_KEY,
             expected=1,
         ),
-        _run(
-            "5. the whole night in one command: three marketplaces from one config file",
-            ["run", "--config", str(OUT / "night" / "night.toml"), "--base-url", url],
-            api_key=SANDBOX_KEY,
-            expected=0,
-        ),
-        *_morning(),
     ]
+    night = _run(
+        "5. the whole night in one command: two accounts, three marketplaces, one config",
+        ["run", "--config", str(OUT / "night" / "night.toml")],
+        api_key=SANDBOX_KEY,
+        expected=0,
+    )
+    _would_notify(OUT / "night" / "night.toml")
+    return [*first, night, *_morning()]
 
 
 def _morning() -> list[bool]:

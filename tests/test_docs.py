@@ -93,13 +93,14 @@ def demo_steps() -> list[str]:
     runs = next(
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "_runs"
     )
-    titles = []
+    titles: list[tuple[int, str]] = []
     for node in ast.walk(runs):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_run":
             title = node.args[0]
             assert isinstance(title, ast.Constant)
-            titles.append(title.value)
-    return titles
+            assert isinstance(title.value, str)
+            titles.append((node.lineno, title.value))
+    return [title for _line, title in sorted(titles)]  # source order: ast.walk is by depth
 
 
 def test_demo_docstring_and_readme_count_its_steps() -> None:
