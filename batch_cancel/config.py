@@ -179,11 +179,7 @@ def night_files(
     source without `optional = true` that matches nothing is one of `empty_sources`.
     """
     known = config.sources if config else {}
-    for name in sources:
-        if name not in known:
-            where = f"in {config.path}" if config else "(no config file: pass --config)"
-            names = ", ".join(known) or "none"
-            raise ConfigError(f"--source {name}: no such source {where}; sources: {names}")
+    check_sources(sources, config)
     empty: tuple[ConfigSource, ...] = ()
     if inputs:
         if len(sources) > 1:
@@ -219,6 +215,16 @@ def night_files(
         )
     outputs = distinct_outputs(files, dry_run=dry_run) if output is None else files
     return Night(files=outputs, empty_sources=empty)
+
+
+def check_sources(names: Sequence[str], config: ConfigFile | None) -> None:
+    """Every --source a source of the config."""
+    known = config.sources if config else {}
+    for name in names:
+        if name not in known:
+            where = f"in {config.path}" if config else "(no config file: pass --config)"
+            sources = ", ".join(known) or "none"
+            raise ConfigError(f"--source {name}: no such source {where}; sources: {sources}")
 
 
 def distinct_outputs(files: Sequence[NightFile], *, dry_run: bool) -> list[NightFile]:

@@ -11,23 +11,25 @@ and 10% injected 500s, then runs the real CLI five times, as an operator would:
 5. the whole night in one command: samples/night/night.toml names two accounts
    (a second sandbox, another key) and three marketplaces (a semicolon CSV, a tab
    CSV, an .xlsx); one run reads them all, each order sent to its own account,
-   and the demo says where [notify] would send word (the URL's scheme only).
+   and word of the night to a [notify] receiver the demo runs (its scheme shown,
+   never the rest of the URL).
 The demo keeps its own ledger in demo-out/ (fresh each time, like its sandbox)
 and succeeds when each run ends with the exit status it should.
 """
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from .notify import scheme_of
 from .sandbox_process import SandboxError, SandboxProcess
 
 # The samples ship inside the package (batch_cancel/samples links to the top-level
@@ -80,7 +82,10 @@ def main() -> int:
                 OUT / "night" / "night.toml",
                 {"tokoabc": (sandbox.url, SANDBOX_KEY), "gudangxyz": (second.url, SECOND_KEY)},
             )
-            results = _runs(sandbox.url)
+            receiver = NotifyReceiver()
+            _notify_to(OUT / "night" / "night.toml", receiver)
+            results = _runs(sandbox.url, receiver)
+            receiver.server.shutdown()
     except SandboxError as exc:
         raise SystemExit(f"demo: {exc}") from exc
     print(f"\ndemo: results CSVs are in {OUT}/")
@@ -101,19 +106,49 @@ def point_night_at(config: Path, sandboxes: Mapping[str, tuple[str, str]]) -> No
     config.write_text(text, encoding="utf-8")
 
 
-def _would_notify(config: Path) -> None:
-    """Where the night's word would go: the scheme of each URL, never the rest (a secret)."""
-    notify = tomllib.loads(config.read_text(encoding="utf-8")).get("notify", {})
-    schemes = ", ".join(scheme_of(url) for url in notify.get("urls", [])) or "nowhere"
-    when = notify.get("when", "attention")
-    print(
-        f"demo: [notify] would send word of the night (when = {when}) to {schemes}; "
-        "the rest of each URL is a secret, never shown",
-        flush=True,
-    )
+class NotifyReceiver:
+    """A local HTTP receiver for what apprise's json:// posts: the demo's stand-in for
+    Slack or Telegram (and the tests'). Each notification's JSON body, in order."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, str]] = []
+        self.paths: list[str] = []
+        received = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                received.bodies.append(json.loads(self.rfile.read(length)))
+                received.paths.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def address(self, path: str) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}{path}"
 
 
-def _runs(url: str) -> list[bool]:
+def _notify_to(config: Path, receiver: NotifyReceiver) -> None:
+    """[notify] in the copied night: every night (when = always), to the receiver."""
+    url = receiver.address("/hook/demo-webhook-token")  # a real URL's token is a secret
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[notify]\nurls = ["{url}"]\nwhen = "always"\n')
+
+
+def _notified(receiver: NotifyReceiver) -> None:
+    """What reached the receiver: the scheme and the title, never the URL's rest."""
+    for body in receiver.bodies:
+        print(f'demo: [notify] word of the night went to json://: "{body.get("title")}"')
+    if not receiver.bodies:
+        print("demo: [notify] no word of the night reached the receiver")
+
+
+def _runs(url: str, receiver: NotifyReceiver) -> list[bool]:
     common = ["--base-url", url, "--rate", "10", "--concurrency", "4", "--max-attempts", "3"]
     first = [
         _run(
@@ -177,7 +212,7 @@ def _runs(url: str) -> list[bool]:
         api_key=SANDBOX_KEY,
         expected=0,
     )
-    _would_notify(OUT / "night" / "night.toml")
+    _notified(receiver)
     return [*first, night, *_morning()]
 
 

@@ -14,6 +14,7 @@ from ..config import (
     SendOptions,
     api_settings,
     check_progress_every,
+    check_sources,
     health_policy,
     keep_days,
     night_files,
@@ -106,6 +107,7 @@ def _accounts(args: argparse.Namespace, config: ConfigFile | None) -> dict[str, 
     if not names:
         return {"": args.source}
     assert config is not None
+    check_sources(args.source, config)  # else an account's sources would drop the name
     chosen = args.account or names
     if args.input:  # the files' account: their --source's, or the one --account
         owner = {config.sources[s].account for s in args.source if s in config.sources}
