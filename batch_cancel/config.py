@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import math
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -47,6 +46,7 @@ MAX_KEY_FILE_BYTES = 4096
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 25
 DEFAULT_DOWN_AFTER_S = 300.0
 DEFAULT_PROGRESS_EVERY_S = 10.0
+DEFAULT_LOG_FORMAT = "text"
 STATE_ENV = "BATCH_CANCEL_STATE"
 # How long the ledger remembers (and so how long the re-run skip is sure): half a year
 # of nights is far longer than an export re-lists an order, and keeps the file small.
@@ -179,11 +179,7 @@ def night_files(
     source without `optional = true` that matches nothing is one of `empty_sources`.
     """
     known = config.sources if config else {}
-    for name in sources:
-        if name not in known:
-            where = f"in {config.path}" if config else "(no config file: pass --config)"
-            names = ", ".join(known) or "none"
-            raise ConfigError(f"--source {name}: no such source {where}; sources: {names}")
+    check_sources(sources, config)
     empty: tuple[ConfigSource, ...] = ()
     if inputs:
         if len(sources) > 1:
@@ -219,6 +215,16 @@ def night_files(
         )
     outputs = distinct_outputs(files, dry_run=dry_run) if output is None else files
     return Night(files=outputs, empty_sources=empty)
+
+
+def check_sources(names: Sequence[str], config: ConfigFile | None) -> None:
+    """Every --source a source of the config."""
+    known = config.sources if config else {}
+    for name in names:
+        if name not in known:
+            where = f"in {config.path}" if config else "(no config file: pass --config)"
+            sources = ", ".join(known) or "none"
+            raise ConfigError(f"--source {name}: no such source {where}; sources: {sources}")
 
 
 def distinct_outputs(files: Sequence[NightFile], *, dry_run: bool) -> list[NightFile]:
@@ -257,10 +263,10 @@ def _with_source(flags: InputOptions, source: ConfigSource | None, path: Path) -
 
 def health_policy(*, max_consecutive_failures: int, down_after_s: float) -> HealthPolicy:
     """The run's own limits; a negative one would otherwise stop the run at the first hiccup."""
-    if max_consecutive_failures < 0:
-        raise ConfigError("--max-consecutive-failures must be 0 (never) or more")
-    if not (down_after_s >= 0 and math.isfinite(down_after_s)):
-        raise ConfigError("--down-after must be 0 (never) or a number of seconds")
+    if wrong := problem("max_consecutive_failures", max_consecutive_failures):
+        raise ConfigError(f"--max-consecutive-failures {wrong}")
+    if wrong := problem("down_after", down_after_s):
+        raise ConfigError(f"--down-after {wrong}")
     return HealthPolicy(
         max_consecutive_failures=max_consecutive_failures, down_after_s=down_after_s
     )
@@ -268,17 +274,44 @@ def health_policy(*, max_consecutive_failures: int, down_after_s: float) -> Heal
 
 def keep_days(flag: float | None, config: ConfigFile | None) -> float:
     """--keep-days, else the config file's, else the default."""
-    days = flag if flag is not None else config.keep_days if config else None
-    days = DEFAULT_KEEP_DAYS if days is None else days
+    days = night_settings(config, keep_days=flag)["keep_days"].value
     if flag is not None and (wrong := problem("keep_days", days)):
         raise ConfigError(f"--keep-days {wrong}")
-    return days
+    return float(days)
 
 
 def check_progress_every(seconds: float) -> float:
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ConfigError("--progress-every must be a positive number of seconds")
+    if wrong := problem("progress_every", seconds):
+        raise ConfigError(f"--progress-every {wrong}")
     return seconds
+
+
+def night_settings(
+    config: ConfigFile | None,
+    *,
+    keep_days: float | None = None,
+    progress_every: float | None = None,
+    log_format: str | None = None,
+) -> dict[str, Setting]:
+    """The night's top-level settings by precedence: the flag, then the file, then the
+    default (none of them has a variable). timezone has no flag: None is the machine's."""
+    in_file = f"file {config.path}" if config else ""
+
+    def pick(flag: Any, flag_name: str, key: str, default: Any) -> Setting:
+        if flag is not None:
+            return Setting(flag, f"flag {flag_name}")
+        if config is not None and getattr(config, key) is not None:
+            return Setting(getattr(config, key), f"{in_file} {key}")
+        return Setting(default, "default")
+
+    return {
+        "keep_days": pick(keep_days, "--keep-days", "keep_days", DEFAULT_KEEP_DAYS),
+        "progress_every": pick(
+            progress_every, "--progress-every", "progress_every", DEFAULT_PROGRESS_EVERY_S
+        ),
+        "log_format": pick(log_format, "--log-format", "log_format", DEFAULT_LOG_FORMAT),
+        "timezone": pick(None, "", "timezone", None),
+    }
 
 
 def parse_column_map(pairs: Sequence[str]) -> dict[str, str]:
@@ -406,6 +439,9 @@ class ApiFlags:
     api_key_file: Path | None = None
     state: Path | None = None
     allow_insecure_http: bool = False
+    already_cancelled_codes: tuple[str, ...] | None = None
+    max_consecutive_failures: int | None = None
+    down_after_s: float | None = None
 
 
 def api_settings(
@@ -459,6 +495,25 @@ def api_settings(
         "max_attempts": pick(
             flags.max_attempts, "--max-attempts", None, "max_attempts", DEFAULT_MAX_ATTEMPTS
         ),
+        "already_cancelled_codes": pick(
+            flags.already_cancelled_codes,
+            "--already-cancelled-code",
+            None,
+            "already_cancelled_codes",
+            (),
+        ),
+        "max_consecutive_failures": pick(
+            flags.max_consecutive_failures,
+            "--max-consecutive-failures",
+            None,
+            "max_consecutive_failures",
+            DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        ),
+        "down_after": pick(
+            flags.down_after_s, "--down-after", None, "down_after", DEFAULT_DOWN_AFTER_S
+        ),
+        "read_path": pick(None, "", None, "read_path", None),
+        "order_statuses": pick(None, "", None, "order_statuses", {}),
         "state": (
             Setting(flags.state, "flag --state")
             if flags.state is not None
@@ -524,6 +579,6 @@ def send_options_from_env(
         auto_rate=auto_rate,
         max_rate=max_rate,
         key_from=key_from,
-        read_path=config.api.get("read_path") if config else None,
-        order_statuses=config.api.get("order_statuses", {}) if config else {},
+        read_path=settings["read_path"].value,
+        order_statuses=settings["order_statuses"].value,
     )

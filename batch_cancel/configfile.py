@@ -41,6 +41,9 @@ API_KEYS = {
     "max_attempts": int,
     "read_path": str,  # the read-back's path template (docs/api.md)
     "order_statuses": dict,  # so_status -> cancelled | open | allocated | shipped
+    "already_cancelled_codes": list,  # API error codes meaning "cancelled before"
+    "max_consecutive_failures": int,  # transient failures in a row before stopping; 0: never
+    "down_after": (int, float),  # seconds of nothing but transient failures; 0: never
 }
 SOURCE_KEYS = {
     "files": (str, list),
@@ -71,6 +74,8 @@ TOP_KEYS = {
     "state": str,
     "keep_days": (int, float),
     "timezone": str,
+    "progress_every": (int, float),  # seconds between progress lines without a terminal
+    "log_format": str,  # text | json
 }
 _TOML_WHERE = re.compile(r"\(at line (\d+), column \d+\)")
 
@@ -125,6 +130,8 @@ class ConfigFile:
     accounts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     notify: Notify | None = None
     timezone: str | None = None  # an IANA name; None: the machine's
+    progress_every: float | None = None
+    log_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,14 +211,16 @@ def load_config(path: Path) -> ConfigFile:
     timezone = data.get("timezone")
     if timezone is not None and (wrong := timezone_problem(timezone)):
         checker.fail(("timezone",), wrong)
-    keep_days = data.get("keep_days")
-    if keep_days is not None and (wrong := problem("keep_days", keep_days)):
-        checker.fail(("keep_days",), wrong)
+    for key in RULES.keys() & data.keys():  # keep_days, progress_every, log_format
+        if wrong := problem(key, data[key]):
+            checker.fail((key,), wrong)
     return ConfigFile(
         path=path,
         api=api,
         state=base / state if state else None,
-        keep_days=keep_days,
+        keep_days=data.get("keep_days"),
+        progress_every=data.get("progress_every"),
+        log_format=data.get("log_format"),
         sources=sources,
         accounts=accounts,
         notify=_notify(checker, data["notify"]) if "notify" in data else None,

@@ -8,8 +8,11 @@ and 10% injected 500s, then runs the real CLI eight times, as an operator would:
 3. a marketplace export (semicolons, BOM, Indonesian headers) read with --map;
 4. the nightly export again: the ledger skips every order already cancelled
    and sends only the rest (the re-run that recovers a failed night);
-5. the whole night in one command: samples/night/night.toml names three
-   marketplaces (a semicolon CSV, a tab CSV, an .xlsx); one run reads them all.
+5. the whole night in one command: samples/night/night.toml names two accounts
+   (a second sandbox, another key) and three marketplaces (a semicolon CSV, a tab
+   CSV, an .xlsx); one run reads them all, each order sent to its own account,
+   and word of the night to a [notify] receiver the demo runs (its scheme shown,
+   never the rest of the URL).
 6. the morning: what to do about each cause, and the rows needing a person;
 7. the morning report, for a phone or a laptop;
 8. a lost answer: the sandbox cancels one order and drops the connection; the
@@ -20,11 +23,15 @@ and succeeds when each run ends with the exit status it should.
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from .sandbox_process import SandboxError, SandboxProcess
@@ -35,6 +42,10 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 OUT = Path.cwd() / "demo-out"  # `make demo` runs it from the clone's root
 # The sandbox's own key: not a secret, it opens nothing but this local process.
 SANDBOX_KEY = "sandbox-demo-key"
+# The night's second merchant: its own sandbox and key (an order reaches only its account).
+SECOND_KEY = "sandbox-demo-key-2"
+# samples/night/night.toml's accounts and the base URL the sample names for each.
+NIGHT_ACCOUNTS = {"tokoabc": "http://127.0.0.1:8787", "gudangxyz": "http://127.0.0.1:8788"}
 LEDGER = OUT / "ledger.sqlite3"
 
 
@@ -64,19 +75,88 @@ def main() -> int:
     # The night's results land beside its inputs: a fresh copy, never samples/ itself.
     shutil.rmtree(OUT / "night", ignore_errors=True)
     shutil.copytree(SAMPLES / "night", OUT / "night")
+    second_flags = ["--orders", str(SAMPLES / "orders.csv"), "--latency-ms", "40"]
     try:
-        with SandboxProcess(SANDBOX_KEY, SANDBOX_FLAGS) as sandbox:
-            print(f"demo: the sandbox is listening on {sandbox.url}", flush=True)
-            results = _runs(sandbox.url)
+        with (
+            SandboxProcess(SANDBOX_KEY, SANDBOX_FLAGS) as sandbox,
+            SandboxProcess(SECOND_KEY, second_flags) as second,
+        ):
+            print(
+                f"demo: the sandboxes are listening on {sandbox.url} and {second.url}", flush=True
+            )
+            point_night_at(
+                OUT / "night" / "night.toml",
+                {"tokoabc": (sandbox.url, SANDBOX_KEY), "gudangxyz": (second.url, SECOND_KEY)},
+            )
+            receiver = NotifyReceiver()
+            _notify_to(OUT / "night" / "night.toml", receiver)
+            results = _runs(sandbox.url, receiver)
+            receiver.server.shutdown()
     except SandboxError as exc:
         raise SystemExit(f"demo: {exc}") from exc
     print(f"\ndemo: results CSVs are in {OUT}/")
     return 0 if all(results) else 1
 
 
-def _runs(url: str) -> list[bool]:
+def point_night_at(config: Path, sandboxes: Mapping[str, tuple[str, str]]) -> None:
+    """The copied night's accounts at their sandboxes (account -> URL, key): each base
+    URL, and a key file (mode 600, as batch-cancel insists) beside the config."""
+    text = config.read_text(encoding="utf-8")
+    for account, sample_url in NIGHT_ACCOUNTS.items():
+        url, key = sandboxes[account]
+        text = text.replace(f'base_url = "{sample_url}"', f'base_url = "{url}"')
+        key_file = config.with_name(f"{account}.key")
+        key_file.unlink(missing_ok=True)
+        with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(key + "\n")
+    config.write_text(text, encoding="utf-8")
+
+
+class NotifyReceiver:
+    """A local HTTP receiver for what apprise's json:// posts: the demo's stand-in for
+    Slack or Telegram (and the tests'). Each notification's JSON body, in order."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, str]] = []
+        self.paths: list[str] = []
+        received = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                received.bodies.append(json.loads(self.rfile.read(length)))
+                received.paths.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def address(self, path: str) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}{path}"
+
+
+def _notify_to(config: Path, receiver: NotifyReceiver) -> None:
+    """[notify] in the copied night: every night (when = always), to the receiver."""
+    url = receiver.address("/hook/demo-webhook-token")  # a real URL's token is a secret
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[notify]\nurls = ["{url}"]\nwhen = "always"\n')
+
+
+def _notified(receiver: NotifyReceiver) -> None:
+    """What reached the receiver: the scheme and the title, never the URL's rest."""
+    for body in receiver.bodies:
+        print(f'demo: [notify] word of the night went to json://: "{body.get("title")}"')
+    if not receiver.bodies:
+        print("demo: [notify] no word of the night reached the receiver")
+
+
+def _runs(url: str, receiver: NotifyReceiver) -> list[bool]:
     common = ["--base-url", url, "--rate", "10", "--concurrency", "4", "--max-attempts", "3"]
-    return [
+    first = [
         _run(
             "1. wrong API key: stops at once, the rest is not_sent (exit 3)",
             [
@@ -131,15 +211,15 @@ def _runs(url: str) -> list[bool]:
             api_key=SANDBOX_KEY,
             expected=1,
         ),
-        _run(
-            "5. the whole night in one command: three marketplaces from one config file",
-            ["run", "--config", str(OUT / "night" / "night.toml"), "--base-url", url],
-            api_key=SANDBOX_KEY,
-            expected=0,
-        ),
-        *_morning(),
-        _lost_answer(url),
     ]
+    night = _run(
+        "5. the whole night in one command: two accounts, three marketplaces, one config",
+        ["run", "--config", str(OUT / "night" / "night.toml")],
+        api_key=SANDBOX_KEY,
+        expected=0,
+    )
+    _notified(receiver)
+    return [*first, night, *_morning(), _lost_answer(url)]
 
 
 def _morning() -> list[bool]:

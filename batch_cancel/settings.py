@@ -1,4 +1,4 @@
-"""One rule per numeric setting, whatever its origin: a flag, the config file, a default.
+"""One rule per checked setting, whatever its origin: a flag, the config file, a default.
 
 config.py checks a flag's value against it and names the flag; configfile.py checks the
 file's value against it and names the file, the line and the key. So a value one origin
@@ -28,6 +28,12 @@ def _at_least_one(value: Any) -> bool:
     return isinstance(value, int) and value >= 1
 
 
+def _codes(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(
+        isinstance(code, str) and code.strip() for code in value
+    )
+
+
 def _path_template(value: Any) -> bool:
     if not (isinstance(value, str) and value.startswith("/")):
         return False
@@ -50,6 +56,14 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "concurrency": (_at_least_one, "must be at least 1"),
     "timeout": (_positive, "must be greater than 0"),
     "max_attempts": (_at_least_one, "must be at least 1"),
+    "max_consecutive_failures": (
+        lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        "must be 0 (never) or more",
+    ),
+    "down_after": (_not_negative, "must be 0 (never) or a number of seconds"),
+    "already_cancelled_codes": (_codes, "must be a list of API error codes (text)"),
+    "progress_every": (_positive, "must be a positive number of seconds"),
+    "log_format": (lambda value: value in ("text", "json"), "must be text or json"),
     "keep_days": (_not_negative, "must be a number of days, 0 (keep everything) or more"),
     "read_path": (
         _path_template,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime, tzinfo
 
 from .models import NEEDS_ATTENTION, Outcome, RowResult
 
@@ -114,3 +115,15 @@ def _status_piece(status: Outcome, count: int, reasons: Mapping[str, int]) -> st
     if status is Outcome.REJECTED and top:
         return f"{count} rejected ({', '.join(f'{n} {reason}' for reason, n in top)})"
     return f"{count} {status.value}"
+
+
+def local_time(stamp: str, zone: tzinfo) -> str:
+    """A recorded ISO 8601 UTC time as a person in `zone` reads it, offset included:
+    "2026-12-01 09:00:00 WIB (+07:00)". Text that is no time is shown as it is."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    local = moment.astimezone(zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S %Z} ({offset[:3]}:{offset[3:]})"

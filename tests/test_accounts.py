@@ -3,19 +3,18 @@ and orders), and word to a person through apprise when the night needs one."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from batch_cancel import cli
+from batch_cancel.demo import NotifyReceiver
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
@@ -27,31 +26,12 @@ WEBHOOK_TOKEN = "hook-token-Sx5Bn3Jd7"  # a notify URL's secret: never in any ou
 ALPHA_RATE, BETA_RATE = 4, 8
 
 
-class Receiver:
+class Receiver(NotifyReceiver):
     """A local HTTP receiver: what apprise's json:// posts, one body per notification."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, str]] = []
-        self.paths: list[str] = []
-        received = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                received.bodies.append(json.loads(self.rfile.read(length)))
-                received.paths.append(self.path)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/hook/{WEBHOOK_TOKEN}"
+        return self.address(f"/hook/{WEBHOOK_TOKEN}")
 
 
 @pytest.fixture(autouse=True)

@@ -68,7 +68,8 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
         (
             "[api]\nrate = 5\nratee = 6\n",
             "line 3: api.ratee: unknown key (known here: base_url, api_key_file, rate, "
-            "max_rate, concurrency, timeout, max_attempts, read_path, order_statuses)",
+            "max_rate, concurrency, timeout, max_attempts, read_path, order_statuses, "
+            "already_cancelled_codes, max_consecutive_failures, down_after)",
         ),
         ('[api]\nrate = "fast"\n', "line 2: api.rate: must be 0 (no limit), a number, or auto"),
         ("[api]\nrate = true\n", "line 2: api.rate: must be a number or text, not bool"),
@@ -98,7 +99,15 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
          "line 2: sources.shopee.files: must be a glob or a list of globs"),
         ("api_key = 'sk-live'\n",
          "line 1: api_key: unknown key (known here: api, sources, accounts, notify, state, "
-         "keep_days, timezone)"),
+         "keep_days, timezone, progress_every, log_format)"),
+        ("[api]\nmax_consecutive_failures = -1\n",
+         "line 2: api.max_consecutive_failures: must be 0 (never) or more"),
+        ("[api]\ndown_after = -5\n",
+         "line 2: api.down_after: must be 0 (never) or a number of seconds"),
+        ("[api]\nalready_cancelled_codes = [1]\n",
+         "line 2: api.already_cancelled_codes: must be a list of API error codes (text)"),
+        ('log_format = "xml"\n', "line 1: log_format: must be text or json"),
+        ("progress_every = 0\n", "line 1: progress_every: must be a positive number of seconds"),
         ("[api]\nrate = \n", "line 2: not valid TOML: Invalid value"),
         ("[sources.shopee]\nfiles = 'a'\noptional = 'yes'\n",
          "line 3: sources.shopee.optional: must be true or false, not text"),

@@ -94,13 +94,14 @@ def demo_steps() -> list[str]:
         (node for node in ast.walk(tree) if isinstance(node, ast.Call)),
         key=lambda node: node.lineno,
     )
-    titles = []
+    titles: list[tuple[int, str]] = []
     for node in calls:
         if getattr(node.func, "id", "") == "_run" and node.args:
             title = node.args[0]
             assert isinstance(title, ast.Constant)
-            titles.append(title.value)
-    return titles
+            assert isinstance(title.value, str)
+            titles.append((node.lineno, title.value))
+    return [title for _line, title in sorted(titles)]  # source order: ast.walk is by depth
 
 
 def test_demo_docstring_and_readme_count_its_steps() -> None:

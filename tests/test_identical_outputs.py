@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from batch_cancel import __version__, models
+from batch_cancel import __version__, demo, models
 
 from .conftest import Sandbox
 from .helpers import API_KEY, DATA, SAMPLES, main_in_process, use_cli_env, write_csv
@@ -45,9 +45,10 @@ REQUEST_ID = re.compile(r"sbx-[0-9a-f]{16}")
 class Outputs:
     """What the commands wrote, normalized, by name."""
 
-    def __init__(self, root: Path, url: str) -> None:
+    def __init__(self, root: Path, url: str, second: str = "") -> None:
         self.root = root
         self.url = url
+        self.second = second  # the demo night's second account's sandbox
         self.texts: dict[str, str] = {}
         self._ids: dict[str, str] = {}
 
@@ -55,6 +56,8 @@ class Outputs:
         text = text.replace(str(self.root), "<TMP>").replace(self.url, "<SANDBOX>")
         text = text.replace(str(SAMPLES.parent), "<CHECKOUT>")  # CI clones elsewhere
         text = text.replace(self.url.split("//", 1)[1], "<HOST>")
+        if self.second:
+            text = text.replace(self.second.split("//", 1)[1], "<HOST2>")
         text = LOG_TIME.sub("<TIME> ", text)
         # The one intended difference: the HTML report's footer names the version.
         text = text.replace(f"batch-cancel {__version__};", f"batch-cancel {GOLDEN_VERSION};")
@@ -118,9 +121,12 @@ def test_the_demo_writes_what_it_wrote(
     sandbox = start_sandbox(
         "--orders", str(SAMPLES / "orders.csv"), "--fail-rate", "0.1", "--seed", "7"
     )
+    second = start_sandbox("--orders", str(SAMPLES / "orders.csv"), api_key=demo.SECOND_KEY)
     use_cli_env(monkeypatch, api_key=API_KEY, state=tmp_path / "ledger.sqlite3")
-    outputs = Outputs(tmp_path, sandbox.url)
+    outputs = Outputs(tmp_path, sandbox.url, second.url)
     shutil.copytree(SAMPLES / "night", tmp_path / "night")
+    accounts = {"tokoabc": (sandbox.url, API_KEY), "gudangxyz": (second.url, demo.SECOND_KEY)}
+    demo.point_night_at(tmp_path / "night" / "night.toml", accounts)
     common = ["--base-url", sandbox.url, "--max-attempts", "3", *FAST]
     nightly = SAMPLES / "nightly-export.csv"
     monkeypatch.setenv("SHIPPER_API_KEY", "not-the-sandbox-key")
@@ -137,7 +143,7 @@ def test_the_demo_writes_what_it_wrote(
     assert command(outputs, capfd, "3", *args, "--warehouse-id", "WH-TGR04", *common) == 0
     rerun = tmp_path / "rerun.results.csv"
     assert command(outputs, capfd, "4", "run", nightly, "-o", rerun, *common) == 1
-    night = ["run", "--config", tmp_path / "night" / "night.toml", *common]
+    night = ["run", "--config", tmp_path / "night" / "night.toml", "--max-attempts", "3", *FAST]
     assert command(outputs, capfd, "5", *night, "--summary-json", summary) == 0
     outputs.add_file("5.summary.json", summary)
     for path in (tmp_path / "w.csv", first, market, rerun, *(tmp_path / "night").glob("*.csv")):

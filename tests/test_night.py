@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from batch_cancel import cli
+from batch_cancel import cli, demo
 from batch_cancel.models import ExitStatus
 
 from .conftest import Sandbox
-from .helpers import SAMPLES, cli_env, read_results
+from .helpers import API_KEY, SAMPLES, cli_env, read_results
 
 RATE = 20
 
@@ -31,10 +31,10 @@ def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_night(night: Path, sandbox: Sandbox, *extra: str) -> int:
-    config = str(night / "night.toml")
-    return cli.main(
-        ["run", "--config", config, "--base-url", sandbox.url, "--rate", str(RATE), *extra]
-    )
+    """The sample's two accounts both at `sandbox` (as the demo points them at its two)."""
+    config = night / "night.toml"
+    demo.point_night_at(config, {name: (sandbox.url, API_KEY) for name in demo.NIGHT_ACCOUNTS})
+    return cli.main(["run", "--config", str(config), "--rate", str(RATE), *extra])
 
 
 @pytest.mark.integration
@@ -72,7 +72,11 @@ def test_the_whole_night_in_one_run(
     assert {row["result_warehouse_id"] for row in shopee} == {"WH-CKR01"}
     err = capsys.readouterr().err
     assert "batch-cancel: finished; all 11 order(s) cancelled" in err
-    assert "  files: 4" in err
+    # Two accounts: the total, then each account's files (tokoabc's three, gudangxyz's one).
+    assert "  rows: 12 in " in err
+    assert "  account tokoabc:\n" in err
+    assert "      files: 3\n" in err
+    assert "  account gudangxyz:\n" in err
     report = json.loads(summary.read_text())
     assert [(item["source"], item["rows"]) for item in report["files"]] == [
         ("tokopedia", 3),
@@ -104,7 +108,7 @@ def test_one_source_and_one_file_with_a_sources_layout(
         "cancelled",
     ]
     capsys.readouterr()
-    wrong = [*args[:2], "--source", "nope", "--config", args[3], "--base-url", sandbox.url]
+    wrong = [*args[:2], "--source", "nope", "--config", args[3], "--account", "tokoabc"]
     assert cli.main(wrong) == ExitStatus.USAGE_OR_INPUT
     assert capsys.readouterr().err == (
         f"batch-cancel: error: --source nope: no such source in {night / 'night.toml'}; "
@@ -133,7 +137,8 @@ def test_a_finished_file_is_archived_with_its_results(
     night: Path, start_sandbox: Callable[..., Sandbox]
 ) -> None:
     config = night / "night.toml"
-    config.write_text(config.read_text() + '\n[sources.lazada2]\nfiles = "lazada-*.csv"\n'
+    config.write_text(config.read_text() + '\n[accounts.tokoabc.sources.lazada2]\n'
+                      'files = "lazada-*.csv"\n'
                       'map = { order_no = "Order Number", warehouse_id = "Warehouse", '
                       'cancel_reason = "Cancel Reason" }\narchive = "done/"\n')  # fmt: skip
     sandbox = start_sandbox()

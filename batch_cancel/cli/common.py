@@ -79,4 +79,8 @@ def api_flags(args: argparse.Namespace) -> ApiFlags:
         api_key_file=getattr(args, "api_key_file", None),
         state=getattr(args, "state", None),
         allow_insecure_http=getattr(args, "allow_insecure_http", False),
+        # append's [] is "not given": the file's codes then count
+        already_cancelled_codes=tuple(getattr(args, "already_cancelled_code", None) or ()) or None,
+        max_consecutive_failures=getattr(args, "max_consecutive_failures", None),
+        down_after_s=getattr(args, "down_after", None),
     )

@@ -27,7 +27,7 @@ def notify_command(args: argparse.Namespace) -> ExitStatus:
     config = config_file(args)
     if config is None or config.notify is None or not config.notify.urls:
         raise ConfigError("no [notify] urls in the config: nothing to send a test to")
-    title, body = test_message(now=datetime.now(UTC), tz=_zone(config))
+    title, body = test_message(now=datetime.now(UTC), tz=zone_of(config))
     if not _send(config, title, body):
         return ExitStatus.API_REFUSED_OR_DOWN
     print(f"test notification sent to {len(config.notify.urls)} URL(s)")
@@ -45,7 +45,7 @@ def notify_night(
     from ..formats.notification import night_message
 
     now = datetime.now(UTC)
-    _send(config, *night_message(report, now=now, tz=_zone(config), summary_json=summary_json))
+    _send(config, *night_message(report, now=now, tz=zone_of(config), summary_json=summary_json))
 
 
 def notify_refused(args: argparse.Namespace, error: str) -> None:
@@ -58,7 +58,7 @@ def notify_refused(args: argparse.Namespace, error: str) -> None:
         return
     from ..formats.notification import refused_message
 
-    _send(config, *refused_message(error, now=datetime.now(UTC), tz=_zone(config)))
+    _send(config, *refused_message(error, now=datetime.now(UTC), tz=zone_of(config)))
 
 
 def _send(config: ConfigFile, title: str, body: str) -> bool:
@@ -71,9 +71,9 @@ def _send(config: ConfigFile, title: str, body: str) -> bool:
     return not problems
 
 
-def _zone(config: ConfigFile) -> tzinfo | None:
+def zone_of(config: ConfigFile | None) -> tzinfo | None:
     """The config's time zone; None: the machine's."""
-    if config.timezone is None:
+    if config is None or config.timezone is None:
         return None
     from zoneinfo import ZoneInfo
 

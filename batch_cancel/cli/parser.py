@@ -282,7 +282,7 @@ def _add_stop_and_report_flags(run: Any, outputs: Any, logging: Any) -> None:
     run.add_argument(
         "--max-consecutive-failures",
         type=int,
-        default=DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        default=None,  # DEFAULT_MAX_CONSECUTIVE_FAILURES, unless the config file sets it
         metavar="N",
         help="stop for tonight after N transient failures in a row, 0 = never "
         f"(default: {DEFAULT_MAX_CONSECUTIVE_FAILURES})",
@@ -290,7 +290,7 @@ def _add_stop_and_report_flags(run: Any, outputs: Any, logging: Any) -> None:
     run.add_argument(
         "--down-after",
         type=float,
-        default=DEFAULT_DOWN_AFTER_S,
+        default=None,  # DEFAULT_DOWN_AFTER_S, unless the config file sets it
         metavar="SECONDS",
         help="stop for tonight when nothing but transient failures came back for this long, "
         f"0 = never (default: {DEFAULT_DOWN_AFTER_S:g})",
@@ -298,7 +298,7 @@ def _add_stop_and_report_flags(run: Any, outputs: Any, logging: Any) -> None:
     logging.add_argument(
         "--progress-every",
         type=float,
-        default=DEFAULT_PROGRESS_EVERY_S,
+        default=None,  # DEFAULT_PROGRESS_EVERY_S, unless the config file sets it
         metavar="SECONDS",
         help="progress log line interval without a terminal "
         f"(default: {DEFAULT_PROGRESS_EVERY_S:g})",
@@ -307,7 +307,10 @@ def _add_stop_and_report_flags(run: Any, outputs: Any, logging: Any) -> None:
         "--summary-json", type=Path, metavar="PATH", help="write a run summary as JSON"
     )
     logging.add_argument(
-        "--log-format", choices=("text", "json"), default="text", help="stderr log format"
+        "--log-format",
+        choices=("text", "json"),
+        default=None,  # text, unless the config file sets it
+        help="stderr log format (default: text)",
     )
 
 
@@ -511,10 +514,9 @@ def _add_demo(commands: Any) -> None:
     commands.add_parser(
         "demo",
         help="run the main job end to end against a local sandbox (what `make demo` does)",
-        description="Start a sandbox with the sample order book and run the real CLI on the "
-        "samples: a wrong key, the nightly export, a marketplace export, a re-run, the "
-        "whole night from a config file, the morning review (causes, actions, the report), "
-        "and a lost answer settled by read-back. Results land in ./demo-out.",
+        description="Start sandboxes with the sample order book and run the real CLI on the "
+        "samples: eight runs, from a wrong key through a night of two accounts to the "
+        "morning review and a lost answer settled by read-back. Results in ./demo-out.",
     )
 
 

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import parse_column_map
+from ..errors import ConfigError
 from ..models import ExitStatus
 from ..outputs import Named, Role, check_outputs, write_atomically
 from .check import review_checks
 from .common import kept_files, print_to_pipe
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from ..review import Review
 
 
@@ -74,8 +77,22 @@ def report_command(args: argparse.Namespace) -> ExitStatus:
     if (checked := review_checks(args, report=output)) is not None:
         return checked
     review = _read_review(args)
-    page = render_report(review)
+    page = render_report(review, zone=_report_zone())
     write_atomically(output, "utf-8", lambda handle: handle.write(page))
     print(f"batch-cancel: report written to {output}", file=sys.stderr)
     print(printable(review.total.sentence), file=sys.stderr)
     return _review_status(review)
+
+
+def _report_zone() -> tzinfo | None:
+    """The config's time zone for the page's times; a config that does not load leaves
+    them as recorded (UTC), with a warning: the review reads results, not the config."""
+    from ..configfile import find_config, load_config
+    from .notify import zone_of
+
+    path = find_config(None)
+    try:
+        return zone_of(load_config(path)) if path is not None else None
+    except ConfigError as error:
+        print(f"batch-cancel: warning: {error}; times in UTC", file=sys.stderr)
+        return None

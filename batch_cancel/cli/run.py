@@ -14,17 +14,19 @@ from ..config import (
     SendOptions,
     api_settings,
     check_progress_every,
+    check_sources,
     health_policy,
     keep_days,
     night_files,
+    night_settings,
     send_options_from_env,
 )
 from ..errors import ConfigError
-from ..models import ExitStatus
+from ..models import ExitStatus, utc_now
 from ..outputs import Named, Role, check_outputs, results_files
 from .common import api_flags, config_file, input_options_of, kept_files, write_json
 from .logs import setup_logging
-from .notify import notify_night
+from .notify import notify_night, zone_of
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -45,10 +47,11 @@ def run_command(args: argparse.Namespace) -> ExitStatus:
         else send_options_from_env(api_flags(args), config=config, account=name)
         for name in accounts
     }
-    health = health_policy(
-        max_consecutive_failures=args.max_consecutive_failures, down_after_s=args.down_after
-    )
-    check_progress_every(args.progress_every)
+    health = {name: _health(args, config, name) for name in accounts}
+    shared = night_settings(config, progress_every=args.progress_every, log_format=args.log_format)
+    # The file's values were checked as read; what logging and progress read is settled here.
+    args.progress_every = check_progress_every(shared["progress_every"].value)
+    args.log_format = shared["log_format"].value
     setup_logging(args, secret=[send.api_key for send in sends.values() if send is not None])
     nights = {
         name: night_files(
@@ -75,10 +78,21 @@ def run_command(args: argparse.Namespace) -> ExitStatus:
     for name, night in nights.items():
         paths = {night_file.input.path for night_file in night.files}
         own = [night_file for night_file in files if night_file.input.path in paths]
-        settings = (sends[name], health)
+        codes = api_settings(api_flags(args), config=config, account=name)[
+            "already_cancelled_codes"
+        ].value
+        settings = (sends[name], health[name], codes)
         if own or night.empty_sources:
             jobs.append((name, _job_options(args, config, own, settings, night.empty_sources)))
     return _run_night(args, config, jobs)
+
+
+def _health(args: argparse.Namespace, config: ConfigFile | None, account: str) -> HealthPolicy:
+    settings = api_settings(api_flags(args), config=config, account=account)
+    return health_policy(
+        max_consecutive_failures=settings["max_consecutive_failures"].value,
+        down_after_s=settings["down_after"].value,
+    )
 
 
 def _accounts(args: argparse.Namespace, config: ConfigFile | None) -> dict[str, list[str]]:
@@ -93,6 +107,7 @@ def _accounts(args: argparse.Namespace, config: ConfigFile | None) -> dict[str, 
     if not names:
         return {"": args.source}
     assert config is not None
+    check_sources(args.source, config)  # else an account's sources would drop the name
     chosen = args.account or names
     if args.input:  # the files' account: their --source's, or the one --account
         owner = {config.sources[s].account for s in args.source if s in config.sources}
@@ -144,7 +159,7 @@ def _job_options(
     args: argparse.Namespace,
     config: ConfigFile | None,
     files: Sequence[NightFile],
-    settings: tuple[SendOptions | None, HealthPolicy],
+    settings: tuple[SendOptions | None, HealthPolicy, Sequence[str]],
     empty_sources: Sequence[ConfigSource],
 ) -> JobOptions:
     from ..job import JobOptions
@@ -155,7 +170,7 @@ def _job_options(
         send=settings[0],
         state_path=None if args.no_state else state,
         force_resend=args.force_resend,
-        already_cancelled_codes=frozenset(code.strip() for code in args.already_cancelled_code),
+        already_cancelled_codes=frozenset(code.strip() for code in settings[2]),
         resend_only=args.only or frozenset(),
         health=settings[1],
         keep_days=keep_days(args.keep_days, config),
@@ -208,7 +223,7 @@ def _run_night(
     notes += [note for job in jobs for orders in job.orders for note in orders.notes]
     # -q and a clean night: nothing at all, so cron mails only when someone must look.
     if not (args.quiet and report.exit_status == ExitStatus.SUCCESS and not notes):
-        print(format_summary(report), file=sys.stderr)
+        print(format_summary(report, zone=zone_of(config), finished=utc_now()), file=sys.stderr)
         # What the loader had to say about a file as a whole (lines read as cp1252, no
         # data rows, ...): in the summary, so `-q` and cron mail show it too.
         for note in notes:

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import api_settings, keep_days, key_file_shown
+from ..config import api_settings, key_file_shown, night_settings
 from ..models import ExitStatus
 from .common import config_file
 
@@ -43,6 +43,9 @@ def config_command(args: argparse.Namespace) -> ExitStatus:
             if (value := getattr(source, key)) is not None:
                 print(f"    {key} = {value}")
         print(f"    archive = {source.archive or '(not set: files stay in place)'}")
+        print(f"    optional = {str(source.optional).lower()}")
+        print(f"    give_up_after = {source.give_up_after}")
+        print(f"    retry_rejected = {', '.join(source.retry_rejected) or '(none)'}")
         for path in files:
             print(f"    {path}")
     return ExitStatus.SUCCESS
@@ -54,19 +57,25 @@ def _shown(name: str, value: object, origin: str) -> str:
         return f"read from {shown}" if shown else "read from a file that does not exist"
     if name == "api_key":
         return "(not set)" if origin == "not set" else "(set, hidden)"
+    if name == "read_path" and value is None:
+        from ..client import DEFAULT_READ_PATH
+
+        return DEFAULT_READ_PATH
+    if isinstance(value, tuple | list):
+        return ", ".join(map(str, value)) or "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} = {meaning}" for key, meaning in value.items()) or "(none)"
     return "(not set)" if value is None else str(value)
 
 
 def _night_settings(config: ConfigFile | None) -> None:
     in_file = f"file {config.path}" if config else ""
-    days = config.keep_days if config else None
-    print(
-        f"keep_days = {keep_days(None, config):g}    # "
-        f"{f'{in_file} keep_days' if days is not None else 'default'}"
-    )
-    zone = config.timezone if config else None
-    zone_origin = f"{in_file} timezone" if zone else "default"
-    print(f"timezone = {zone or 'the machine zone'}    # {zone_origin}")
+    for name, setting in night_settings(config).items():
+        value = setting.value
+        if name == "timezone" and value is None:
+            value = "the machine's"
+        print(f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}", end="")
+        print(f"    # {setting.origin}")
     notify = config.notify if config else None
     if notify is None:
         print("notify = (not set)    # default")

@@ -19,6 +19,7 @@ import hashlib
 import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import tzinfo
 from typing import TypeVar
 
 from .. import __version__
@@ -28,6 +29,7 @@ from ..results_file import ResultRow
 from ..review import Review, Summary
 from ..schema import NUMBER_COLUMNS, RESULT_COLUMNS, SOURCE_ROW_COLUMN, result_cells
 from ..text import clip, printable
+from ..wording import local_time
 
 BAR_MAX_WIDTH = 420
 BAR_HEIGHT = 22
@@ -431,15 +433,15 @@ def _what_to_do(review: Review) -> str:
     return f'<h2>What to do</h2>\n<ul class="actions">\n{listed}\n</ul>'
 
 
-def render_report(review: Review) -> str:
-    """The whole page as a string; the caller writes it."""
+def render_report(review: Review, *, zone: tzinfo | None = None) -> str:
+    """The whole page as a string; the caller writes it. With the config's time `zone`,
+    times are shown in it (with the offset); else as the results recorded them."""
     total = review.total
     sentence_class = "attention" if total.needs_attention else "ok"
-    finished = (
-        f"; results finished {_text(total.first_finished_at)} .. {_text(total.last_finished_at)}"
-        if total.first_finished_at
-        else ""
-    )
+    first, last = total.first_finished_at, total.last_finished_at
+    if zone is not None:
+        first, last = local_time(first, zone), local_time(last, zone)
+    finished = f"; results finished {_text(first)} .. {_text(last)}" if first else ""
     sections = [
         f"<h1>batch-cancel: morning review</h1>\n"
         f'<p class="meta">{_text(total.label)}: {total.rows} row(s){finished}</p>',

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import tzinfo
 
 from ..actions import action_lines
 from ..models import Outcome, breakdown, needs_attention, status_lines
 from ..outcome import FileReport, RunOutcome
-from ..wording import attention_sentence
+from ..wording import attention_sentence, local_time
 
 
-def format_summary(report: RunOutcome) -> str:
+def format_summary(report: RunOutcome, *, zone: tzinfo | None = None, finished: str = "") -> str:
     """A few lines for stderr: the verdict, why rows need attention, counts, where to look.
 
-    A night of several accounts: the total first, then a section per account."""
+    A night of several accounts: the total first, then a section per account. With the
+    config's time `zone`, the night's `finished` time (ISO UTC) follows the verdict in it."""
+    headline, _, rest = _summary(report).partition("\n")
+    if zone is None or not finished:
+        return "\n".join(filter(None, (headline, rest)))
+    return "\n".join(filter(None, (headline, f"  finished: {local_time(finished, zone)}", rest)))
+
+
+def _summary(report: RunOutcome) -> str:
     if not report.accounts:
         return _one_account(report)
     lines = [report.headline]
