@@ -69,13 +69,11 @@ def held_fds() -> Iterator[list[int]]:
         os.close(fd)
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs: a disk that fills up mid-run (root only; CI runs as root)."""
-    mount = tmp_path / "tiny"
+def mounted_tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` at `mount` (root only; CI runs as root), unmounted afterwards."""
     mount.mkdir()
     done = subprocess.run(
-        ["/bin/mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        ["/bin/mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
         check=False,
         capture_output=True,
     )
@@ -86,4 +84,10 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     finally:
         if subprocess.run(["/bin/umount", str(mount)], check=False).returncode:
             subprocess.run(["/bin/umount", "-l", str(mount)], check=False)  # never leak a mount
-            pytest.fail("the tiny disk was still busy: a file on it was left open")
+            pytest.fail(f"the tmpfs at {mount} was still busy: a file on it was left open")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a disk that fills up mid-run."""
+    yield from mounted_tmpfs(tmp_path / "tiny", "64k")

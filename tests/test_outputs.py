@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from batch_cancel import cli, job
 from batch_cancel.ledger import Ledger
 from batch_cancel.models import ExitStatus
 
-from .conftest import Sandbox
-from .helpers import API_KEY, ROOT, cli_env, key_file, lacking, orders_csv, read_results
+from .conftest import Sandbox, mounted_tmpfs
+from .helpers import API_KEY, ROOT, cli_env, key_file, orders_csv, read_results
 
 EVERY_STATUS = ROOT / "tests" / "data" / "results-every-status.csv"
 
@@ -374,20 +373,7 @@ def test_the_same_export_name_every_night_keeps_every_nights_results(
 @pytest.fixture
 def other_disk(tmp_path: Path) -> Iterator[Path]:
     """A small tmpfs: a folder on another filesystem than tmp_path (root only)."""
-    mount = tmp_path / "other-disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-        check=False,
-        capture_output=True,
-    )
-    if done.returncode != 0:
-        lacking(f"needs root to mount a tmpfs: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        if subprocess.run(["/bin/umount", str(mount)], check=False).returncode:
-            subprocess.run(["/bin/umount", "-l", str(mount)], check=False)
+    yield from mounted_tmpfs(tmp_path / "other-disk", "1m")
 
 
 @pytest.mark.integration
