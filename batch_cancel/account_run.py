@@ -10,13 +10,14 @@ import logging
 import signal
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .actions import action_of
+from .client import ShipperClient
 from .config import (
     DEFAULT_KEEP_DAYS,
     HealthPolicy,
@@ -40,8 +41,9 @@ from .models import (
 from .night_results import _ResultsFiles
 from .outcome import ATTENTION_ROWS_SHOWN, AttentionRow, FileReport, RunOutcome, UnreadFile
 from .pacing import AUTO_START_RATE, AutoPace
+from .readback import statuses
 from .results_file import resend_only
-from .runner import RunEnd, StopReason
+from .runner import RetryPolicy, RunEnd, Runner, StopReason
 from .settling import _settle
 from .validation import (
     dry_run_result,
@@ -54,6 +56,33 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ResultListener = Callable[[LoadedRow, RowResult], None]
+
+
+@asynccontextmanager
+async def connected_runner(
+    send: SendOptions, **options: Any
+) -> AsyncIterator[tuple[ShipperClient, Runner]]:
+    """One client for `send`'s API and key, and the runner that cancels and reads through it
+    at `send`'s rate, concurrency and attempts (a run's accounts and `check` alike)."""
+    async with ShipperClient(
+        base_url=send.base_url,
+        api_key=send.api_key,
+        timeout_s=send.timeout_s,
+        max_connections=send.concurrency,
+        **({"read_path": send.read_path} if send.read_path else {}),
+    ) as client:
+        yield (
+            client,
+            Runner(
+                send=client.cancel,
+                read=client.read_order,
+                order_statuses=statuses(send.order_statuses),
+                rate=send.rate,
+                concurrency=send.concurrency,
+                policy=RetryPolicy(max_attempts=send.max_attempts),
+                **options,
+            ),
+        )
 
 
 class InputHashes(Protocol):

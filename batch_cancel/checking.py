@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .client import ShipperClient
+from .account_run import connected_runner
 from .config import HealthPolicy, SendOptions
 from .models import CancelRequest, ReadAnswer
-from .readback import Meaning, statuses, verdict
-from .runner import RetryPolicy, Runner, StopReason
+from .readback import Meaning, verdict
+from .runner import StopReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +29,8 @@ class Checked:
 async def _check(
     orders: Sequence[tuple[str, str]], send: SendOptions, health: HealthPolicy
 ) -> tuple[list[Checked], StopReason | None]:
-    client_options = {"read_path": send.read_path} if send.read_path else {}
-    async with ShipperClient(
-        base_url=send.base_url,
-        api_key=send.api_key,
-        timeout_s=send.timeout_s,
-        max_connections=send.concurrency,
-        **client_options,
-    ) as client:
-        runner = Runner(
-            send=client.cancel,  # never called: check only reads
-            read=client.read_order,
-            order_statuses=statuses(send.order_statuses),
-            rate=send.rate,
-            concurrency=send.concurrency,
-            policy=RetryPolicy(max_attempts=send.max_attempts),
-            on_result=_no_result,
-            health=health,
-        )
+    # The runner's cancel is never called: check only reads.
+    async with connected_runner(send, on_result=_no_result, health=health) as (_, runner):
         gate = asyncio.Semaphore(send.concurrency)
 
         async def one(order_no: str, warehouse_id: str) -> Checked:

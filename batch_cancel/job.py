@@ -28,6 +28,7 @@ from .account_run import (
     _AccountRun,
     _no_file_from,
     _verdict,
+    connected_runner,
 )
 from .client import ShipperClient
 from .config import (
@@ -49,8 +50,7 @@ from .models import (
 )
 from .night_results import results_lock
 from .outcome import ATTENTION_ROWS_SHOWN, RunOutcome, UnreadFile
-from .readback import statuses
-from .runner import RetryPolicy, RunEnd, Runner, StopReason
+from .runner import RunEnd, Runner, StopReason
 from .schema import is_results_header
 from .settling import read_back_cancels
 from .validation import (
@@ -368,27 +368,15 @@ async def _send_account(
     options, start_rate = account.options, account.pace
     send = options.send
     assert send is not None
-    async with ShipperClient(
-        base_url=send.base_url,
-        api_key=send.api_key,
-        timeout_s=send.timeout_s,
-        max_connections=send.concurrency,
-        **({"read_path": send.read_path} if send.read_path else {}),
-    ) as client:
-        runner = Runner(
-            send=client.cancel,
-            read=client.read_order,
-            order_statuses=statuses(send.order_statuses),
-            rate=send.rate,
-            concurrency=send.concurrency,
-            policy=RetryPolicy(max_attempts=send.max_attempts),
-            on_result=account.record,
-            attempt_log=account.run,
-            health=options.health,
-            already_cancelled_codes=options.already_cancelled_codes,
-            auto_rate=start_rate,
-            key_from=send.key_from,
-        )
+    async with connected_runner(
+        send,
+        on_result=account.record,
+        attempt_log=account.run,
+        health=options.health,
+        already_cancelled_codes=options.already_cancelled_codes,
+        auto_rate=start_rate,
+        key_from=send.key_from,
+    ) as (client, runner):
         signals.watch(runner, account.run)
         if start_rate is not None and on_pace is not None:
             on_pace(lambda: runner.current_rate)  # the progress lines show the pace
