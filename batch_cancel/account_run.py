@@ -28,7 +28,7 @@ from .errors import (
     LedgerError,
     RecordingError,
 )
-from .ledger import Account, Ledger, RunRecord, skip_already_cancelled
+from .ledger import Ledger, RunRecord, skip_already_cancelled
 from .loader import OrdersFile
 from .models import (
     NEEDS_ATTENTION,
@@ -129,7 +129,6 @@ class _AccountRun:
         self.cancelled_elsewhere: Counter[str] = Counter()
         self.reasons: Counter[tuple[Outcome, str]] = Counter()
         self._results_failed: list[RecordingError] = []
-        self._in_doubt = 0  # rows sent whose answer nobody knows (Outcome.IN_DOUBT)
         self.causes: defaultdict[int, Counter[str]] = defaultdict(Counter)  # by file
         self.unread = tuple(job.unread)
         self.counts: Counter[Outcome] = Counter()
@@ -174,7 +173,6 @@ class _AccountRun:
     def record(self, row: LoadedRow, result: RowResult) -> None:
         if result.status in NEEDS_ATTENTION:
             self.reasons[result.status, reason_of(result)] += 1
-            self._in_doubt += result.status is Outcome.IN_DOUBT
             # A dry run's not_sent rows are its point, not a cause to act on.
             dry = self.options.send is None and result.status is Outcome.NOT_SENT
             if not dry and (action := action_of(result)) is not None:
@@ -220,9 +218,13 @@ class _AccountRun:
             self.record(row, row.verdict or dry_run_result(row))
 
     def start_rate(self, ledger: Ledger | None) -> AutoPace | None:
-        return _start_pace(
-            self.options, (ledger, self.run.account) if ledger and self.run else None
-        )
+        """--rate auto starts where this account's last night ended (capped by --max-rate)."""
+        send = self.options.send
+        if send is None or not send.auto_rate:
+            return None
+        remembered = ledger.remembered_pace(self.run.account) if ledger and self.run else None
+        start = remembered if remembered is not None else AUTO_START_RATE
+        return AutoPace(min(start, send.max_rate), send.max_rate, remembered is not None)
 
     def finish(self, ledger: Ledger | None, input_scan: InputHashes) -> None:
         options, end, run = self.options, self.end, self.run
@@ -240,7 +242,7 @@ class _AccountRun:
             end,
             dry_run=options.send is None,
             empty_sources=options.empty_sources,
-            in_doubt=self._in_doubt,
+            in_doubt=self.counts[Outcome.IN_DOUBT],
             unread=len(self.unread),
         )
         # A ledger that stopped taking writes takes nothing more: the results hold the night.
@@ -407,13 +409,3 @@ def _rows_verdict(
         done = counts[Outcome.CANCELLED] + counts[Outcome.SKIPPED]
         headline = f"batch-cancel: finished; all {done} order(s) cancelled"
     return (ExitStatus.ROWS_NEED_ATTENTION if attention else ExitStatus.SUCCESS), headline
-
-
-def _start_pace(options: JobOptions, ledger: tuple[Ledger, Account] | None) -> AutoPace | None:
-    """--rate auto starts where this account's last night ended (capped by --max-rate)."""
-    send = options.send
-    if send is None or not send.auto_rate:
-        return None
-    remembered = ledger[0].remembered_pace(ledger[1]) if ledger is not None else None
-    start = remembered if remembered is not None else AUTO_START_RATE
-    return AutoPace(min(start, send.max_rate), send.max_rate, remembered is not None)

@@ -1,6 +1,6 @@
 """One `run`, end to end: loader → ledger → runner → results CSV, under the state lock.
 
-The CLI builds a JobOptions, calls `run_job`, and prints what comes back; this
+The CLI builds a JobOptions per account, calls `run_night`, and prints what comes back; this
 module decides nothing about presentation. It owns the process-level parts of
 a run: the state lock, the ledger's run record, SIGINT/SIGTERM/SIGHUP, and the exit status.
 """
@@ -210,20 +210,6 @@ def _not_an_export(path: Path) -> str | None:
     except OSError:
         return None  # the loader says what is wrong with it
     return "the file is empty (0 bytes)" if empty else None
-
-
-def run_job(
-    options: JobOptions,
-    orders: Sequence[OrdersFile],
-    *,
-    input_scan: InputScan,
-    on_result: ResultListener,
-    on_pace: Callable[[Callable[[], float | None]], None] | None = None,
-    unread: Sequence[UnreadFile] = (),
-) -> RunOutcome:
-    """One account's night (see run_night)."""
-    job = AccountJob(options=options, orders=orders, unread=unread)
-    return run_night([job], input_scan=input_scan, on_result=on_result, on_pace=on_pace)[0]
 
 
 def run_night(

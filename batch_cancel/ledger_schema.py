@@ -275,6 +275,3 @@ class Account:
 
 def _fingerprint(secret: str, api_key: str) -> str:
     return hmac.new(secret.encode(), api_key.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-OrderKey = tuple[str, str]  # (order_no, warehouse_id)

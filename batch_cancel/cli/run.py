@@ -1,4 +1,4 @@
-"""`run`: the night's settings checked, its files and outputs settled, then `job.run_job`."""
+"""`run`: the night's settings checked, its files and outputs settled, then `job.run_night`."""
 
 from __future__ import annotations
 
