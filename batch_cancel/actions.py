@@ -104,7 +104,7 @@ _INVALID_RULES = {
     LocalCode.REPEATED_HEADER: "the header line appears again: two exports were joined, "
     "remove the second header",
 }
-_INVALID = {
+_INVALID: dict[str, Action] = {  # by the code as the results file has it
     code: Action(f"invalid: {code.value}", f"{rule}; {_FIX_AND_RESEND}", _resend("invalid"))
     for code, rule in _INVALID_RULES.items()
 }
@@ -157,8 +157,8 @@ def action_of(result: RowResult) -> Action | None:
     if status is Outcome.REJECTED:
         return _REJECTED.get(rejection_reason(result), REJECTED_OTHER)
     if status is Outcome.INVALID:
-        code = result.error_code.strip()
-        return _INVALID.get(LocalCode(code), INVALID_OTHER) if _is_local(code) else INVALID_OTHER
+        # LocalCode is a StrEnum: the code's text finds its member's entry.
+        return _INVALID.get(result.error_code.strip(), INVALID_OTHER)
     return {Outcome.FAILED: FAILED, Outcome.NOT_SENT: NOT_SENT, Outcome.DUPLICATE: DUPLICATE}.get(
         status
     )
@@ -171,10 +171,6 @@ def action_text(result: RowResult, results_file: str) -> str:
         return ""
     command = action.command_for(results_file)
     return f"{action.todo}: {command}" if command else action.todo
-
-
-def _is_local(code: str) -> bool:
-    return code in LocalCode.__members__.values()
 
 
 def action_lines(

@@ -17,6 +17,7 @@ import enum
 import errno
 import glob
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -90,9 +91,7 @@ def results_files(results: Path) -> list[Named]:
     """What a run writing `results` keeps beside it: its lock and its incomplete copy."""
     return [
         Named(results_lock_path(results), Role.RESULTS_LOCK),
-        Named(
-            results.with_name(f"{results.stem}.incomplete{results.suffix}"), Role.RESULTS_INCOMPLETE
-        ),
+        Named(incomplete_path(results), Role.RESULTS_INCOMPLETE),
     ]
 
 
@@ -184,6 +183,21 @@ def write_atomically(path: Path, encoding: str, write: Callable[[TextIO], object
 _STAMP = "%Y%m%dT%H%M%SZ"
 # The kinds of file a name ends with; a stamp goes before them, so globs still see the kind.
 _KINDS_OF_NAME = (".results.csv", ".dry-run.csv")
+
+
+def incomplete_path(results: Path) -> Path:
+    """Where a run that broke off leaves the results it had written."""
+    return results.with_name(f"{results.stem}.incomplete{results.suffix}")
+
+
+# The day (UTC) in a results name stamped() made, as `_STAMP` writes it (and its -N).
+_STAMPED_DAY = re.compile(r"\.(\d{8})T\d{6}Z(?:-\d+)?\.results\.csv$")
+
+
+def stamped_day(path: Path) -> str | None:
+    """20261207 for export.20261207T023000Z.results.csv; None for a name not stamped."""
+    found = _STAMPED_DAY.search(path.name)
+    return found.group(1) if found else None
 
 
 def stamped(path: Path, moment: datetime, number: int = 1) -> Path:

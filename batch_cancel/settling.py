@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,14 +15,13 @@ from pathlib import Path
 from .actions import RETRYABLE
 from .config import NightFile
 from .errors import InputFileError
-from .formats.results_csv import incomplete_path
 from .ledger import Ledger, OrderKey, RunFile
 from .models import (
     Outcome,
     RowResult,
     needs_attention,
 )
-from .outputs import free_names, kept_names, move_into
+from .outputs import free_names, incomplete_path, kept_names, move_into, stamped_day
 from .results_file import ResultsFile
 from .runner import RunEnd
 
@@ -65,12 +63,9 @@ def _nights(results: Path) -> int:
     Days in UTC: several runs in one night count once."""
     days = {datetime.now(UTC).strftime("%Y%m%d")}
     for kept in kept_names(results):
-        if found := _STAMPED_DAY.search(kept.name):
-            days.add(found.group(1))
+        if day := stamped_day(kept):
+            days.add(day)
     return len(days)
-
-
-_STAMPED_DAY = re.compile(r"\.(\d{8})T\d{6}Z(?:-\d+)?\.results\.csv$")
 
 
 def _move(night_file: NightFile, results: list[Path], target: Path, what: str) -> Path | None:

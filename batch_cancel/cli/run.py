@@ -73,7 +73,7 @@ def run_command(args: argparse.Namespace) -> ExitStatus:
     files = _checked_outputs(args, config, [f for night in nights.values() for f in night.files])
     empty_sources = [source for night in nights.values() for source in night.empty_sources]
     if not files:
-        return _empty_night(args, empty_sources)
+        return _empty_night(args, config, empty_sources)
     jobs = []
     for name, night in nights.items():
         paths = {night_file.input.path for night_file in night.files}
@@ -207,7 +207,7 @@ def _run_night(
     if not jobs:
         for note in notes:
             print(f"  note: {note}", file=sys.stderr)
-        return _empty_night(args, empty_sources, notes=notes)
+        return _empty_night(args, config, empty_sources, notes=notes)
     scan = InputScan(
         [night_file.input.path for job in jobs for night_file in job.options.files],
         [orders.counted_rows for job in jobs for orders in job.orders],
@@ -242,6 +242,7 @@ def _write_summary_json(path: Path, report: RunOutcome, *, notes: Sequence[str] 
 
 def _empty_night(
     args: argparse.Namespace,
+    config: ConfigFile | None,
     empty_sources: Sequence[ConfigSource],
     *,
     notes: Sequence[str] = (),
@@ -253,7 +254,7 @@ def _empty_night(
         print(empty.headline, file=sys.stderr)
     if args.summary_json:  # the notes say why a source's files did not count
         _write_summary_json(args.summary_json, empty, notes=notes)
-    notify_night(config_file(args), empty)
+    notify_night(config, empty)
     return empty.exit_status
 
 

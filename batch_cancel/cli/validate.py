@@ -30,10 +30,11 @@ def validate_command(args: argparse.Namespace) -> ExitStatus:
     from ..validation import Validation
 
     setup_logging(args)
+    config = config_file(args)
     [night_file] = night_files(
         [args.input],
         sources=[args.source] if args.source else [],
-        config=config_file(args),
+        config=config,
         flags=input_options_of(args),
         output=None,
         dry_run=True,
@@ -42,7 +43,7 @@ def validate_command(args: argparse.Namespace) -> ExitStatus:
     if args.output is not None:
         [output] = check_outputs(
             [("-o", Named(args.output, Role.RESULTS))],
-            kept_files(args, config_file(args), [night_file.input.path]),
+            kept_files(args, config, [night_file.input.path]),
         )
     validation = Validation.open(night_file, output)
     # Invalid rows (and notes) first: they need a person. Duplicates are normal in a

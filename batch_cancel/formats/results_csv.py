@@ -29,7 +29,7 @@ from types import TracebackType
 
 from ..errors import write_failed
 from ..models import CancelRequest, LoadedRow, Outcome, RowResult
-from ..outputs import own_partial
+from ..outputs import incomplete_path, own_partial
 from ..schema import (
     MAX_RESULT_TEXT,
     NUMBER_COLUMNS,
@@ -263,11 +263,6 @@ class ResultsWriter:
     @property
     def incomplete_path(self) -> Path:
         return incomplete_path(self.path)
-
-
-def incomplete_path(results: Path) -> Path:
-    """Where a run that broke off leaves the results it had written."""
-    return results.with_name(f"{results.stem}.incomplete{results.suffix}")
 
 
 def _result_text(value: str, column: str) -> str:
