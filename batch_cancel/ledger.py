@@ -285,8 +285,9 @@ class Ledger(LedgerQueries):
         now = _parse_stamp(utc_now())
         self._check_clock(now, current_run)
         keep_days = min(keep_days, LONGEST_KEEP_DAYS)
-        stamp = _stamp(self._furthest_cut(now - timedelta(days=keep_days), keep_days))
-        if not self._cut_moves(stamp):
+        kept_since = self.kept_since()
+        stamp = _stamp(self._furthest_cut(now - timedelta(days=keep_days), keep_days, kept_since))
+        if not self._cut_moves(stamp, kept_since):
             # Pruned less than PRUNE_EVERY ago, or keep_days grew (what the last cut
             # forgot stays forgotten). A prune scans whole tables: a night's re-runs skip it.
             return 0
@@ -354,10 +355,9 @@ class Ledger(LedgerQueries):
             f" ledger (run {run_id}, {at}); nothing is forgotten tonight"
         )
 
-    def _furthest_cut(self, cut: datetime, keep_days: float) -> datetime:
+    def _furthest_cut(self, cut: datetime, keep_days: float, kept_since: str | None) -> datetime:
         """`cut`, held to one step past the last cut made with the same keep_days."""
         row = self._db.execute("SELECT value FROM ledger_meta WHERE key = 'kept_days'").fetchone()
-        kept_since = self.kept_since()
         if row is None or kept_since is None:
             return cut
         try:
@@ -367,8 +367,8 @@ class Ledger(LedgerQueries):
         except ValueError:  # not what this program wrote (edited by hand): cut afresh
             return cut
 
-    def _cut_moves(self, stamp: str) -> bool:
-        kept_since = self.kept_since()
+    @staticmethod
+    def _cut_moves(stamp: str, kept_since: str | None) -> bool:
         if kept_since is None:
             return True
         try:

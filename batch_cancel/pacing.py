@@ -247,17 +247,16 @@ class ProbingThrottle(Throttle):
         now = self._clock()
         self._answered.append(now)
         self.clean_answers += 1
-        if len(self._answered) > 4 * self._ceiling:
-            self._forget_answers_before(now - 1.0)
+        answered = self._answered_last_second(now)  # forgets what is older: counted once
         queued = latency_s is not None and self._queued(latency_s)
         if queued and self._w_max is not None:
             # While requests queue, the answer rate is what the server can serve: a limit
             # found while the pace was still rising (and under-counted) moves up to it.
-            self._w_max = max(self._w_max, self._answered_last_second(now))
-        lagging = self._answered_last_second(now) < ANSWERS_LAG * self.current_rate
+            self._w_max = max(self._w_max, answered)
+        lagging = answered < ANSWERS_LAG * self.current_rate
         if queued and lagging and now >= self._last_cut + 1:
             self._last_cut = now
-            self._cut(now, from_rate=self._answered_last_second(now))
+            self._cut(now, from_rate=answered)
             return
         self._follow_curve(now)
 
