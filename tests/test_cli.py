@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from batch_cancel import job
+from batch_cancel import account_run
 from batch_cancel.models import ExitStatus
 from batch_cancel.runner import RetryPolicy
 
@@ -153,7 +153,9 @@ def test_retries_recover_from_500s_429s_and_dropped_connections(
     # What is tested is that retries recover, not how long the backoff waits: short waits
     # keep the test from taking 7 to 28 s on its random draws.
     monkeypatch.setattr(
-        job, "RetryPolicy", functools.partial(RetryPolicy, backoff_base_s=0.05, backoff_max_s=0.2)
+        account_run,
+        "RetryPolicy",
+        functools.partial(RetryPolicy, backoff_base_s=0.05, backoff_max_s=0.2),
     )
     sandbox = start_sandbox(
         "--fail-rate",
